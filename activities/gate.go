@@ -1,0 +1,132 @@
+package activities
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/evomerge/evomerge/pareto"
+)
+
+// Gates applies the seed document's quality gates to a child:
+//
+//   - functional: inference ran and every output was finite;
+//   - accuracy: accuracy ≥ accuracy_threshold × reference, where the reference is the
+//     child's own uncompressed merge when it is compressed, else the base model;
+//   - size: compression ratio on disk ≥ target_ratio (passes when not compressed);
+//   - latency: speed-up of the compressed over the uncompressed model ≥ min_speedup
+//     (passes when not compressed). Enforced only when gates.latency.enforce is set.
+//
+// A child is accepted when every enforced gate passes.
+func Gates(in GateInput) GateOutput {
+	c := in.Child
+	var gates []GateResult
+	functional := c.Score.Finite && c.Score.Examples > 0
+	gates = append(gates, GateResult{
+		Name: "functional", Passed: functional, Enforced: true, Value: b2f(functional), Threshold: 1,
+		Detail: fmt.Sprintf("inference on %d examples, outputs finite: %v", c.Score.Examples, c.Score.Finite),
+	})
+
+	ref, refName := in.Reference.Accuracy, "base model"
+	if c.Compression != nil {
+		ref, refName = c.MergedScore.Accuracy, "uncompressed merge"
+	}
+	need := in.Compression.AccuracyThreshold * ref
+	gates = append(gates, GateResult{
+		Name: "accuracy", Passed: c.Score.Accuracy >= need, Enforced: true, Value: c.Score.Accuracy, Threshold: need,
+		Detail: fmt.Sprintf("accuracy %.4f vs %.2f × %s %.4f", c.Score.Accuracy, in.Compression.AccuracyThreshold, refName, ref),
+	})
+
+	size := GateResult{Name: "size", Passed: true, Enforced: true, Threshold: in.Compression.TargetRatio, Detail: "not compressed"}
+	latency := GateResult{Name: "latency", Passed: true, Enforced: in.Gates.Latency.Enforce, Threshold: in.Gates.Latency.MinSpeedup, Detail: "not compressed"}
+	if ci := c.Compression; ci != nil {
+		size.Value = ci.Ratio
+		size.Passed = ci.Ratio >= in.Compression.TargetRatio
+		size.Detail = fmt.Sprintf("%s ratio %.2f× vs target %.2f×", ci.Algorithm, ci.Ratio, in.Compression.TargetRatio)
+		speedup := math.NaN()
+		if c.Score.LatencyMs > 0 {
+			speedup = c.MergedScore.LatencyMs / c.Score.LatencyMs
+		}
+		latency.Value = speedup
+		latency.Passed = speedup >= in.Gates.Latency.MinSpeedup
+		latency.Detail = fmt.Sprintf("speed-up %.2f× (%.4f ms → %.4f ms) vs %.2f×", speedup, c.MergedScore.LatencyMs, c.Score.LatencyMs, in.Gates.Latency.MinSpeedup)
+		if !latency.Enforced {
+			latency.Detail += " (reported, not enforced)"
+		}
+	}
+	gates = append(gates, size, latency)
+
+	accepted := true
+	for _, g := range gates {
+		if g.Enforced && !g.Passed {
+			accepted = false
+		}
+	}
+	return GateOutput{Gates: gates, Accepted: accepted}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Select keeps in.Survivors candidates by NSGA-II survival over the accepted candidates
+// (rank, then crowding distance, then candidate order). If fewer are accepted, the rest
+// of the places go to rejected candidates by uncompressed accuracy, so the search can
+// continue; they never enter the front. The front is every accepted candidate of rank 0.
+func Select(in SelectInput) (SelectOutput, error) {
+	var accepted, rejected []int
+	for i, c := range in.Candidates {
+		if c.Accepted {
+			accepted = append(accepted, i)
+		} else {
+			rejected = append(rejected, i)
+		}
+	}
+	points := make([][]float64, len(accepted))
+	var dirs []pareto.Direction
+	for k, i := range accepted {
+		v, d, err := objectiveVector(in.Candidates[i], in.Objectives)
+		if err != nil {
+			return SelectOutput{}, err
+		}
+		points[k], dirs = v, d
+	}
+	ranked := make([]Model, len(in.Candidates))
+	copy(ranked, in.Candidates)
+	worst := 0
+	if len(points) > 0 {
+		rank, crowd := pareto.Rank(points, dirs)
+		for k, i := range accepted {
+			ranked[i].Rank, ranked[i].Crowding = rank[k], crowd[k]
+			worst = max(worst, rank[k])
+		}
+	}
+	for _, i := range rejected {
+		ranked[i].Rank, ranked[i].Crowding = worst+1, 0
+	}
+
+	var out SelectOutput
+	n := min(in.Survivors, len(accepted))
+	if n > 0 {
+		for _, k := range pareto.Survive(points, dirs, n) {
+			out.Population = append(out.Population, ranked[accepted[k]])
+		}
+	}
+	if short := in.Survivors - len(out.Population); short > 0 {
+		sort.SliceStable(rejected, func(a, b int) bool {
+			return ranked[rejected[a]].MergedScore.Accuracy > ranked[rejected[b]].MergedScore.Accuracy
+		})
+		for _, i := range rejected[:min(short, len(rejected))] {
+			out.Population = append(out.Population, ranked[i])
+		}
+	}
+	for _, i := range accepted {
+		if ranked[i].Rank == 0 {
+			out.Front = append(out.Front, ranked[i])
+		}
+	}
+	return out, nil
+}

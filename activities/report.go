@@ -1,0 +1,241 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/evomerge/evomerge/bench"
+	"github.com/evomerge/evomerge/evomerge"
+	"github.com/evomerge/evomerge/store"
+)
+
+// ReportOutput says where the report landed.
+type ReportOutput struct {
+	Dir      string `json:"dir"`
+	JSONPath string `json:"json_path"`
+	MDPath   string `json:"md_path"`
+	Report   Report `json:"report"`
+}
+
+// WriteReport writes report.json and report.md into the run's output folder and exports
+// every front member (and the best uncompressed merge) as a safetensors file a user can
+// load: <out>/front/<id>/model.safetensors and <out>/best-merge/model.safetensors.
+func (a *Activities) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, error) {
+	dir := in.Config.OutputDir
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return ReportOutput{}, err
+	}
+	r := BuildReport(in)
+	for i := range r.Front {
+		p := filepath.Join(dir, "front", r.Front[i].ID, "model.safetensors")
+		if err := a.export(in.Front[i].Artifact, p); err != nil {
+			return ReportOutput{}, classify(err)
+		}
+		r.Front[i].Path = p
+	}
+	if r.BestMerge != nil {
+		p := filepath.Join(dir, "best-merge", "model.safetensors")
+		if err := a.export(in.BestMerge.Merged, p); err != nil {
+			return ReportOutput{}, classify(err)
+		}
+		r.BestMerge.Path = p
+	}
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return ReportOutput{}, err
+	}
+	out := ReportOutput{Dir: dir, JSONPath: filepath.Join(dir, "report.json"), MDPath: filepath.Join(dir, "report.md"), Report: r}
+	if err := writeAtomic(out.JSONPath, append(js, '\n')); err != nil {
+		return ReportOutput{}, err
+	}
+	if err := writeAtomic(out.MDPath, []byte(Markdown(r))); err != nil {
+		return ReportOutput{}, err
+	}
+	return out, nil
+}
+
+// export copies a verified artifact to path atomically.
+func (a *Activities) export(ref store.Ref, path string) error {
+	src, err := a.Store.Path(ref)
+	if err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".export-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, in); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func writeAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// BuildReport turns the run's models into the report's shape.
+func BuildReport(in ReportInput) Report {
+	r := Report{
+		Run: in.Config.Name, WorkflowID: in.WorkflowID, Seed: in.Config.Seed,
+		Generations: in.Generations, Evaluations: in.Evaluations,
+		StartedAt: in.StartedAt, FinishedAt: in.FinishedAt, WallSeconds: in.WallSeconds,
+		Objectives: in.Config.Objectives, Compression: in.Config.Compression, OutputDir: in.Config.OutputDir,
+	}
+	for _, m := range in.Seeds {
+		r.Seeds = append(r.Seeds, reportModel(m))
+	}
+	for _, m := range in.Front {
+		r.Front = append(r.Front, reportModel(m))
+	}
+	if in.BestMerge != nil {
+		b := reportModel(*in.BestMerge)
+		// The best merge is reported uncompressed.
+		b.Objectives = objectives(in.BestMerge.MergedScore)
+		b.Uncompressed, b.Compression, b.AccuracyRetention, b.UncompressedDigest = nil, nil, 0, ""
+		b.Digest = in.BestMerge.Merged.Digest
+		r.BestMerge = &b
+	}
+	return r
+}
+
+func reportModel(m Model) ReportModel {
+	rm := ReportModel{
+		ID: m.ID, Generation: m.Generation, Recipe: m.Recipe, Objectives: objectives(m.Score),
+		Compression: m.Compression, Gates: m.Gates, Accepted: m.Accepted, Digest: m.Artifact.Digest,
+	}
+	if m.Compression != nil {
+		u := objectives(m.MergedScore)
+		rm.Uncompressed = &u
+		rm.UncompressedDigest = m.Merged.Digest
+		if m.MergedScore.Accuracy > 0 {
+			rm.AccuracyRetention = m.Score.Accuracy / m.MergedScore.Accuracy
+		}
+	}
+	return rm
+}
+
+func objectives(s bench.Result) Objectives {
+	return Objectives{Accuracy: s.Accuracy, SizeBytes: s.SizeBytes, LatencyMs: s.LatencyMs}
+}
+
+// Markdown renders the report for people.
+func Markdown(r Report) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# evomerge run %s\n\n", r.Run)
+	fmt.Fprintf(&b, "- workflow: `%s`, seed %d\n- generations: %d, evaluations: %d\n- wall time: %.1f s (%s → %s)\n- objectives: %s\n",
+		r.WorkflowID, r.Seed, r.Generations, r.Evaluations, r.WallSeconds, r.StartedAt, r.FinishedAt, strings.Join(r.Objectives, ", "))
+	if r.Compression.Enabled {
+		fmt.Fprintf(&b, "- compression: %s at %s, target ratio %.1f×, accuracy threshold %.2f\n",
+			r.Compression.Algorithm, strings.Join(r.Compression.ApplyAt, ", "), r.Compression.TargetRatio, r.Compression.AccuracyThreshold)
+	}
+	table := func(title string, ms []ReportModel) {
+		fmt.Fprintf(&b, "\n## %s\n\n", title)
+		b.WriteString("| id | recipe | accuracy | size (bytes) | latency (ms) | compression | retention | gates | digest |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+		for _, m := range ms {
+			comp, ret := "—", "—"
+			if c := m.Compression; c != nil {
+				comp = fmt.Sprintf("%s %.2f bpw, %.1f×", c.Algorithm, c.BitsPerWeight, c.Ratio)
+				ret = fmt.Sprintf("%.1f%%", 100*m.AccuracyRetention)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.4f | %d | %.4f | %s | %s | %s | `%s` |\n",
+				m.ID, RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.SizeBytes, m.Objectives.LatencyMs,
+				comp, ret, gateString(m.Gates), shortDigest(m.Digest))
+		}
+	}
+	table("Seed models", r.Seeds)
+	table("Pareto front", r.Front)
+	if m := r.BestMerge; m != nil {
+		fmt.Fprintf(&b, "\n## Best uncompressed merge\n\n%s (generation %d): accuracy %.4f, %d bytes, %.4f ms; recipe %s; digest `%s`\n",
+			m.ID, m.Generation, m.Objectives.Accuracy, m.Objectives.SizeBytes, m.Objectives.LatencyMs, RecipeString(m.Recipe), m.Digest)
+	}
+	b.WriteString("\nFront models are exported under `front/<id>/model.safetensors`; the best uncompressed merge under `best-merge/`.\n")
+	return b.String()
+}
+
+// RecipeString renders a recipe compactly: method(w1,w2,...; param=v).
+func RecipeString(r *evomerge.Recipe) string {
+	if r == nil {
+		return "seed"
+	}
+	ws := make([]string, len(r.Weights))
+	for i, w := range r.Weights {
+		ws[i] = fmt.Sprintf("%.2f", w)
+	}
+	s := r.Method + "(" + strings.Join(ws, ",")
+	names := make([]string, 0, len(r.Params))
+	for k := range r.Params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		s += fmt.Sprintf("; %s=%.2f", k, r.Params[k])
+	}
+	return s + ")"
+}
+
+func gateString(gs []GateResult) string {
+	if len(gs) == 0 {
+		return "—"
+	}
+	parts := make([]string, len(gs))
+	for i, g := range gs {
+		mark := "pass"
+		if !g.Passed {
+			mark = "FAIL"
+			if !g.Enforced {
+				mark = "fail (not enforced)"
+			}
+		}
+		parts[i] = g.Name + " " + mark
+	}
+	return strings.Join(parts, ", ")
+}
+
+func shortDigest(d string) string {
+	d = strings.TrimPrefix(d, "sha256:")
+	if len(d) > 12 {
+		return d[:12]
+	}
+	return d
+}

@@ -1,0 +1,184 @@
+package activities
+
+import (
+	"github.com/evomerge/evomerge/bench"
+	"github.com/evomerge/evomerge/compress"
+	"github.com/evomerge/evomerge/evomerge"
+	"github.com/evomerge/evomerge/store"
+)
+
+// The messages between workflows and activities: small JSON values, never tensors.
+
+// Model is a scored model: a seed or a child. Its objectives (Score) describe the form a
+// user would deploy — the compressed model when compression runs post_merge.
+type Model struct {
+	// ID is the seed's name or the child's "g<gen>-c<index>".
+	ID         string           `json:"id"`
+	Generation int              `json:"generation"`
+	Recipe     *evomerge.Recipe `json:"recipe,omitempty"`
+	// Merged is the uncompressed model and MergedScore its benchmark.
+	Merged      store.Ref    `json:"merged"`
+	MergedScore bench.Result `json:"merged_score"`
+	// Artifact is the deployed form (Merged itself when not compressed) and Score its benchmark.
+	Artifact    store.Ref        `json:"artifact"`
+	Score       bench.Result     `json:"score"`
+	Compression *CompressionInfo `json:"compression,omitempty"`
+	Gates       []GateResult     `json:"gates,omitempty"`
+	Accepted    bool             `json:"accepted"`
+	// Rank and Crowding are the NSGA-II rank and crowding distance from the last selection.
+	Rank     int     `json:"rank"`
+	Crowding float64 `json:"crowding"`
+}
+
+// CompressionInfo describes a compressed artifact relative to its uncompressed model.
+type CompressionInfo struct {
+	Algorithm     string  `json:"algorithm"`
+	Stage         string  `json:"stage"`
+	BitsPerWeight float64 `json:"bits_per_weight"`
+	// Ratio is uncompressed bytes ÷ compressed bytes, on disk.
+	Ratio float64 `json:"ratio"`
+}
+
+// GateResult is one quality gate's verdict.
+type GateResult struct {
+	Name      string  `json:"name"`
+	Passed    bool    `json:"passed"`
+	Enforced  bool    `json:"enforced"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
+	Detail    string  `json:"detail"`
+}
+
+// IngestInput asks for the run's seed models to be validated and put in the store.
+type IngestInput struct {
+	Models []evomerge.ModelSpec `json:"models"`
+}
+
+// MergeInput merges stored models by a recipe.
+type MergeInput struct {
+	Recipe    evomerge.Recipe `json:"recipe"`
+	Models    []store.Ref     `json:"models"`
+	BaseIndex int             `json:"base_index"`
+	ChildID   string          `json:"child_id"`
+}
+
+// CompressInput compresses one stored model.
+type CompressInput struct {
+	Model     store.Ref        `json:"model"`
+	Algorithm string           `json:"algorithm"`
+	Options   compress.Options `json:"options,omitempty"`
+	// Dense also stores the dequantized model, so that pre_merge-compressed parents can be merged.
+	Dense bool `json:"dense,omitempty"`
+}
+
+// CompressResult is a compressed model and how it compares to its input.
+type CompressResult struct {
+	Artifact store.Ref      `json:"artifact"`
+	Stats    compress.Stats `json:"stats"`
+	// Dense is the dequantized model, when asked for.
+	Dense store.Ref `json:"dense,omitempty"`
+}
+
+// BenchmarkInput scores one stored model.
+type BenchmarkInput struct {
+	Model     store.Ref              `json:"model"`
+	Evaluator evomerge.EvaluatorSpec `json:"evaluator"`
+}
+
+// BreedInput asks for the recipes of one generation's children.
+type BreedInput struct {
+	Seed       uint64                     `json:"seed"`
+	Generation int                        `json:"generation"`
+	NumModels  int                        `json:"num_models"`
+	BaseIndex  int                        `json:"base_index"`
+	Children   int                        `json:"children"`
+	Variation  evomerge.VariationSettings `json:"variation"`
+	Population []Model                    `json:"population"`
+}
+
+// GateInput checks a child against the quality gates.
+type GateInput struct {
+	Child       Model                    `json:"child"`
+	Compression evomerge.CompressionSpec `json:"compression"`
+	Gates       evomerge.GatesSpec       `json:"gates"`
+	// Reference is the accuracy compared against when the child is not compressed
+	// (the base model's accuracy).
+	Reference bench.Result `json:"reference"`
+}
+
+// GateOutput is every gate's verdict and whether the child is accepted.
+type GateOutput struct {
+	Gates    []GateResult `json:"gates"`
+	Accepted bool         `json:"accepted"`
+}
+
+// SelectInput asks for NSGA-II survival over parents ∪ children.
+type SelectInput struct {
+	Candidates []Model  `json:"candidates"`
+	Objectives []string `json:"objectives"`
+	Survivors  int      `json:"survivors"`
+}
+
+// SelectOutput is the next population and its first front (both with rank and crowding set).
+type SelectOutput struct {
+	Population []Model `json:"population"`
+	Front      []Model `json:"front"`
+}
+
+// ReportInput is everything report.json and report.md show.
+type ReportInput struct {
+	Config      evomerge.Config `json:"config"`
+	Seeds       []Model         `json:"seeds"`
+	Front       []Model         `json:"front"`
+	BestMerge   *Model          `json:"best_merge,omitempty"`
+	Generations int             `json:"generations"`
+	Evaluations int             `json:"evaluations"`
+	StartedAt   string          `json:"started_at"`
+	FinishedAt  string          `json:"finished_at"`
+	WallSeconds float64         `json:"wall_seconds"`
+	WorkflowID  string          `json:"workflow_id"`
+}
+
+// Report is report.json.
+type Report struct {
+	Run         string                   `json:"run"`
+	WorkflowID  string                   `json:"workflow_id"`
+	Seed        uint64                   `json:"seed"`
+	Generations int                      `json:"generations"`
+	Evaluations int                      `json:"evaluations"`
+	StartedAt   string                   `json:"started_at"`
+	FinishedAt  string                   `json:"finished_at"`
+	WallSeconds float64                  `json:"wall_seconds"`
+	Objectives  []string                 `json:"objectives"`
+	Compression evomerge.CompressionSpec `json:"compression"`
+	Seeds       []ReportModel            `json:"seeds"`
+	Front       []ReportModel            `json:"front"`
+	BestMerge   *ReportModel             `json:"best_merge,omitempty"`
+	OutputDir   string                   `json:"output_dir"`
+}
+
+// ReportModel is one model as the report shows it.
+type ReportModel struct {
+	ID         string           `json:"id"`
+	Generation int              `json:"generation"`
+	Recipe     *evomerge.Recipe `json:"recipe,omitempty"`
+	Objectives Objectives       `json:"objectives"`
+	// Uncompressed are the objectives of the uncompressed merge, when the model is compressed.
+	Uncompressed *Objectives      `json:"uncompressed,omitempty"`
+	Compression  *CompressionInfo `json:"compression,omitempty"`
+	// AccuracyRetention is compressed accuracy ÷ uncompressed accuracy.
+	AccuracyRetention  float64      `json:"accuracy_retention,omitempty"`
+	Gates              []GateResult `json:"gates,omitempty"`
+	Accepted           bool         `json:"accepted"`
+	Digest             string       `json:"digest"`
+	UncompressedDigest string       `json:"uncompressed_digest,omitempty"`
+	// Path is where the model was exported for use (front members only).
+	Path string `json:"path,omitempty"`
+}
+
+// Objectives are the measured objectives of one model.
+type Objectives struct {
+	Accuracy  float64 `json:"accuracy"`
+	SizeBytes int64   `json:"size_bytes"`
+	LatencyMs float64 `json:"latency_ms"`
+}

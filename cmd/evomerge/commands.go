@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/evomerge/evomerge/evomerge"
+	"github.com/evomerge/evomerge/store"
+	"github.com/evomerge/evomerge/worker"
+	"github.com/evomerge/evomerge/workflows"
+)
+
+func devCmd(g *globals) *cobra.Command {
+	var db, namespace, taskQueue string
+	var port, uiPort int
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the embedded Temporal server, its Web UI and a worker until interrupted",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if db == "" {
+				db = filepath.Join(g.stateDir, "temporal.db")
+			}
+			st, err := store.OpenFS(g.storeDir)
+			if err != nil {
+				return err
+			}
+			srv, err := startDevServer(g, db, port, uiPort, namespace)
+			if err != nil {
+				return err
+			}
+			defer srv.Stop()
+			c, err := dial(cmd.Context(), g, srv.Address(), namespace)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := worker.EnsureSearchAttributes(cmd.Context(), c, namespace); err != nil {
+				return err
+			}
+			w := worker.New(c, worker.Options{TaskQueue: taskQueue, Store: st})
+			if err := w.Start(); err != nil {
+				return err
+			}
+			defer w.Stop()
+			fmt.Fprintf(os.Stderr, "Temporal server %s (namespace %s, database %s)\nWeb UI %s\nworker on task queue %s; Ctrl-C to stop\n",
+				srv.Address(), namespace, db, srv.UIAddress(), taskQueue)
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&db, "db", "", "SQLite database file (default <state-dir>/temporal.db)")
+	fl.IntVar(&port, "port", 7233, "frontend gRPC port")
+	fl.IntVar(&uiPort, "ui-port", 8233, "Web UI port")
+	fl.StringVar(&namespace, "namespace", "default", "namespace to create")
+	fl.StringVar(&taskQueue, "task-queue", workflows.TaskQueue, "task queue of the in-process worker")
+	return cmd
+}
+
+func workerCmd(g *globals) *cobra.Command {
+	var address, namespace, taskQueue string
+	var concurrency int
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run a worker against a Temporal server until interrupted",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := store.OpenFS(g.storeDir)
+			if err != nil {
+				return err
+			}
+			c, err := dial(cmd.Context(), g, address, namespace)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := worker.EnsureSearchAttributes(cmd.Context(), c, namespace); err != nil {
+				return err
+			}
+			w := worker.New(c, worker.Options{TaskQueue: taskQueue, Store: st, MaxConcurrentActivities: concurrency})
+			if err := w.Start(); err != nil {
+				return err
+			}
+			defer w.Stop()
+			fmt.Fprintf(os.Stderr, "worker on %s, namespace %s, task queue %s, store %s; Ctrl-C to stop\n", address, namespace, taskQueue, g.storeDir)
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&address, "address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port")
+	fl.StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "namespace")
+	fl.StringVar(&taskQueue, "task-queue", workflows.TaskQueue, "task queue")
+	fl.IntVar(&concurrency, "concurrency", 4, "activities run at once")
+	return cmd
+}
+
+func seedsCmd(g *globals) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "seeds -o DIR",
+		Short: "Train the demo's seed models (a base and three digit specialists) into DIR; cached",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usagef("seeds: -o DIR is required")
+			}
+			return trainSeeds(out, "")
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output folder")
+	return cmd
+}
+
+func specCmd(g *globals) *cobra.Command {
+	var config string
+	cmd := &cobra.Command{
+		Use:   "spec -c CONFIG",
+		Short: "Print the EvolutionWorkflow input for CONFIG as JSON (for `temporal workflow start --input-file`)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if config == "" {
+				return usagef("spec: -c CONFIG is required")
+			}
+			cfg, err := evomerge.LoadConfig(config)
+			if err != nil {
+				return err
+			}
+			b, err := json.MarshalIndent(workflows.RunInput{Config: *cfg}, "", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Println(string(b))
+			return err
+		},
+	}
+	cmd.Flags().StringVarP(&config, "config", "c", "", "run config (YAML)")
+	return cmd
+}

@@ -1,0 +1,94 @@
+// Command evomerge runs evolutionary model merging as durable Temporal workflows.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	_ "github.com/evomerge/evomerge/compress/all"
+	"github.com/evomerge/evomerge/evomerge"
+)
+
+// Exit codes: 0 success, 1 run failed, 2 usage or config error.
+const (
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// usageError marks errors that are the caller's to fix (flags, config): exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// globals are the persistent flags.
+type globals struct {
+	storeDir string
+	stateDir string
+	logLevel string
+	mnistDir string
+	log      zerolog.Logger
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := execute(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// execute runs the CLI with args and returns the exit code.
+func execute(ctx context.Context, args []string) int {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "evomerge",
+		Short:         "Evolutionary model merging as durable Temporal workflows",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			lvl, err := zerolog.ParseLevel(g.logLevel)
+			if err != nil {
+				return usagef("--log-level: %v", err)
+			}
+			g.log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05"}).Level(lvl).With().Timestamp().Logger()
+			if g.mnistDir != "" {
+				os.Setenv("EVOMERGE_MNIST_DIR", g.mnistDir)
+			}
+			if g.storeDir == "" {
+				g.storeDir = filepath.Join(g.stateDir, "store")
+			}
+			return nil
+		},
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.stateDir, "state-dir", ".evomerge", "folder for evomerge's own state: the artifact store and the embedded server's database")
+	pf.StringVar(&g.storeDir, "store", "", "artifact store folder (default <state-dir>/store)")
+	pf.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	pf.StringVar(&g.mnistDir, "mnist-dir", "", "folder with the MNIST .gz files (default: $EVOMERGE_MNIST_DIR, else the GoMNIST module in the Go module cache)")
+
+	root.AddCommand(runCmd(g), devCmd(g), workerCmd(g), seedsCmd(g), specCmd(g))
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "evomerge:", err)
+	var ue usageError
+	var ce *evomerge.ConfigError
+	if errors.As(err, &ue) || errors.As(err, &ce) || strings.HasPrefix(err.Error(), "unknown command") {
+		return exitUsage
+	}
+	return exitFailed
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// captureStderr runs fn and returns what it wrote to stderr.
+func captureStderr(t *testing.T, fn func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stderr
+	os.Stderr = w
+	done := make(chan string)
+	go func() {
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := r.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		done <- b.String()
+	}()
+	fn()
+	w.Close()
+	os.Stderr = old
+	return <-done
+}
+
+func TestBadConfigExitsTwoAndStartsNothing(t *testing.T) {
+	dir := t.TempDir()
+	seed := filepath.Join(dir, "seed.safetensors")
+	if err := os.WriteFile(seed, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := "name: bad\nmodels:\n  - {name: base, path: " + seed + "}\n  - {name: a, path: " + seed + "}\nevolution: {generations: 1, population: 2}\n"
+	cases := []struct {
+		name, config, want string
+	}{
+		{"unknown key", base + "colour: blue\n", `unknown key "colour"`},
+		{"unknown algorithm", base + "compression: {enabled: true, algorithm: zstd}\n", `unknown compression algorithm "zstd"`},
+		{"missing model path", strings.Replace(base, "path: "+seed+"}\n  - {name: a", "path: "+seed+"}\n  - {name: a", 1) + "", ""},
+	}
+	missing := filepath.Join(dir, "no-such-model")
+	cases[2].config = strings.Replace(base, "{name: a, path: "+seed+"}", "{name: a, path: "+missing+"}", 1)
+	cases[2].want = "models[1].path: model \"a\": " + missing + " does not exist"
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".yaml")
+			if err := os.WriteFile(cfg, []byte(tc.config), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			state := filepath.Join(dir, "state-"+strings.ReplaceAll(tc.name, " ", "-"))
+			var code int
+			stderr := captureStderr(t, func() {
+				code = execute(context.Background(), []string{"run", "-c", cfg, "--state-dir", state, "--port", "-1", "--ui-port", "-1"})
+			})
+			if code != 2 {
+				t.Errorf("exit code %d, want 2; stderr:\n%s", code, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr %q should contain %q", stderr, tc.want)
+			}
+			if _, err := os.Stat(state); !os.IsNotExist(err) {
+				t.Errorf("a bad config started something: %s exists", state)
+			}
+		})
+	}
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	for _, args := range [][]string{{"run"}, {"run", "--no-such-flag"}, {"frobnicate"}, {"run", "-c", "x.yaml", "--detach"}} {
+		var code int
+		captureStderr(t, func() { code = execute(context.Background(), args) })
+		if code != 2 {
+			t.Errorf("evomerge %v: exit %d, want 2", args, code)
+		}
+	}
+}

@@ -1,0 +1,333 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/evomerge/evomerge/activities"
+	"github.com/evomerge/evomerge/devserver"
+	"github.com/evomerge/evomerge/evomerge"
+	"github.com/evomerge/evomerge/nn"
+	"github.com/evomerge/evomerge/store"
+	"github.com/evomerge/evomerge/worker"
+	"github.com/evomerge/evomerge/workflows"
+)
+
+type runFlags struct {
+	config    string
+	address   string
+	namespace string
+	id        string
+	taskQueue string
+	out       string
+	detach    bool
+	json      bool
+	noWorker  bool
+	uiPort    int
+	port      int
+}
+
+func runCmd(g *globals) *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run -c CONFIG",
+		Short: "Run an evolution: embedded Temporal server + Web UI + worker unless --address is given",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRun(cmd.Context(), g, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.config, "config", "c", "", "run config (YAML)")
+	fl.StringVar(&f.address, "address", os.Getenv("TEMPORAL_ADDRESS"), "external Temporal frontend host:port (default $TEMPORAL_ADDRESS; empty starts the embedded server)")
+	fl.StringVar(&f.namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace")
+	fl.StringVar(&f.id, "id", "", "workflow ID (default: the config's name)")
+	fl.StringVar(&f.taskQueue, "task-queue", workflows.TaskQueue, "task queue")
+	fl.StringVar(&f.out, "out", "", "output folder for the report and front models (default: the config's output_dir, else runs/<name>)")
+	fl.BoolVar(&f.detach, "detach", false, "start the run and exit (needs --address: the embedded server stops with this process)")
+	fl.BoolVar(&f.json, "json", false, "print report.json to stdout instead of the front table")
+	fl.BoolVar(&f.noWorker, "no-worker", false, "do not run an in-process worker (workers run elsewhere; needs --address)")
+	fl.IntVar(&f.port, "port", 7233, "embedded server's frontend port")
+	fl.IntVar(&f.uiPort, "ui-port", 8233, "embedded server's Web UI port")
+	return cmd
+}
+
+func runRun(ctx context.Context, g *globals, f *runFlags) error {
+	if f.config == "" {
+		return usagef("run: -c CONFIG is required")
+	}
+	if (f.detach || f.noWorker) && f.address == "" {
+		return usagef("run: --detach and --no-worker need --address: the embedded server and worker stop when this command exits")
+	}
+	cfg, err := evomerge.LoadConfig(f.config)
+	if err != nil {
+		return err
+	}
+	if f.out != "" {
+		cfg.OutputDir = f.out
+		cfg.ResolvePaths()
+	}
+	if err := ensureSeeds(g, cfg); err != nil {
+		return err
+	}
+	if err := cfg.CheckModelPaths(); err != nil {
+		return &evomerge.ConfigError{File: f.config, Err: err}
+	}
+	st, err := store.OpenFS(g.storeDir)
+	if err != nil {
+		return err
+	}
+
+	// Connect: an external server, or the embedded one with its Web UI.
+	address := f.address
+	if address == "" {
+		srv, err := startDevServer(g, filepath.Join(g.stateDir, "temporal.db"), f.port, f.uiPort, f.namespace)
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		address = srv.Address()
+		fmt.Fprintf(os.Stderr, "Temporal server %s, Web UI %s/namespaces/%s/workflows\n", address, srv.UIAddress(), f.namespace)
+	}
+	c, err := dial(ctx, g, address, f.namespace)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := worker.EnsureSearchAttributes(ctx, c, f.namespace); err != nil {
+		return err
+	}
+	if !f.noWorker {
+		w := worker.New(c, worker.Options{TaskQueue: f.taskQueue, Store: st})
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		defer w.Stop()
+	}
+
+	id := f.id
+	if id == "" {
+		id = cfg.Name
+	}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                f.taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.SARun.ValueSet(cfg.Name)),
+	}, workflows.EvolutionWorkflow, workflows.RunInput{Config: *cfg})
+	if err != nil {
+		return fmt.Errorf("start workflow %s: %w", id, err)
+	}
+	fmt.Fprintf(os.Stderr, "run %s: workflow %s (run ID %s) on task queue %s\n", cfg.Name, id, run.GetRunID(), f.taskQueue)
+	if f.detach {
+		return nil
+	}
+
+	done := make(chan struct{})
+	go watchProgress(ctx, c, id, run.GetRunID(), done)
+	var result workflows.RunResult
+	err = run.Get(ctx, &result)
+	close(done)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted; the run is saved in the server: run the same command again to resume %s", id)
+		}
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == activities.ErrBadInput {
+			return fmt.Errorf("run %s failed on bad input: %w", id, err)
+		}
+		return fmt.Errorf("run %s failed: %w", id, err)
+	}
+	return printResult(os.Stdout, result.Report, f.json)
+}
+
+// ensureSeeds trains the demo's seed models when the config asks for them and they are missing.
+func ensureSeeds(g *globals, cfg *evomerge.Config) error {
+	if cfg.SeedModels == nil || cfg.CheckModelPaths() == nil {
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "seed models missing: training the %s seeds into %s (cached for later runs)\n", cfg.SeedModels.Generate, cfg.SeedModels.Dir)
+	return trainSeeds(cfg.SeedModels.Dir, cfg.Evaluator.DataDir)
+}
+
+func trainSeeds(dir, dataDir string) error {
+	start := time.Now()
+	train, test, err := nn.LoadMNIST(dataDir)
+	if err != nil {
+		return err
+	}
+	paths, err := nn.TrainSeeds(dir, train, func(msg string) { fmt.Fprintf(os.Stderr, "  %s\n", msg) })
+	if err != nil {
+		return err
+	}
+	for _, s := range nn.DemoSeeds() {
+		m, err := nn.Load(paths[s.Name])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "  seed %-11s test accuracy %.4f  (%s)\n", s.Name, m.Accuracy(test), paths[s.Name])
+	}
+	fmt.Fprintf(os.Stderr, "seed models ready in %.1f s\n", time.Since(start).Seconds())
+	return nil
+}
+
+func startDevServer(g *globals, db string, port, uiPort int, namespace string) (*devserver.Server, error) {
+	srv, err := devserver.Start(devserver.Options{
+		DBFile: db, Port: port, UIPort: uiPort, Namespace: namespace,
+		SearchAttributes: worker.SearchAttributes(),
+		Logger:           serverLogger(g),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
+
+// serverLogger keeps the embedded server quiet: it logs plenty at info level that is
+// noise to a user; errors only, unless --log-level debug.
+func serverLogger(g *globals) zerolog.Logger {
+	lvl := zerolog.ErrorLevel
+	if g.log.GetLevel() <= zerolog.DebugLevel {
+		lvl = zerolog.InfoLevel
+	}
+	return g.log.With().Str("component", "temporal-server").Logger().Level(lvl)
+}
+
+func dial(ctx context.Context, g *globals, address, namespace string) (client.Client, error) {
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  address,
+		Namespace: namespace,
+		Logger:    worker.Logger{Z: g.log.With().Str("component", "temporal-sdk").Logger()},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", address, err)
+	}
+	return c, nil
+}
+
+// watchProgress prints a line per finished child and per finished generation by
+// querying the run and its current generation.
+func watchProgress(ctx context.Context, c client.Client, id, runID string, done <-chan struct{}) {
+	printed := map[string]bool{}
+	stage, gens := "", 0
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var p workflows.Progress
+		if v, err := c.QueryWorkflow(ctx, id, runID, "progress"); err != nil || v.Get(&p) != nil {
+			continue
+		}
+		if p.Stage != stage {
+			stage = p.Stage
+			if stage == workflows.StageEvolve && len(p.Seeds) > 0 {
+				for _, s := range p.Seeds {
+					fmt.Fprintf(os.Stderr, "seed %-12s %s\n", s.ID, scoreLine(s))
+				}
+			}
+			fmt.Fprintf(os.Stderr, "stage: %s\n", stage)
+		}
+		if stage == workflows.StageEvolve {
+			var gp workflows.GenerationProgress
+			genID := fmt.Sprintf("%s/gen-%d", id, p.Generation+1)
+			if v, err := c.QueryWorkflow(ctx, genID, "", "progress"); err == nil && v.Get(&gp) == nil {
+				for _, m := range gp.Done {
+					if !printed[m.ID] {
+						printed[m.ID] = true
+						fmt.Fprintf(os.Stderr, "[gen %d/%d] %-7s %-58s %s\n", gp.Generation, p.Generations, m.ID, activities.RecipeString(m.Recipe), scoreLine(m))
+					}
+				}
+			}
+		}
+		for ; gens < len(p.History); gens++ {
+			h := p.History[gens]
+			fmt.Fprintf(os.Stderr, "[gen %d/%d] done in %.1f s: %d children, %d accepted, front %d, best %s %.4f; best uncompressed merge %s %.4f\n",
+				h.Generation, p.Generations, h.DurationSeconds, h.Children, h.Accepted, h.FrontSize, h.BestID, h.BestScore, h.BestMergeID, h.BestMergeScore)
+		}
+	}
+}
+
+func scoreLine(m activities.Model) string {
+	s := fmt.Sprintf("acc %.4f  %8d B  %.3f ms", m.MergedScore.Accuracy, m.MergedScore.SizeBytes, m.MergedScore.LatencyMs)
+	if c := m.Compression; c != nil {
+		s += fmt.Sprintf("  → %s acc %.4f  %7d B (%.1f×)", c.Algorithm, m.Score.Accuracy, m.Score.SizeBytes, c.Ratio)
+	}
+	if m.Gates != nil {
+		if m.Accepted {
+			s += "  accepted"
+		} else {
+			s += "  rejected:"
+			for _, gt := range m.Gates {
+				if gt.Enforced && !gt.Passed {
+					s += " " + gt.Name
+				}
+			}
+		}
+	}
+	return s
+}
+
+func printResult(w *os.File, out activities.ReportOutput, asJSON bool) error {
+	if asJSON {
+		b, err := json.MarshalIndent(out.Report, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(w, string(b))
+		return err
+	}
+	r := out.Report
+	fmt.Fprintf(w, "\nPareto front of %s (%d generations, %d evaluations, %.1f s):\n", r.Run, r.Generations, r.Evaluations, r.WallSeconds)
+	fmt.Fprintf(w, "%-8s %-60s %9s %10s %9s %-22s %s\n", "id", "recipe", "accuracy", "bytes", "ms", "compression", "gates")
+	for _, m := range r.Front {
+		comp := "-"
+		if c := m.Compression; c != nil {
+			comp = fmt.Sprintf("%s %.2fbpw %.1fx", c.Algorithm, c.BitsPerWeight, c.Ratio)
+		}
+		gates := "accepted"
+		if !m.Accepted {
+			gates = "rejected"
+		}
+		fmt.Fprintf(w, "%-8s %-60s %9.4f %10d %9.4f %-22s %s\n", m.ID, activities.RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.SizeBytes, m.Objectives.LatencyMs, comp, gates)
+	}
+	fmt.Fprintln(w, "\nSeeds:")
+	for _, m := range r.Seeds {
+		fmt.Fprintf(w, "  %-12s accuracy %.4f  %d bytes\n", m.ID, m.Objectives.Accuracy, m.Objectives.SizeBytes)
+	}
+	if b := r.BestMerge; b != nil {
+		fmt.Fprintf(w, "Best uncompressed merge: %s %s accuracy %.4f\n", b.ID, activities.RecipeString(b.Recipe), b.Objectives.Accuracy)
+	}
+	fmt.Fprintf(w, "\nReport: %s and %s\n", filepath.Join(out.Dir, "report.md"), filepath.Join(out.Dir, "report.json"))
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s: unexpected arguments %q", cmd.Name(), args)
+	}
+	return nil
+}

@@ -1,0 +1,292 @@
+// Package devserver runs a single-process Temporal server on a SQLite file, with the
+// Temporal Web UI, for evomerge's one-command default and `evomerge dev`.
+//
+// It wires the same pieces as the Temporal CLI's `server start-dev`: every service of
+// temporal.NewServer in one process with static hosts, SQLite persistence (schema set up
+// on first use, namespaces pre-registered with evomerge's search attributes), and the
+// ui-server serving the Web UI assets embedded in its module.
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uiopts "github.com/temporalio/ui-server/v2/server/server_options"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/log/tag"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+// Options configure the embedded server. Zero values take the defaults noted.
+type Options struct {
+	// DBFile is the SQLite file; "" keeps everything in memory (tests).
+	DBFile string
+	// IP the server and UI bind to. Default 127.0.0.1.
+	IP string
+	// Port is the frontend gRPC port. Default 7233; -1 picks a free port.
+	Port int
+	// UIPort is the Web UI port. Default 8233; -1 picks a free port; 0 with NoUI disables it.
+	UIPort int
+	NoUI   bool
+	// Namespace to create. Default "default".
+	Namespace string
+	// SearchAttributes are registered on the namespace.
+	SearchAttributes map[string]enumspb.IndexedValueType
+	// Logger receives the server's logs (default: discard). The server is chatty at info.
+	Logger zerolog.Logger
+}
+
+// Server is a running embedded Temporal server.
+type Server struct {
+	server    temporal.Server
+	ui        *uiserver.Server
+	address   string
+	uiAddress string
+	namespace string
+}
+
+// Address is the frontend's host:port for SDK clients.
+func (s *Server) Address() string { return s.address }
+
+// UIAddress is the Web UI's http address, or "" without a UI.
+func (s *Server) UIAddress() string { return s.uiAddress }
+
+// Namespace is the namespace created at start.
+func (s *Server) Namespace() string { return s.namespace }
+
+// Start starts the server and, unless disabled, the Web UI. It returns once the
+// frontend accepts connections.
+func Start(o Options) (*Server, error) {
+	if o.IP == "" {
+		o.IP = "127.0.0.1"
+	}
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	var err error
+	if o.Port, err = pickPort(o.IP, o.Port, 7233, "frontend"); err != nil {
+		return nil, err
+	}
+	if !o.NoUI {
+		if o.UIPort, err = pickPort(o.IP, o.UIPort, 8233, "Web UI"); err != nil {
+			return nil, err
+		}
+	}
+	conf, err := o.serverConfig()
+	if err != nil {
+		return nil, err
+	}
+	logger := zerologLogger{o.Logger}
+	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: authorizer: %w", err)
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&conf.Global.Authorization, logger)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: claim mapper: %w", err)
+	}
+	hosts := map[primitives.ServiceName]static.Hosts{}
+	for _, svc := range []primitives.ServiceName{primitives.FrontendService, primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
+		hosts[svc] = static.SingleLocalHost(net.JoinHostPort(o.IP, strconv.Itoa(conf.Services[string(svc)].RPC.GRPCPort)))
+	}
+	dyn := dynamicconfig.StaticClient{
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(hosts),
+		temporal.WithLogger(logger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dyn),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	s := &Server{server: srv, address: net.JoinHostPort(o.IP, strconv.Itoa(o.Port)), namespace: o.Namespace}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("devserver: start: %w", err)
+	}
+	if !o.NoUI {
+		s.ui = uiserver.NewServer(uiopts.WithConfigProvider(&uiconfig.Config{
+			Host:                o.IP,
+			Port:                o.UIPort,
+			TemporalGRPCAddress: s.address,
+			EnableUI:            true,
+			CORS:                uiconfig.CORS{CookieInsecure: true},
+			HideLogs:            true,
+		}))
+		s.uiAddress = "http://" + net.JoinHostPort(o.IP, strconv.Itoa(o.UIPort))
+		go func() {
+			// Start blocks until Stop; a bind failure is logged, the run goes on without UI.
+			if err := s.ui.Start(); err != nil && !errors.Is(err, context.Canceled) {
+				o.Logger.Error().Err(err).Msg("web UI stopped")
+			}
+		}()
+	}
+	if err := waitListening(s.address, 30*time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Stop stops the UI and the server.
+func (s *Server) Stop() {
+	if s.ui != nil {
+		s.ui.Stop()
+	}
+	s.server.Stop()
+}
+
+func (o *Options) serverConfig() (*config.Config, error) {
+	var conf config.Config
+	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
+	conf.Global.Membership.BroadcastAddress = o.IP
+	sqlConf := config.SQL{PluginName: sqliteplugin.PluginName}
+	if o.DBFile == "" {
+		sqlConf.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
+		sqlConf.DatabaseName = fmt.Sprintf("evomerge-%d-%d", os.Getpid(), time.Now().UnixNano())
+	} else {
+		sqlConf.ConnectAttributes = map[string]string{"mode": "rwc", "_journal_mode": "WAL", "_busy_timeout": "10000"}
+		sqlConf.DatabaseName = o.DBFile
+		if err := os.MkdirAll(filepath.Dir(o.DBFile), 0o755); err != nil {
+			return nil, fmt.Errorf("devserver: database folder: %w", err)
+		}
+	}
+	// An in-memory database gets its schema from the SQLite plugin on connect; a file
+	// gets it here, once.
+	if _, err := os.Stat(o.DBFile); o.DBFile != "" && os.IsNotExist(err) {
+		if err := sqliteschema.SetupSchema(&sqlConf); err != nil {
+			return nil, fmt.Errorf("devserver: set up SQLite schema in %s: %w", o.DBFile, err)
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig("active", o.Namespace, false, o.SearchAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: namespace %s: %w", o.Namespace, err)
+	}
+	if err := sqliteschema.CreateNamespaces(&sqlConf, ns); err != nil {
+		return nil, fmt.Errorf("devserver: create namespace %s in %s: %w", o.Namespace, o.DBFile, err)
+	}
+	conf.Persistence.DefaultStore = "sqlite"
+	conf.Persistence.VisibilityStore = "sqlite"
+	conf.Persistence.NumHistoryShards = 1
+	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: &sqlConf}}
+
+	httpPort, err := freePort(o.IP)
+	if err != nil {
+		return nil, err
+	}
+	frontend := net.JoinHostPort(o.IP, strconv.Itoa(o.Port))
+	conf.ClusterMetadata = &cluster.Config{
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        "active",
+		CurrentClusterName:       "active",
+		ClusterInformation: map[string]cluster.ClusterInformation{"active": {
+			Enabled:                true,
+			InitialFailoverVersion: 1,
+			RPCAddress:             frontend,
+			HTTPAddress:            net.JoinHostPort(o.IP, strconv.Itoa(httpPort)),
+			ClusterID:              "evomerge-dev",
+		}},
+	}
+	conf.DCRedirectionPolicy.Policy = "noop"
+	conf.Services = map[string]config.Service{}
+	for _, name := range []string{"frontend", "history", "matching", "worker"} {
+		var svc config.Service
+		svc.RPC.BindOnIP = o.IP
+		if name == "frontend" {
+			svc.RPC.GRPCPort = o.Port
+			svc.RPC.HTTPPort = httpPort
+		} else if svc.RPC.GRPCPort, err = freePort(o.IP); err != nil {
+			return nil, err
+		}
+		conf.Services[name] = svc
+	}
+	conf.Archival.History.State = "disabled"
+	conf.Archival.Visibility.State = "disabled"
+	conf.NamespaceDefaults.Archival.History.State = "disabled"
+	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	conf.PublicClient.HostPort = frontend
+	return &conf, nil
+}
+
+// pickPort returns want (def if 0, a free port if -1) after checking it can be bound.
+func pickPort(ip string, want, def int, what string) (int, error) {
+	switch want {
+	case 0:
+		want = def
+	case -1:
+		return freePort(ip)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(want)))
+	if err != nil {
+		return 0, fmt.Errorf("devserver: %s port %s:%d is in use (is `evomerge dev` or another Temporal server running? then pass --address %s:%d, or choose another port): %w", what, ip, want, ip, want, err)
+	}
+	l.Close()
+	return want, nil
+}
+
+func freePort(ip string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("devserver: find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func waitListening(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("devserver: frontend %s did not start within %s: %w", addr, timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// zerologLogger adapts zerolog to the server's logger interface.
+type zerologLogger struct{ z zerolog.Logger }
+
+func (l zerologLogger) log(e *zerolog.Event, msg string, tags []tag.Tag) {
+	for _, t := range tags {
+		e = e.Interface(t.Key(), t.Value())
+	}
+	e.Msg(msg)
+}
+
+func (l zerologLogger) Debug(msg string, tags ...tag.Tag)  { l.log(l.z.Debug(), msg, tags) }
+func (l zerologLogger) Info(msg string, tags ...tag.Tag)   { l.log(l.z.Info(), msg, tags) }
+func (l zerologLogger) Warn(msg string, tags ...tag.Tag)   { l.log(l.z.Warn(), msg, tags) }
+func (l zerologLogger) Error(msg string, tags ...tag.Tag)  { l.log(l.z.Error(), msg, tags) }
+func (l zerologLogger) DPanic(msg string, tags ...tag.Tag) { l.log(l.z.Error(), msg, tags) }
+func (l zerologLogger) Panic(msg string, tags ...tag.Tag)  { l.log(l.z.Error(), msg, tags) }
+func (l zerologLogger) Fatal(msg string, tags ...tag.Tag)  { l.log(l.z.Error(), msg, tags) }
+
+var _ log.Logger = zerologLogger{}

@@ -1,0 +1,127 @@
+package tensor
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/x448/float16"
+)
+
+// DType is a safetensors element type.
+type DType string
+
+// The element types evomerge reads and writes.
+const (
+	F32  DType = "F32"
+	F16  DType = "F16"
+	BF16 DType = "BF16"
+	I8   DType = "I8"
+	U8   DType = "U8"
+)
+
+// Size is the number of bytes of one element, or 0 for an unknown type.
+func (d DType) Size() int {
+	switch d {
+	case F32:
+		return 4
+	case F16, BF16:
+		return 2
+	case I8, U8:
+		return 1
+	}
+	return 0
+}
+
+// Valid reports whether d is one of the supported element types.
+func (d DType) Valid() bool { return d.Size() > 0 }
+
+// Tensor is one named tensor as stored: little-endian elements of DType, row-major in Shape.
+type Tensor struct {
+	Name  string
+	DType DType
+	Shape []int
+	Data  []byte
+}
+
+// NumElements is the product of shape (1 for a scalar).
+func NumElements(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// NumElements is the number of elements of t.
+func (t *Tensor) NumElements() int { return NumElements(t.Shape) }
+
+// Float32s decodes the elements of t to float32 (I8 and U8 as their integer values).
+func (t *Tensor) Float32s() ([]float32, error) {
+	n := t.NumElements()
+	if want := n * t.DType.Size(); t.DType.Size() == 0 || len(t.Data) != want {
+		return nil, fmt.Errorf("tensor %q: %d bytes of data for dtype %s and shape %v (want %d)", t.Name, len(t.Data), t.DType, t.Shape, want)
+	}
+	out := make([]float32, n)
+	b := t.Data
+	switch t.DType {
+	case F32:
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+	case F16:
+		for i := range out {
+			out[i] = float16.Frombits(binary.LittleEndian.Uint16(b[2*i:])).Float32()
+		}
+	case BF16:
+		for i := range out {
+			out[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*i:])) << 16)
+		}
+	case I8:
+		for i := range out {
+			out[i] = float32(int8(b[i]))
+		}
+	case U8:
+		for i := range out {
+			out[i] = float32(b[i])
+		}
+	}
+	return out, nil
+}
+
+// FromFloat32 encodes values as a tensor of dtype dt (F32, F16 or BF16; BF16 rounds to
+// nearest even). It panics if len(values) does not match shape or dt is not a float type.
+func FromFloat32(name string, dt DType, shape []int, values []float32) *Tensor {
+	if len(values) != NumElements(shape) {
+		panic(fmt.Sprintf("tensor.FromFloat32 %q: %d values for shape %v", name, len(values), shape))
+	}
+	t := &Tensor{Name: name, DType: dt, Shape: append([]int(nil), shape...), Data: make([]byte, len(values)*dt.Size())}
+	b := t.Data
+	switch dt {
+	case F32:
+		for i, v := range values {
+			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+		}
+	case F16:
+		for i, v := range values {
+			binary.LittleEndian.PutUint16(b[2*i:], float16.Fromfloat32(v).Bits())
+		}
+	case BF16:
+		for i, v := range values {
+			binary.LittleEndian.PutUint16(b[2*i:], float32ToBF16(v))
+		}
+	default:
+		panic(fmt.Sprintf("tensor.FromFloat32 %q: %s is not a float dtype", name, dt))
+	}
+	return t
+}
+
+// float32ToBF16 rounds to nearest even, keeping NaN a NaN.
+func float32ToBF16(v float32) uint16 {
+	u := math.Float32bits(v)
+	if u&0x7fffffff > 0x7f800000 {
+		return uint16(u>>16) | 0x40
+	}
+	u += 0x7fff + (u>>16)&1
+	return uint16(u >> 16)
+}

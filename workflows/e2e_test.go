@@ -1,0 +1,196 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/evomerge/evomerge/activities"
+	"github.com/evomerge/evomerge/evomerge"
+	"github.com/evomerge/evomerge/nn"
+	"github.com/evomerge/evomerge/store"
+	"github.com/evomerge/evomerge/worker"
+	"github.com/evomerge/evomerge/workflows"
+)
+
+// trainTinySeeds trains a small base and two specialists, enough for merging to matter.
+func trainTinySeeds(t *testing.T, dir string) []evomerge.ModelSpec {
+	t.Helper()
+	train, _, err := nn.LoadMNIST("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := nn.New(nn.DefaultConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nn.Train(base, train.Head(1500), nn.TrainConfig{Epochs: 1, BatchSize: 32, LearningRate: 0.05, Seed: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	specs := []evomerge.ModelSpec{{Name: "base", Path: filepath.Join(dir, "base.safetensors")}}
+	if err := base.SaveFile(specs[0].Path); err != nil {
+		t.Fatal(err)
+	}
+	for i, digits := range [][]int{{0, 1, 2, 3, 4}, {5, 6, 7, 8, 9}} {
+		m, err := nn.LoadFile(specs[0].Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := nn.Train(m, train.Filter(digits).Head(1500), nn.TrainConfig{Epochs: 1, BatchSize: 32, LearningRate: 0.05, Seed: uint64(2 + i)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		s := evomerge.ModelSpec{Name: fmt.Sprintf("spec-%d", i), Path: filepath.Join(dir, fmt.Sprintf("spec-%d.safetensors", i))}
+		if err := m.SaveFile(s.Path); err != nil {
+			t.Fatal(err)
+		}
+		specs = append(specs, s)
+	}
+	return specs
+}
+
+func e2eConfig(name string, models []evomerge.ModelSpec, out string) evomerge.Config {
+	c := evomerge.Config{
+		Name: name, Seed: 11, OutputDir: out, BaseModel: "base", Models: models,
+		Evolution: evomerge.EvolutionSpec{Generations: 2, Population: 4, Children: 4, Parallelism: 2},
+		Evaluator: evomerge.EvaluatorSpec{Kind: "mnist", LatencyRuns: 5, Limit: 1000},
+		Compression: evomerge.CompressionSpec{
+			Enabled: true, Algorithm: "bitnet", ApplyAt: []string{"post_merge", "final"},
+			TargetRatio: 8, AccuracyThreshold: 0.5,
+		},
+	}
+	return c
+}
+
+// runOnce runs one evolution on its own task queue and store, and returns the report.
+func runOnce(t *testing.T, ts *temporaltest.TestServer, cfg evomerge.Config, queue, storeDir string) activities.Report {
+	t.Helper()
+	st, err := store.OpenFS(storeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.NewWorker(queue, func(r sdkworker.Registry) { worker.Register(r, activities.New(st)) })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := ts.GetDefaultClient()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: cfg.Name, TaskQueue: queue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SARun.ValueSet(cfg.Name)),
+	}, workflows.EvolutionWorkflow, workflows.RunInput{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.RunResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatalf("run %s: %v", cfg.Name, err)
+	}
+	return res.Report.Report
+}
+
+func TestEvolutionEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	ctx := context.Background()
+	c := ts.GetDefaultClient()
+	if err := worker.EnsureSearchAttributes(ctx, c, ts.GetDefaultNamespace()); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	models := trainTinySeeds(t, dir)
+
+	out := filepath.Join(dir, "out")
+	cfg := e2eConfig("e2e-run", models, out)
+	rep := runOnce(t, ts, cfg, "e2e-a", filepath.Join(dir, "store-a"))
+
+	// The run did what a user would look for.
+	if rep.Generations != 2 || rep.Evaluations != 3+2*4 {
+		t.Errorf("generations %d evaluations %d, want 2 and 11", rep.Generations, rep.Evaluations)
+	}
+	if len(rep.Seeds) != 3 || len(rep.Front) == 0 {
+		t.Fatalf("report has %d seeds and %d front members", len(rep.Seeds), len(rep.Front))
+	}
+	for _, m := range rep.Front {
+		if m.Compression == nil || m.Compression.Algorithm != "bitnet" || m.Compression.Ratio < 8 {
+			t.Errorf("front member %s compression %+v, want bitnet ≥ 8×", m.ID, m.Compression)
+		}
+		if len(m.Gates) != 4 || !m.Accepted {
+			t.Errorf("front member %s gates %+v accepted %v", m.ID, m.Gates, m.Accepted)
+		}
+		if _, err := nn.LoadFile(m.Path); err != nil {
+			t.Errorf("exported front model %s: %v", m.Path, err)
+		}
+	}
+	if rep.BestMerge == nil || rep.BestMerge.Objectives.Accuracy <= 0 {
+		t.Fatalf("no best merge in report")
+	}
+	for _, f := range []string{"report.json", "report.md"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	var onDisk activities.Report
+	b, _ := os.ReadFile(filepath.Join(out, "report.json"))
+	if err := json.Unmarshal(b, &onDisk); err != nil || onDisk.Run != "e2e-run" {
+		t.Errorf("report.json: %v (run %q)", err, onDisk.Run)
+	}
+
+	// The progress query answers after the run, with one summary per generation.
+	v, err := c.QueryWorkflow(ctx, "e2e-run", "", "progress")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p workflows.Progress
+	if err := v.Get(&p); err != nil || p.Stage != workflows.StageDone || len(p.History) != 2 {
+		t.Errorf("progress: stage %q, %d generations (err %v)", p.Stage, len(p.History), err)
+	}
+
+	// The run and its generations are findable by search attribute in visibility.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: ts.GetDefaultNamespace(), Query: `EvoRun = "e2e-run"`,
+		})
+		if err == nil && len(resp.GetExecutions()) == 3 {
+			var ids []string
+			for _, e := range resp.GetExecutions() {
+				ids = append(ids, e.GetExecution().GetWorkflowId())
+			}
+			if s := strings.Join(ids, " "); !strings.Contains(s, "e2e-run/gen-1") || !strings.Contains(s, "e2e-run/gen-2") {
+				t.Errorf("visibility lists %v", ids)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("visibility: EvoRun query did not list the run and its 2 generations: %v %v", err, resp.GetExecutions())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// Same config and seed, fresh store and worker: the same front, digest for digest.
+	cfg2 := e2eConfig("e2e-run-again", models, filepath.Join(dir, "out2"))
+	cfg2.Seed = cfg.Seed
+	rep2 := runOnce(t, ts, cfg2, "e2e-b", filepath.Join(dir, "store-b"))
+	if got, want := frontDigests(rep2), frontDigests(rep); got != want {
+		t.Errorf("same seed, different front:\n%s\n%s", got, want)
+	}
+}
+
+func frontDigests(r activities.Report) string {
+	var s []string
+	for _, m := range r.Front {
+		s = append(s, m.ID+"="+m.Digest)
+	}
+	return strings.Join(s, ",")
+}

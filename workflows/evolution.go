@@ -1,0 +1,291 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/evomerge/evomerge/activities"
+	"github.com/evomerge/evomerge/evomerge"
+	"github.com/evomerge/evomerge/store"
+)
+
+// Stages of a run, as EvoStage shows them.
+const (
+	StageIngest = "ingest"
+	StageEvolve = "evolve"
+	StageFinal  = "final"
+	StageReport = "report"
+	StageDone   = "done"
+)
+
+// RunInput is the EvolutionWorkflow's input: the run config and, when the run is
+// carried across continue-as-new, its state so far.
+type RunInput struct {
+	Config evomerge.Config `json:"config"`
+	State  *RunState       `json:"state,omitempty"`
+}
+
+// RunState is everything a run knows between generations: a plain value.
+type RunState struct {
+	Stage       string             `json:"stage"`
+	Generation  int                `json:"generation"` // generations completed
+	Seeds       []activities.Model `json:"seeds"`
+	MergeInputs []store.Ref        `json:"merge_inputs"`
+	Population  []activities.Model `json:"population"`
+	Front       []activities.Model `json:"front"`
+	BestMerge   *activities.Model  `json:"best_merge,omitempty"`
+	Evaluations int                `json:"evaluations"`
+	StartedAt   time.Time          `json:"started_at"`
+	History     []GenerationStats  `json:"history"`
+}
+
+// GenerationStats summarizes one finished generation.
+type GenerationStats struct {
+	Generation      int     `json:"generation"`
+	Children        int     `json:"children"`
+	Accepted        int     `json:"accepted"`
+	FrontSize       int     `json:"front_size"`
+	BestScore       float64 `json:"best_score"`
+	BestID          string  `json:"best_id"`
+	BestMergeScore  float64 `json:"best_merge_score"`
+	BestMergeID     string  `json:"best_merge_id"`
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+// Progress is what the `progress` query returns.
+type Progress struct {
+	Run         string             `json:"run"`
+	Stage       string             `json:"stage"`
+	Generation  int                `json:"generation"`
+	Generations int                `json:"generations"`
+	Evaluations int                `json:"evaluations"`
+	Seeds       []activities.Model `json:"seeds"`
+	Front       []activities.Model `json:"front"`
+	BestMerge   *activities.Model  `json:"best_merge,omitempty"`
+	History     []GenerationStats  `json:"history"`
+}
+
+// RunResult is the EvolutionWorkflow's result.
+type RunResult struct {
+	Report activities.ReportOutput `json:"report"`
+}
+
+// run is the EvolutionWorkflow's state and its steps.
+type run struct {
+	cfg   evomerge.Config
+	state RunState
+	id    string
+}
+
+// EvolutionWorkflow runs an evolutionary merge: ingest the seed models, evolve the
+// population one child GenerationWorkflow per generation, compress and check the final
+// front, and write the report.
+func EvolutionWorkflow(ctx workflow.Context, in RunInput) (RunResult, error) {
+	r := &run{cfg: in.Config, id: workflow.GetInfo(ctx).WorkflowExecution.ID}
+	if in.State != nil {
+		r.state = *in.State
+	} else {
+		r.state.StartedAt = workflow.Now(ctx)
+	}
+	if err := workflow.SetQueryHandler(ctx, "progress", r.progress); err != nil {
+		return RunResult{}, err
+	}
+	if err := workflow.SetQueryHandler(ctx, "front", func() ([]activities.Model, error) { return r.state.Front, nil }); err != nil {
+		return RunResult{}, err
+	}
+	if err := r.cfg.Normalize(); err != nil {
+		return RunResult{}, badConfig(err)
+	}
+
+	// 1. Ingest the seed models and score them: the baseline every child must beat.
+	if r.state.Seeds == nil {
+		if err := r.ingest(ctx); err != nil {
+			return RunResult{}, err
+		}
+	}
+	// 2. Evolve, one child workflow per generation.
+	for r.state.Generation < r.cfg.Evolution.Generations {
+		if err := r.generation(ctx); err != nil {
+			return RunResult{}, err
+		}
+	}
+	// 3. Compress and gate the final front.
+	if err := r.final(ctx); err != nil {
+		return RunResult{}, err
+	}
+	// 4. Report.
+	return r.report(ctx)
+}
+
+func (r *run) progress() (Progress, error) {
+	return Progress{
+		Run: r.cfg.Name, Stage: r.state.Stage, Generation: r.state.Generation, Generations: r.cfg.Evolution.Generations,
+		Evaluations: r.state.Evaluations, Seeds: r.state.Seeds, Front: r.state.Front, BestMerge: r.state.BestMerge,
+		History: r.state.History,
+	}, nil
+}
+
+func (r *run) setStage(ctx workflow.Context, stage string) error {
+	r.state.Stage = stage
+	return workflow.UpsertTypedSearchAttributes(ctx, SAStage.ValueSet(stage))
+}
+
+// ingest puts the seeds in the store, compresses them when pre_merge is configured,
+// and benchmarks them.
+func (r *run) ingest(ctx workflow.Context) error {
+	if err := r.setStage(ctx, StageIngest); err != nil {
+		return err
+	}
+	var refs []store.Ref
+	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Ingest, activities.IngestInput{Models: r.cfg.Models}).Get(ctx, &refs); err != nil {
+		return err
+	}
+	seeds := make([]activities.Model, len(refs))
+	inputs := make([]store.Ref, len(refs))
+	for i, ref := range refs {
+		m := activities.Model{ID: r.cfg.Models[i].Name, Merged: ref, Artifact: ref, Accepted: true}
+		if err := workflow.ExecuteActivity(benchmarkWork(ctx), a.Benchmark, activities.BenchmarkInput{Model: ref, Evaluator: r.cfg.Evaluator}).Get(ctx, &m.MergedScore); err != nil {
+			return err
+		}
+		m.Score = m.MergedScore
+		inputs[i] = ref
+		if r.cfg.Compression.At(evomerge.StagePreMerge) {
+			c, err := compressAndScore(ctx, r.cfg, &m, evomerge.StagePreMerge, true)
+			if err != nil {
+				return err
+			}
+			inputs[i] = c.Dense
+		}
+		seeds[i] = m
+	}
+	r.state.Seeds, r.state.MergeInputs = seeds, inputs
+	r.state.Evaluations += len(seeds)
+	return nil
+}
+
+// generation runs one GenerationWorkflow and folds its result into the run.
+func (r *run) generation(ctx workflow.Context) error {
+	if err := r.setStage(ctx, StageEvolve); err != nil {
+		return err
+	}
+	gen := r.state.Generation + 1
+	started := workflow.Now(ctx)
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: fmt.Sprintf("%s/gen-%d", r.id, gen),
+		TypedSearchAttributes: temporalSearchAttributes(
+			SARun.ValueSet(r.cfg.Name), SAGeneration.ValueSet(int64(gen)), SAStage.ValueSet(StageEvolve)),
+	})
+	in := GenerationInput{
+		Config: r.cfg, Generation: gen, Population: r.state.Population,
+		MergeInputs: r.state.MergeInputs, Reference: r.baseSeed().MergedScore,
+	}
+	var out GenerationResult
+	if err := workflow.ExecuteChildWorkflow(cctx, GenerationWorkflow, in).Get(ctx, &out); err != nil {
+		return err
+	}
+	r.state.Generation = gen
+	r.state.Population, r.state.Front = out.Population, out.Front
+	r.state.Evaluations += len(out.Children)
+	for i := range out.Children {
+		c := out.Children[i]
+		if b := r.state.BestMerge; b == nil || c.MergedScore.Accuracy > b.MergedScore.Accuracy {
+			r.state.BestMerge = &c
+		}
+	}
+	stats := GenerationStats{Generation: gen, Children: len(out.Children), FrontSize: len(out.Front),
+		DurationSeconds: workflow.Now(ctx).Sub(started).Seconds()}
+	for _, c := range out.Children {
+		if c.Accepted {
+			stats.Accepted++
+		}
+	}
+	if best := bestOf(out.Front); best != nil {
+		stats.BestScore, stats.BestID = best.Score.Accuracy, best.ID
+	}
+	if b := r.state.BestMerge; b != nil {
+		stats.BestMergeScore, stats.BestMergeID = b.MergedScore.Accuracy, b.ID
+	}
+	r.state.History = append(r.state.History, stats)
+	workflow.GetLogger(ctx).Info("generation finished", "run", r.cfg.Name, "gen", gen,
+		"best", stats.BestScore, "best_id", stats.BestID, "front", stats.FrontSize)
+	return workflow.UpsertTypedSearchAttributes(ctx, SAGeneration.ValueSet(int64(gen)), SABestScore.ValueSet(stats.BestScore))
+}
+
+// final compresses the front with the final stage's codec (a memoized no-op when the
+// same codec already ran post_merge), re-benchmarks and re-gates it.
+func (r *run) final(ctx workflow.Context) error {
+	if err := r.setStage(ctx, StageFinal); err != nil {
+		return err
+	}
+	if !r.cfg.Compression.At(evomerge.StageFinal) {
+		return nil
+	}
+	for i := range r.state.Front {
+		m := &r.state.Front[i]
+		if _, err := compressAndScore(ctx, r.cfg, m, evomerge.StageFinal, false); err != nil {
+			return err
+		}
+		var g activities.GateOutput
+		gin := activities.GateInput{Child: *m, Compression: r.cfg.Compression, Gates: r.cfg.Gates, Reference: r.baseSeed().MergedScore}
+		if err := workflow.ExecuteActivity(shortWork(ctx), a.Gate, gin).Get(ctx, &g); err != nil {
+			return err
+		}
+		m.Gates, m.Accepted = g.Gates, g.Accepted
+	}
+	return nil
+}
+
+func (r *run) report(ctx workflow.Context) (RunResult, error) {
+	if err := r.setStage(ctx, StageReport); err != nil {
+		return RunResult{}, err
+	}
+	now := workflow.Now(ctx)
+	in := activities.ReportInput{
+		Config: r.cfg, Seeds: r.state.Seeds, Front: r.state.Front, BestMerge: r.state.BestMerge,
+		Generations: r.state.Generation, Evaluations: r.state.Evaluations, WorkflowID: r.id,
+		StartedAt: r.state.StartedAt.UTC().Format(time.RFC3339), FinishedAt: now.UTC().Format(time.RFC3339),
+		WallSeconds: now.Sub(r.state.StartedAt).Seconds(),
+	}
+	var out RunResult
+	if err := workflow.ExecuteActivity(heavyWork(ctx), a.WriteReport, in).Get(ctx, &out.Report); err != nil {
+		return out, err
+	}
+	return out, r.setStage(ctx, StageDone)
+}
+
+func (r *run) baseSeed() activities.Model {
+	return r.state.Seeds[r.cfg.BaseIndex()]
+}
+
+// compressAndScore compresses m's uncompressed model at stage, benchmarks the result and
+// makes it m's deployed artifact.
+func compressAndScore(ctx workflow.Context, cfg evomerge.Config, m *activities.Model, stage string, dense bool) (activities.CompressResult, error) {
+	var c activities.CompressResult
+	in := activities.CompressInput{Model: m.Merged, Algorithm: cfg.Compression.Algorithm, Options: cfg.Compression.Options, Dense: dense}
+	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Compress, in).Get(ctx, &c); err != nil {
+		return c, err
+	}
+	if err := workflow.ExecuteActivity(benchmarkWork(ctx), a.Benchmark, activities.BenchmarkInput{Model: c.Artifact, Evaluator: cfg.Evaluator}).Get(ctx, &m.Score); err != nil {
+		return c, err
+	}
+	m.Artifact = c.Artifact
+	ratio := 0.0
+	if m.Score.SizeBytes > 0 {
+		ratio = float64(m.MergedScore.SizeBytes) / float64(m.Score.SizeBytes)
+	}
+	m.Compression = &activities.CompressionInfo{Algorithm: cfg.Compression.Algorithm, Stage: stage, BitsPerWeight: c.Stats.BitsPerWeight, Ratio: ratio}
+	return c, nil
+}
+
+// bestOf is the most accurate model (first on ties), or nil.
+func bestOf(ms []activities.Model) *activities.Model {
+	var best *activities.Model
+	for i := range ms {
+		if best == nil || ms[i].Score.Accuracy > best.Score.Accuracy {
+			best = &ms[i]
+		}
+	}
+	return best
+}

@@ -1,0 +1,65 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/evomerge/evomerge/activities"
+)
+
+// TaskQueue is the default task queue of evomerge workers.
+const TaskQueue = "evomerge"
+
+// Search attributes evomerge sets; the embedded server registers them at start and
+// `evomerge run` registers them on an external server.
+var (
+	SARun         = temporal.NewSearchAttributeKeyKeyword("EvoRun")
+	SAGeneration  = temporal.NewSearchAttributeKeyInt64("EvoGeneration")
+	SABestScore   = temporal.NewSearchAttributeKeyFloat64("EvoBestScore")
+	SAHypervolume = temporal.NewSearchAttributeKeyFloat64("EvoHypervolume")
+	SAStage       = temporal.NewSearchAttributeKeyKeyword("EvoStage")
+)
+
+// The retry and timeout policy of every kind of work, in one place.
+
+// shortWork is pure, quick computation: breeding, gating, selection.
+func shortWork(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
+			MaximumAttempts: 5, NonRetryableErrorTypes: []string{activities.ErrBadInput},
+		},
+	})
+}
+
+// heavyWork moves and transforms weights: ingest, merge, compress, report. It
+// heartbeats, so a killed worker is noticed within a minute and the step is retried
+// elsewhere; memoization in the store makes the retry skip finished work.
+func heavyWork(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Hour,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			MaximumAttempts: 10, NonRetryableErrorTypes: []string{activities.ErrBadInput},
+		},
+	})
+}
+
+// benchmarkWork scores a model; like heavyWork, on the run's task queue.
+func benchmarkWork(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			MaximumAttempts: 10, NonRetryableErrorTypes: []string{activities.ErrBadInput},
+		},
+	})
+}
+
+// a is only used to name activity methods; workflows never call it directly.
+var a *activities.Activities
