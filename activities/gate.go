@@ -100,7 +100,9 @@ func Select(in SelectInput) (SelectOutput, error) {
 	if len(points) > 0 {
 		rank, crowd := pareto.Rank(points, dirs)
 		for k, i := range accepted {
-			ranked[i].Rank, ranked[i].Crowding = rank[k], crowd[k]
+			// JSON has no infinity: a boundary point's +Inf becomes the largest float,
+			// which orders the same in the crowded comparison.
+			ranked[i].Rank, ranked[i].Crowding = rank[k], min(crowd[k], math.MaxFloat64)
 			worst = max(worst, rank[k])
 		}
 	}

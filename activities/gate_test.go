@@ -1,0 +1,101 @@
+package activities
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/evomerge/evomerge/bench"
+	"github.com/evomerge/evomerge/evomerge"
+)
+
+var seedCompression = evomerge.CompressionSpec{Enabled: true, Algorithm: "bitnet", ApplyAt: []string{"post_merge", "final"}, TargetRatio: 8, AccuracyThreshold: 0.85}
+
+func compressedChild(mergedAcc, acc, ratio, mergedMs, ms float64) Model {
+	return Model{
+		ID:          "g1-c00",
+		MergedScore: bench.Result{Accuracy: mergedAcc, LatencyMs: mergedMs, Finite: true, Examples: 100},
+		Score:       bench.Result{Accuracy: acc, LatencyMs: ms, Finite: true, Examples: 100},
+		Compression: &CompressionInfo{Algorithm: "bitnet", Ratio: ratio},
+	}
+}
+
+func gate(out GateOutput, name string) GateResult {
+	for _, g := range out.Gates {
+		if g.Name == name {
+			return g
+		}
+	}
+	return GateResult{Name: "missing"}
+}
+
+func TestGates(t *testing.T) {
+	// 0.80 ≥ 0.85 × 0.90 = 0.765: passes; ratio 15 ≥ 8 passes; latency 1.0/1.25 = 0.8× < 1 fails but is not enforced.
+	out := Gates(GateInput{Child: compressedChild(0.90, 0.80, 15, 1.0, 1.25), Compression: seedCompression,
+		Gates: evomerge.GatesSpec{Latency: evomerge.LatencyGateSpec{MinSpeedup: 1}}})
+	if !out.Accepted {
+		t.Errorf("child should be accepted: %+v", out.Gates)
+	}
+	if g := gate(out, "accuracy"); !g.Passed || g.Threshold < 0.7649 || g.Threshold > 0.7651 {
+		t.Errorf("accuracy gate %+v, want pass with threshold 0.765", g)
+	}
+	if g := gate(out, "latency"); g.Passed || g.Enforced || g.Value < 0.799 || g.Value > 0.801 {
+		t.Errorf("latency gate %+v, want a non-enforced fail at 0.8×", g)
+	}
+
+	// 0.70 < 0.765: rejected by accuracy. Ratio 4 < 8: rejected by size.
+	out = Gates(GateInput{Child: compressedChild(0.90, 0.70, 4, 1, 1), Compression: seedCompression})
+	if out.Accepted || gate(out, "accuracy").Passed || gate(out, "size").Passed || !gate(out, "functional").Passed {
+		t.Errorf("want accuracy and size failures: %+v", out.Gates)
+	}
+
+	// Enforced latency gate rejects a slower compressed child.
+	out = Gates(GateInput{Child: compressedChild(0.90, 0.89, 15, 1.0, 2.0), Compression: seedCompression,
+		Gates: evomerge.GatesSpec{Latency: evomerge.LatencyGateSpec{MinSpeedup: 1, Enforce: true}}})
+	if out.Accepted {
+		t.Errorf("enforced latency gate should reject a 0.5× child: %+v", out.Gates)
+	}
+
+	// Non-finite outputs fail the functional gate; an uncompressed child is compared with the base model.
+	c := Model{Score: bench.Result{Accuracy: 0.95, Finite: false, Examples: 100}}
+	out = Gates(GateInput{Child: c, Compression: seedCompression, Reference: bench.Result{Accuracy: 0.9}})
+	if out.Accepted || gate(out, "functional").Passed || !strings.Contains(gate(out, "accuracy").Detail, "base model") {
+		t.Errorf("functional gate should fail: %+v", out.Gates)
+	}
+}
+
+func TestSelectKeepsAcceptedFrontAndFillsWithRejected(t *testing.T) {
+	m := func(id string, acc float64, size int64, accepted bool) Model {
+		return Model{ID: id, Accepted: accepted, Score: bench.Result{Accuracy: acc, SizeBytes: size}, MergedScore: bench.Result{Accuracy: acc}}
+	}
+	in := SelectInput{
+		Objectives: []string{"accuracy", "size_bytes"},
+		Survivors:  4,
+		Candidates: []Model{
+			m("a", 0.90, 100, true), // front: most accurate
+			m("b", 0.85, 50, true),  // front: smallest
+			m("c", 0.80, 100, true), // dominated by a
+			m("d", 0.99, 10, false), // would dominate all, but rejected
+			m("e", 0.50, 10, false),
+		},
+	}
+	out, err := Select(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var front, pop []string
+	for _, x := range out.Front {
+		front = append(front, x.ID)
+	}
+	for _, x := range out.Population {
+		pop = append(pop, x.ID)
+	}
+	if strings.Join(front, ",") != "a,b" {
+		t.Errorf("front %v, want a,b", front)
+	}
+	if strings.Join(pop, ",") != "a,b,c,d" {
+		t.Errorf("population %v, want a,b,c then the best rejected d", pop)
+	}
+	if out.Population[2].Rank != 1 || out.Population[3].Rank != 2 {
+		t.Errorf("ranks %d %d, want 1 for c and 2 for rejected d", out.Population[2].Rank, out.Population[3].Rank)
+	}
+}

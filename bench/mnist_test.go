@@ -1,0 +1,170 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/evomerge/evomerge/compress"
+	_ "github.com/evomerge/evomerge/compress/all"
+	"github.com/evomerge/evomerge/nn"
+)
+
+var _ Evaluator = (*MNIST)(nil)
+
+// tinyModel trains a model for one epoch on 1,000 images and saves it, once per test binary.
+var tinyModel = sync.OnceValues(func() (*nn.MLP, error) {
+	train, _, err := nn.LoadMNIST("")
+	if err != nil {
+		return nil, err
+	}
+	m, err := nn.New(nn.DefaultConfig(), 1)
+	if err != nil {
+		return nil, err
+	}
+	err = nn.Train(m, train.Head(1000), nn.TrainConfig{Epochs: 1, BatchSize: 8, LearningRate: 0.08, Seed: 1}, nil)
+	return m, err
+})
+
+func savedTinyModel(t testing.TB) (*nn.MLP, string) {
+	t.Helper()
+	m, err := tinyModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "tiny")
+	if err := nn.Save(dir, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	return m, dir
+}
+
+func TestMNISTEvaluateMatchesTheModel(t *testing.T) {
+	m, dir := savedTinyModel(t)
+	e, err := NewMNIST(MNISTSettings{Limit: 2000, LatencyRuns: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Name() != "mnist" {
+		t.Errorf("Name() = %q", e.Name())
+	}
+	file := filepath.Join(dir, nn.ModelFile)
+	r, err := e.Evaluate(context.Background(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", r)
+	_, test, _ := nn.LoadMNIST("")
+	if want := m.Accuracy(test.Head(2000)); r.Accuracy != want {
+		t.Errorf("Accuracy = %v, the model's own Accuracy on the same images = %v", r.Accuracy, want)
+	}
+	if r.Accuracy < 0.7 {
+		t.Errorf("Accuracy = %.3f for a model trained on 1,000 images; want ≥ 0.7", r.Accuracy)
+	}
+	st, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SizeBytes != st.Size() || r.SizeBytes < 4*int64(nn.DefaultConfig().NumParams()) {
+		t.Errorf("SizeBytes = %d, file size %d, F32 parameters alone %d", r.SizeBytes, st.Size(), 4*nn.DefaultConfig().NumParams())
+	}
+	if r.LatencyMs <= 0 || r.LatencyMs > 1000 {
+		t.Errorf("LatencyMs = %v, want a positive time under a second", r.LatencyMs)
+	}
+	if !r.Finite || r.Examples != 2000 {
+		t.Errorf("Finite = %v, Examples = %d; want true and 2000", r.Finite, r.Examples)
+	}
+
+	// The model's directory works too and gives the same scores.
+	rd, err := e.Evaluate(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd.Accuracy != r.Accuracy || rd.SizeBytes != r.SizeBytes {
+		t.Errorf("Evaluate(dir) = %+v, Evaluate(file) = %+v", rd, r)
+	}
+}
+
+func TestMNISTEvaluateScoresCompressedModels(t *testing.T) {
+	_, dir := savedTinyModel(t)
+	codec, err := compress.New("bitnet", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dense := filepath.Join(dir, nn.ModelFile)
+	packed := filepath.Join(t.TempDir(), "bitnet.safetensors")
+	if _, err := compress.CompressFile(codec, dense, packed); err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewMNIST(MNISTSettings{Limit: 1000, LatencyRuns: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rDense, err := e.Evaluate(context.Background(), dense)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rPacked, err := e.Evaluate(context.Background(), packed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dense %+v, bitnet %+v", rDense, rPacked)
+	dq, err := nn.LoadFile(packed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, test, _ := nn.LoadMNIST("")
+	if want := dq.Accuracy(test.Head(1000)); rPacked.Accuracy != want {
+		t.Errorf("compressed Accuracy = %v, its dequantized model scores %v", rPacked.Accuracy, want)
+	}
+	if rPacked.SizeBytes*4 > rDense.SizeBytes {
+		t.Errorf("ternary model is %d bytes, dense %d: want at least 4× smaller", rPacked.SizeBytes, rDense.SizeBytes)
+	}
+	if !rPacked.Finite {
+		t.Error("compressed model's logits are not finite")
+	}
+}
+
+func TestMNISTEvaluateErrors(t *testing.T) {
+	e, err := NewMNIST(MNISTSettings{Limit: 100, LatencyRuns: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "none.safetensors")
+	if _, err := e.Evaluate(context.Background(), missing); err == nil || !strings.Contains(err.Error(), "none.safetensors") {
+		t.Errorf("missing model: error %v, want one naming the file", err)
+	}
+	junk := filepath.Join(t.TempDir(), "junk.safetensors")
+	os.WriteFile(junk, []byte("not a model"), 0o644)
+	if _, err := e.Evaluate(context.Background(), junk); err == nil || !strings.Contains(err.Error(), "junk.safetensors") {
+		t.Errorf("corrupt model: error %v, want one naming the file", err)
+	}
+	_, dir := savedTinyModel(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.Evaluate(ctx, dir); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: error %v, want context.Canceled", err)
+	}
+	if _, err := NewMNIST(MNISTSettings{Limit: -1}); err == nil {
+		t.Error("NewMNIST accepted a negative limit")
+	}
+}
+
+// BenchmarkMNISTEvaluate scores a model on all 10,000 test images plus 200 latency runs.
+func BenchmarkMNISTEvaluate(b *testing.B) {
+	_, dir := savedTinyModel(b)
+	e, err := NewMNIST(MNISTSettings{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := e.Evaluate(context.Background(), dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*10000)/b.Elapsed().Seconds(), "images/s")
+}
