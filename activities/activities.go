@@ -29,7 +29,7 @@ import (
 // Versions of each step's code: part of every memo key, bumped when outputs change.
 const (
 	ingestVersion   = "ingest/v1"
-	mergeVersion    = "merge/v1"
+	mergeVersion    = "merge/v2"
 	compressVersion = "compress/v1"
 	benchVersion    = "bench/v1"
 )
@@ -216,6 +216,12 @@ func sameLayout(want, got []tensor.Info) error {
 // population. Randomness comes from (run seed, generation) only.
 func (a *Activities) Breed(ctx context.Context, in BreedInput) ([]evomerge.Recipe, error) {
 	rng := evomerge.NewRNG(in.Seed, uint64(in.Generation))
+	// Knowing the base lets variation skip children that differ only in the base's
+	// weight, which task-vector methods ignore.
+	in.Variation.BaseIndex = in.BaseIndex
+	if err := in.Variation.Validate(); err != nil {
+		return nil, badInput(err)
+	}
 	if len(in.Population) == 0 {
 		return evomerge.InitialRecipes(rng, in.NumModels, in.BaseIndex, in.Children, in.Variation), nil
 	}

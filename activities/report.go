@@ -37,12 +37,18 @@ func (a *Activities) WriteReport(ctx context.Context, in ReportInput) (ReportOut
 		if err := a.export(in.Front[i].Artifact, p); err != nil {
 			return ReportOutput{}, classify(err)
 		}
+		if err := writeRecipe(filepath.Dir(p), r.Front[i]); err != nil {
+			return ReportOutput{}, err
+		}
 		r.Front[i].Path = p
 	}
 	if r.BestMerge != nil {
 		p := filepath.Join(dir, "best-merge", "model.safetensors")
 		if err := a.export(in.BestMerge.Merged, p); err != nil {
 			return ReportOutput{}, classify(err)
+		}
+		if err := writeRecipe(filepath.Dir(p), *r.BestMerge); err != nil {
+			return ReportOutput{}, err
 		}
 		r.BestMerge.Path = p
 	}
@@ -58,6 +64,15 @@ func (a *Activities) WriteReport(ctx context.Context, in ReportInput) (ReportOut
 		return ReportOutput{}, err
 	}
 	return out, nil
+}
+
+// writeRecipe records, next to an exported model, how it was made.
+func writeRecipe(dir string, m ReportModel) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(dir, "model.json"), append(b, '\n'))
 }
 
 // export copies a verified artifact to path atomically.

@@ -134,11 +134,15 @@ func runRun(ctx context.Context, g *globals, f *runFlags) error {
 		return nil
 	}
 
-	done := make(chan struct{})
-	go watchProgress(ctx, c, id, run.GetRunID(), done)
+	done, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		watchProgress(ctx, c, id, run.GetRunID(), done)
+	}()
 	var result workflows.RunResult
 	err = run.Get(ctx, &result)
 	close(done)
+	<-watched
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("interrupted; the run is saved in the server: run the same command again to resume %s", id)
@@ -217,16 +221,17 @@ func dial(ctx context.Context, g *globals, address, namespace string) (client.Cl
 }
 
 // watchProgress prints a line per finished child and per finished generation by
-// querying the run and its current generation.
+// querying the run and its generations (a finished generation still answers queries,
+// so its last children are printed too).
 func watchProgress(ctx context.Context, c client.Client, id, runID string, done <-chan struct{}) {
 	printed := map[string]bool{}
-	stage, gens := "", 0
+	stage, gen := "", 1
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for {
+	for last := false; !last; {
 		select {
 		case <-done:
-			return
+			last = true // one more pass, to print what finished since the last tick
 		case <-ctx.Done():
 			return
 		case <-tick.C:
@@ -235,31 +240,34 @@ func watchProgress(ctx context.Context, c client.Client, id, runID string, done 
 		if v, err := c.QueryWorkflow(ctx, id, runID, "progress"); err != nil || v.Get(&p) != nil {
 			continue
 		}
+		if p.Stage != stage && p.Stage == workflows.StageEvolve {
+			for _, s := range p.Seeds {
+				fmt.Fprintf(os.Stderr, "seed %-12s %s\n", s.ID, scoreLine(s))
+			}
+		}
+		for gen <= p.Generations && (p.Stage == workflows.StageEvolve || gen <= p.Generation) {
+			var gp workflows.GenerationProgress
+			v, err := c.QueryWorkflow(ctx, fmt.Sprintf("%s/gen-%d", id, gen), "", "progress")
+			if err != nil || v.Get(&gp) != nil {
+				break
+			}
+			for _, m := range gp.Done {
+				if !printed[m.ID] {
+					printed[m.ID] = true
+					fmt.Fprintf(os.Stderr, "[gen %d/%d] %-7s %-58s %s\n", gen, p.Generations, m.ID, activities.RecipeString(m.Recipe), scoreLine(m))
+				}
+			}
+			if gen > len(p.History) {
+				break
+			}
+			h := p.History[gen-1]
+			fmt.Fprintf(os.Stderr, "[gen %d/%d] done in %.1f s: %d children, %d accepted, front %d, best %s %.4f; best uncompressed merge so far %s %.4f\n",
+				h.Generation, p.Generations, h.DurationSeconds, h.Children, h.Accepted, h.FrontSize, h.BestID, h.BestScore, h.BestMergeID, h.BestMergeScore)
+			gen++
+		}
 		if p.Stage != stage {
 			stage = p.Stage
-			if stage == workflows.StageEvolve && len(p.Seeds) > 0 {
-				for _, s := range p.Seeds {
-					fmt.Fprintf(os.Stderr, "seed %-12s %s\n", s.ID, scoreLine(s))
-				}
-			}
 			fmt.Fprintf(os.Stderr, "stage: %s\n", stage)
-		}
-		if stage == workflows.StageEvolve {
-			var gp workflows.GenerationProgress
-			genID := fmt.Sprintf("%s/gen-%d", id, p.Generation+1)
-			if v, err := c.QueryWorkflow(ctx, genID, "", "progress"); err == nil && v.Get(&gp) == nil {
-				for _, m := range gp.Done {
-					if !printed[m.ID] {
-						printed[m.ID] = true
-						fmt.Fprintf(os.Stderr, "[gen %d/%d] %-7s %-58s %s\n", gp.Generation, p.Generations, m.ID, activities.RecipeString(m.Recipe), scoreLine(m))
-					}
-				}
-			}
-		}
-		for ; gens < len(p.History); gens++ {
-			h := p.History[gens]
-			fmt.Fprintf(os.Stderr, "[gen %d/%d] done in %.1f s: %d children, %d accepted, front %d, best %s %.4f; best uncompressed merge %s %.4f\n",
-				h.Generation, p.Generations, h.DurationSeconds, h.Children, h.Accepted, h.FrontSize, h.BestID, h.BestScore, h.BestMergeID, h.BestMergeScore)
 		}
 	}
 }

@@ -14,8 +14,9 @@
 // The paper writes W/(γ+ε); like the authors' published reference code this package
 // clamps γ from below by ε instead, so that for any ordinary matrix the stored scale is
 // exactly the mean absolute weight and γ·W̃ is the dequantized matrix with no ε drift.
-// round is round-half-to-even (as torch.round), so a weight of exactly ±γ/2 becomes 0.
-// γ is accumulated in float64 and rounded once to float32; W/γ is a float32 division.
+// round is round-half-to-even (as torch.round), decided on the exact quotient: a weight
+// of exactly ±γ/2 becomes 0, anything larger in magnitude ±1. γ is accumulated in float64
+// and rounded once to float32.
 //
 // Only 2-D floating-point tensors (weight matrices) are compressed; 1-D biases and norm
 // vectors, scalars, higher-rank and integer tensors are stored unchanged. The codec has
@@ -40,10 +41,14 @@
 //
 // # Kernels
 //
-// Quantize, Pack, Unpack and Dequantize convert between the forms above; GEMV computes
-// y = γ·W̃·x straight from the packed bytes without materializing W, using a 256-entry
-// lookup table of partial sums per group of four inputs (the table-lookup idea of T-MAC,
-// Wei et al., arXiv:2407.00088), built once per call and shared by all rows. The kernels
-// panic on inconsistent lengths (a programming error); Check validates untrusted
-// packed data and returns an error instead.
+// Quantize, Pack, Unpack and Dequantize convert between the forms above; Check validates
+// packed data from a file. GEMV computes y = γ·W̃·x straight from the packed bytes
+// without materializing W, by table lookup (T-MAC, J. Wei et al., arXiv:2407.00088): for
+// each group of inputs it tabulates the dot product with every possible code pattern
+// once per call (256 entries per 4 inputs, indexed by a packed byte; 16 per 2 inputs,
+// indexed by a nibble, for matrices wider than 1024 columns, whose byte tables would not
+// fit in cache), so each packed byte costs one or two loads and adds instead of four
+// multiply-adds. PackedTernary bundles a matrix's codes and scale for layers that
+// compute in the compressed domain. The kernels panic on inconsistent lengths (a
+// programming error); Check and LoadPacked return errors for bad data instead.
 package bitnet

@@ -44,9 +44,9 @@ func checkGEMV(t *testing.T, packed []byte, rows, cols int, scale float32, x []f
 
 func TestGEMVMatchesNaiveReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	// Shapes cover a partial last group (cols mod 4 ≠ 0), a partial unrolled tail, and
-	// several column blocks of the lookup tables.
-	for _, shape := range [][2]int{{1, 1}, {1, 3}, {2, 4}, {3, 5}, {7, 13}, {16, 100}, {33, 257}, {64, 784}, {5, 1001}} {
+	// Shapes cover a partial last group (cols mod 4 ≠ 0), partial unrolled tails, several
+	// column blocks of the byte tables, and the nibble tables past 1024 columns.
+	for _, shape := range [][2]int{{1, 1}, {1, 3}, {2, 4}, {3, 5}, {7, 13}, {16, 100}, {33, 257}, {64, 784}, {5, 1001}, {2, 1024}, {3, 1025}, {4, 2051}, {2, 4096}} {
 		rows, cols := shape[0], shape[1]
 		packed := randomPacked(rng, rows, cols)
 		x := make([]float32, cols)
@@ -68,18 +68,28 @@ func TestGEMVHandExample(t *testing.T) {
 }
 
 func TestGEMVEveryByteValue(t *testing.T) {
-	// One row holding all 256 byte values exercises every lookup-table entry, including
-	// the unused code 10, which must count as −2 as in Unpack.
-	packed := make([]byte, 256)
-	for i := range packed {
-		packed[i] = byte(i)
-	}
+	// Rows cycling through all 256 byte values exercise every table entry, including the
+	// unused code 10, which must count as −2 as in Unpack; 1024 columns use the byte
+	// tables, 2049 the nibble tables (with a last group holding one column).
 	rng := rand.New(rand.NewPCG(23, 24))
-	x := make([]float32, 1024)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
+	for _, cols := range []int{1024, 2049} {
+		const rows = 3
+		stride := (cols + 3) / 4
+		packed := make([]byte, rows*stride)
+		for i := range packed {
+			packed[i] = byte(i)
+		}
+		if cols%4 == 1 {
+			for r := range rows {
+				packed[r*stride+stride-1] &= 0x03 // keep the three padding codes 00
+			}
+		}
+		x := make([]float32, cols)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		checkGEMV(t, packed, rows, cols, 1, x)
 	}
-	checkGEMV(t, packed, 1, 1024, 1, x)
 }
 
 // denseGEMV is the float32 baseline: y = W·x for a row-major rows×cols matrix.

@@ -20,18 +20,42 @@ func Pack(codes []int8, rows, cols int) []byte {
 	}
 	stride := PackedRowBytes(cols)
 	packed := make([]byte, rows*stride)
+	full := cols / 4
 	for r := range rows {
 		row := codes[r*cols : (r+1)*cols]
 		out := packed[r*stride : (r+1)*stride]
-		for c, v := range row {
-			if v < -1 || v > 1 {
-				panic(fmt.Sprintf("bitnet.Pack: code %d at (%d,%d) is not ternary", v, r, c))
+		for g := range full {
+			c := (*[4]int8)(row[4*g : 4*g+4])
+			if !ternary(c[0]) || !ternary(c[1]) || !ternary(c[2]) || !ternary(c[3]) {
+				panicNotTernary(row, r, 4*g)
 			}
 			// uint8(v)&3 is the 2-bit two's complement: 0→00, +1→01, −1→11.
-			out[c>>2] |= (uint8(v) & 3) << (2 * (c & 3))
+			out[g] = uint8(c[0])&3 | (uint8(c[1])&3)<<2 | (uint8(c[2])&3)<<4 | (uint8(c[3])&3)<<6
+		}
+		if full < stride {
+			var b byte
+			for k, v := range row[4*full:] {
+				if !ternary(v) {
+					panicNotTernary(row, r, 4*full)
+				}
+				b |= (uint8(v) & 3) << (2 * k)
+			}
+			out[full] = b
 		}
 	}
 	return packed
+}
+
+// ternary reports whether v is −1, 0 or +1.
+func ternary(v int8) bool { return uint8(v+1) <= 2 }
+
+// panicNotTernary panics naming the first non-ternary code of row at or after column c0.
+func panicNotTernary(row []int8, r, c0 int) {
+	for c := c0; c < len(row); c++ {
+		if !ternary(row[c]) {
+			panic(fmt.Sprintf("bitnet.Pack: code %d at (%d,%d) is not ternary", row[c], r, c))
+		}
+	}
 }
 
 // Unpack is the inverse of Pack: it writes the rows×cols codes of packed into out

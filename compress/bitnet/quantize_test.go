@@ -64,7 +64,9 @@ func TestQuantizeTinyMatrixUsesEps(t *testing.T) {
 	}
 }
 
-// naiveQuantize is the paper's formula written out directly, for comparison.
+// naiveQuantize is the paper's formula written out directly, for comparison. The float64
+// quotient of two float32 values is never rounded onto ±0.5 unless it is exactly ±0.5,
+// so rounding it decides the code as exactly as the real quotient.
 func naiveQuantize(w []float32) ([]int8, float32) {
 	var sum float64
 	for _, v := range w {
@@ -73,7 +75,7 @@ func naiveQuantize(w []float32) ([]int8, float32) {
 	gamma := float32(math.Max(sum/float64(len(w)), bitnet.Eps))
 	codes := make([]int8, len(w))
 	for i, v := range w {
-		r := math.RoundToEven(float64(v / gamma))
+		r := math.RoundToEven(float64(v) / float64(gamma))
 		codes[i] = int8(math.Max(-1, math.Min(1, r)))
 	}
 	return codes, gamma
