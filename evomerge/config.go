@@ -1,0 +1,404 @@
+package evomerge
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/evomerge/evomerge/compress"
+	_ "github.com/evomerge/evomerge/compress/all" // register every codec so configs can name them
+)
+
+// Config is one evolution run, as written in a YAML file. It is also the input of the
+// EvolutionWorkflow (as JSON), so it holds only small values: paths and numbers.
+type Config struct {
+	// Name names the run; the workflow ID and the output folder derive from it.
+	Name string `yaml:"name" json:"name"`
+	// Seed seeds every random choice of the run.
+	Seed uint64 `yaml:"seed" json:"seed"`
+	// OutputDir receives report.json, report.md and the front's models. Default runs/<name>.
+	OutputDir string `yaml:"output_dir" json:"output_dir"`
+	// BaseModel names the model that task vectors are taken against.
+	BaseModel string `yaml:"base_model" json:"base_model"`
+	// Models are the run's seed models, in the order recipes weight them.
+	Models []ModelSpec `yaml:"models" json:"models"`
+	// SeedModels, when set, lets `evomerge run` train the demo's seed models if missing.
+	SeedModels *SeedModelsSpec `yaml:"seed_models,omitempty" json:"seed_models,omitempty"`
+	Evolution  EvolutionSpec   `yaml:"evolution" json:"evolution"`
+	Evaluator  EvaluatorSpec   `yaml:"evaluator" json:"evaluator"`
+	// Objectives are the selection objectives, from accuracy, size_bytes, latency_ms.
+	// latency_ms is a wall-clock measurement: selecting on it makes runs depend on timing.
+	Objectives  []string        `yaml:"objectives" json:"objectives"`
+	Compression CompressionSpec `yaml:"compression" json:"compression"`
+	Gates       GatesSpec       `yaml:"gates" json:"gates"`
+}
+
+// ModelSpec is one seed model: a safetensors file, a folder with model.safetensors, or a
+// folder with a sharded model.safetensors.index.json.
+type ModelSpec struct {
+	Name string `yaml:"name" json:"name"`
+	Path string `yaml:"path" json:"path"`
+}
+
+// SeedModelsSpec asks for the built-in demo seeds to be trained into Dir when missing.
+type SeedModelsSpec struct {
+	// Generate names the seed set; only "mnist-demo" exists.
+	Generate string `yaml:"generate" json:"generate"`
+	Dir      string `yaml:"dir" json:"dir"`
+}
+
+// EvolutionSpec sizes the search and sets the variation operators.
+type EvolutionSpec struct {
+	Generations int `yaml:"generations" json:"generations"`
+	// Population is the number of survivors kept per generation.
+	Population int `yaml:"population" json:"population"`
+	// Children is the number of children bred per generation (default: Population).
+	Children int `yaml:"children" json:"children"`
+	// Parallelism bounds how many children are evaluated at once (default 2).
+	Parallelism      int      `yaml:"parallelism" json:"parallelism"`
+	Methods          []string `yaml:"methods" json:"methods"`
+	MutationRate     *float64 `yaml:"mutation_rate" json:"mutation_rate,omitempty"`
+	MutationSigma    *float64 `yaml:"mutation_sigma" json:"mutation_sigma,omitempty"`
+	CrossoverRate    *float64 `yaml:"crossover_rate" json:"crossover_rate,omitempty"`
+	MethodSwitchRate *float64 `yaml:"method_switch_rate" json:"method_switch_rate,omitempty"`
+}
+
+// EvaluatorSpec chooses how children are scored.
+type EvaluatorSpec struct {
+	// Kind is the evaluator; only "mnist" is built in.
+	Kind string `yaml:"kind" json:"kind"`
+	// LatencyRuns is the number of batch-1 forward passes whose median is the latency.
+	LatencyRuns int `yaml:"latency_runs" json:"latency_runs"`
+	// Limit scores on the first Limit test images (0 = all 10,000).
+	Limit int `yaml:"limit" json:"limit"`
+	// DataDir overrides where MNIST is read from.
+	DataDir string `yaml:"data_dir" json:"data_dir,omitempty"`
+}
+
+// CompressionSpec is the seed document's compression block.
+type CompressionSpec struct {
+	Enabled   bool     `yaml:"enabled" json:"enabled"`
+	Algorithm string   `yaml:"algorithm" json:"algorithm"`
+	ApplyAt   []string `yaml:"apply_at" json:"apply_at"`
+	// TargetRatio is the size gate: compressed child ≥ TargetRatio× smaller on disk.
+	TargetRatio float64 `yaml:"target_ratio" json:"target_ratio"`
+	// AccuracyThreshold is the accuracy gate: compressed accuracy ≥ threshold × reference.
+	AccuracyThreshold float64 `yaml:"accuracy_threshold" json:"accuracy_threshold"`
+	// Options are the codec's own settings.
+	Options compress.Options `yaml:"options,omitempty" json:"options,omitempty"`
+}
+
+// GatesSpec tunes the quality gates beyond what the compression block sets.
+type GatesSpec struct {
+	Latency LatencyGateSpec `yaml:"latency" json:"latency"`
+}
+
+// LatencyGateSpec is the latency gate: speed-up of the compressed child over its
+// uncompressed merge. It is reported always; it rejects children only when Enforce is
+// set, because a wall-clock gate makes the same seed give different fronts on a busy machine.
+type LatencyGateSpec struct {
+	MinSpeedup float64 `yaml:"min_speedup" json:"min_speedup"`
+	Enforce    bool    `yaml:"enforce" json:"enforce"`
+}
+
+// Compression stages.
+const (
+	StagePreMerge  = "pre_merge"
+	StagePostMerge = "post_merge"
+	StageFinal     = "final"
+)
+
+// Objective names.
+const (
+	ObjAccuracy  = "accuracy"
+	ObjSizeBytes = "size_bytes"
+	ObjLatencyMs = "latency_ms"
+)
+
+// ConfigError is a problem with a config file: usage, not a run failure.
+type ConfigError struct {
+	File string
+	Err  error
+}
+
+func (e *ConfigError) Error() string {
+	if e.File == "" {
+		return "config: " + e.Err.Error()
+	}
+	return e.File + ": " + e.Err.Error()
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// LoadConfig reads and strictly decodes a YAML run config (unknown keys are errors), fills
+// defaults, resolves relative paths against the current directory (as mergekit does) and
+// validates everything but the existence of model files (see CheckModelPaths).
+func LoadConfig(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &ConfigError{File: path, Err: err}
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		msg := unknownField.ReplaceAllString(err.Error(), `unknown key "$1"`)
+		msg = strings.ReplaceAll(strings.TrimPrefix(msg, "yaml: unmarshal errors:\n  "), "\n  ", "; ")
+		return nil, &ConfigError{File: path, Err: errors.New(msg)}
+	}
+	if err := c.Normalize(); err != nil {
+		return nil, &ConfigError{File: path, Err: err}
+	}
+	c.ResolvePaths()
+	return &c, nil
+}
+
+// ResolvePaths makes every path absolute against the current directory, so the run
+// does not depend on where its workers were started.
+func (c *Config) ResolvePaths() {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
+	}
+	c.OutputDir = abs(c.OutputDir)
+	for i := range c.Models {
+		c.Models[i].Path = abs(c.Models[i].Path)
+	}
+	if c.SeedModels != nil {
+		c.SeedModels.Dir = abs(c.SeedModels.Dir)
+	}
+	c.Evaluator.DataDir = abs(c.Evaluator.DataDir)
+}
+
+// Normalize fills defaults and validates values, touching no files (workflows call it
+// too). It is idempotent.
+func (c *Config) Normalize() error {
+	if c.Name == "" {
+		return errors.New("name: required")
+	}
+	if !regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`).MatchString(c.Name) {
+		return fmt.Errorf("name: %q must be letters, digits, '.', '_' or '-'", c.Name)
+	}
+	if c.OutputDir == "" {
+		c.OutputDir = filepath.Join("runs", c.Name)
+	}
+	if len(c.Models) < 2 {
+		return fmt.Errorf("models: need at least 2 models, got %d", len(c.Models))
+	}
+	seen := map[string]bool{}
+	for i := range c.Models {
+		m := &c.Models[i]
+		if m.Name == "" {
+			return fmt.Errorf("models[%d].name: required", i)
+		}
+		if seen[m.Name] {
+			return fmt.Errorf("models[%d].name: duplicate model name %q", i, m.Name)
+		}
+		seen[m.Name] = true
+		if m.Path == "" {
+			return fmt.Errorf("models[%d].path: required", i)
+		}
+	}
+	if c.BaseModel == "" {
+		c.BaseModel = c.Models[0].Name
+	}
+	if !seen[c.BaseModel] {
+		return fmt.Errorf("base_model: %q is not one of the models", c.BaseModel)
+	}
+	if s := c.SeedModels; s != nil {
+		if s.Generate != "mnist-demo" {
+			return fmt.Errorf("seed_models.generate: unknown seed set %q (known: mnist-demo)", s.Generate)
+		}
+		if s.Dir == "" {
+			return errors.New("seed_models.dir: required")
+		}
+	}
+	if err := c.Evolution.normalize(); err != nil {
+		return err
+	}
+	if c.Evaluator.Kind == "" {
+		c.Evaluator.Kind = "mnist"
+	}
+	if c.Evaluator.Kind != "mnist" {
+		return fmt.Errorf("evaluator.kind: unknown evaluator %q (known: mnist)", c.Evaluator.Kind)
+	}
+	if c.Evaluator.LatencyRuns == 0 {
+		c.Evaluator.LatencyRuns = 200
+	}
+	if c.Evaluator.LatencyRuns < 1 || c.Evaluator.Limit < 0 {
+		return errors.New("evaluator: latency_runs must be ≥ 1 and limit ≥ 0")
+	}
+	if len(c.Objectives) == 0 {
+		c.Objectives = []string{ObjAccuracy, ObjSizeBytes}
+	}
+	seenObj := map[string]bool{}
+	for i, o := range c.Objectives {
+		switch o {
+		case ObjAccuracy, ObjSizeBytes, ObjLatencyMs:
+		default:
+			return fmt.Errorf("objectives[%d]: unknown objective %q (known: accuracy, size_bytes, latency_ms)", i, o)
+		}
+		if seenObj[o] {
+			return fmt.Errorf("objectives[%d]: %q listed twice", i, o)
+		}
+		seenObj[o] = true
+	}
+	if err := c.Compression.normalize(); err != nil {
+		return err
+	}
+	if c.Gates.Latency.MinSpeedup == 0 {
+		c.Gates.Latency.MinSpeedup = 1.0
+	}
+	if c.Gates.Latency.MinSpeedup < 0 || math.IsNaN(c.Gates.Latency.MinSpeedup) {
+		return errors.New("gates.latency.min_speedup: must be ≥ 0")
+	}
+	return nil
+}
+
+func (e *EvolutionSpec) normalize() error {
+	if e.Generations < 1 {
+		return fmt.Errorf("evolution.generations: must be ≥ 1, got %d", e.Generations)
+	}
+	if e.Population < 2 {
+		return fmt.Errorf("evolution.population: must be ≥ 2, got %d", e.Population)
+	}
+	if e.Children == 0 {
+		e.Children = e.Population
+	}
+	if e.Children < 1 {
+		return fmt.Errorf("evolution.children: must be ≥ 1, got %d", e.Children)
+	}
+	if e.Parallelism == 0 {
+		e.Parallelism = 2
+	}
+	if e.Parallelism < 1 {
+		return fmt.Errorf("evolution.parallelism: must be ≥ 1, got %d", e.Parallelism)
+	}
+	def := DefaultVariation()
+	if len(e.Methods) == 0 {
+		e.Methods = def.Methods
+	}
+	for i, m := range e.Methods {
+		if _, err := LookupMethod(m); err != nil {
+			return fmt.Errorf("evolution.methods[%d]: %w", i, err)
+		}
+	}
+	rate := func(field string, p **float64, d float64) error {
+		if *p == nil {
+			*p = &d
+		}
+		if v := **p; !(v >= 0 && v <= 1) {
+			return fmt.Errorf("evolution.%s: %g is outside [0, 1]", field, v)
+		}
+		return nil
+	}
+	if err := rate("mutation_rate", &e.MutationRate, def.MutationRate); err != nil {
+		return err
+	}
+	if err := rate("crossover_rate", &e.CrossoverRate, def.CrossoverRate); err != nil {
+		return err
+	}
+	if err := rate("method_switch_rate", &e.MethodSwitchRate, def.MethodSwitchRate); err != nil {
+		return err
+	}
+	if e.MutationSigma == nil {
+		s := def.MutationSigma
+		e.MutationSigma = &s
+	}
+	if v := *e.MutationSigma; !(v >= 0 && v <= 10) {
+		return fmt.Errorf("evolution.mutation_sigma: %g is outside [0, 10]", v)
+	}
+	return nil
+}
+
+// Variation returns the variation operator settings of this run.
+func (e *EvolutionSpec) Variation() VariationSettings {
+	v := DefaultVariation()
+	v.Methods = append([]string(nil), e.Methods...)
+	v.MutationRate = *e.MutationRate
+	v.MutationSigma = *e.MutationSigma
+	v.CrossoverRate = *e.CrossoverRate
+	v.MethodSwitchRate = *e.MethodSwitchRate
+	return v
+}
+
+func (s *CompressionSpec) normalize() error {
+	if !s.Enabled {
+		return nil
+	}
+	if s.Algorithm == "" {
+		return errors.New("compression.algorithm: required when compression is enabled")
+	}
+	if _, err := compress.New(s.Algorithm, s.Options); err != nil {
+		return fmt.Errorf("compression.algorithm: %w", err)
+	}
+	if len(s.ApplyAt) == 0 {
+		s.ApplyAt = []string{StagePostMerge, StageFinal}
+	}
+	seen := map[string]bool{}
+	for i, st := range s.ApplyAt {
+		switch st {
+		case StagePreMerge, StagePostMerge, StageFinal:
+		default:
+			return fmt.Errorf("compression.apply_at[%d]: unknown stage %q (known: pre_merge, post_merge, final)", i, st)
+		}
+		if seen[st] {
+			return fmt.Errorf("compression.apply_at[%d]: %q listed twice", i, st)
+		}
+		seen[st] = true
+	}
+	if s.TargetRatio < 0 || math.IsNaN(s.TargetRatio) {
+		return fmt.Errorf("compression.target_ratio: must be ≥ 0, got %g", s.TargetRatio)
+	}
+	if !(s.AccuracyThreshold >= 0 && s.AccuracyThreshold <= 1) {
+		return fmt.Errorf("compression.accuracy_threshold: %g is outside [0, 1]", s.AccuracyThreshold)
+	}
+	return nil
+}
+
+// At reports whether compression runs at stage.
+func (s *CompressionSpec) At(stage string) bool {
+	if !s.Enabled {
+		return false
+	}
+	for _, st := range s.ApplyAt {
+		if st == stage {
+			return true
+		}
+	}
+	return false
+}
+
+// BaseIndex is the position of the base model in Models.
+func (c *Config) BaseIndex() int {
+	for i, m := range c.Models {
+		if m.Name == c.BaseModel {
+			return i
+		}
+	}
+	return -1
+}
+
+// CheckModelPaths reports the first model whose path does not exist.
+func (c *Config) CheckModelPaths() error {
+	for i, m := range c.Models {
+		if _, err := os.Stat(m.Path); err != nil {
+			return fmt.Errorf("models[%d].path: model %q: %s does not exist", i, m.Name, m.Path)
+		}
+	}
+	return nil
+}

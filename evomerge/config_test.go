@@ -1,0 +1,111 @@
+package evomerge
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "run.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const validConfig = `
+name: test-run
+seed: 7
+models:
+  - {name: base, path: /nonexistent/base}
+  - {name: a, path: /nonexistent/a}
+evolution:
+  generations: 2
+  population: 4
+compression:
+  enabled: true
+  algorithm: "bitnet"
+  apply_at: ["post_merge", "final"]
+  target_ratio: 8.0
+  accuracy_threshold: 0.85
+`
+
+func TestDemoConfigLoads(t *testing.T) {
+	c, err := LoadConfig("../configs/mnist-demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "mnist-demo" || len(c.Models) != 4 || c.BaseIndex() != 0 {
+		t.Errorf("demo config: name %q, %d models, base index %d", c.Name, len(c.Models), c.BaseIndex())
+	}
+	if !c.Compression.At(StagePostMerge) || !c.Compression.At(StageFinal) || c.Compression.At(StagePreMerge) {
+		t.Errorf("demo compression stages: %v", c.Compression.ApplyAt)
+	}
+	if c.Compression.Algorithm != "bitnet" || c.Compression.TargetRatio != 8 || c.Compression.AccuracyThreshold != 0.85 {
+		t.Errorf("demo compression block: %+v", c.Compression)
+	}
+	if !filepath.IsAbs(c.Models[1].Path) || !filepath.IsAbs(c.OutputDir) {
+		t.Errorf("paths not made absolute: %q, %q", c.Models[1].Path, c.OutputDir)
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := LoadConfig(writeConfig(t, validConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseModel != "base" || c.Evolution.Children != 4 || c.Evolution.Parallelism != 2 {
+		t.Errorf("defaults: base %q children %d parallelism %d", c.BaseModel, c.Evolution.Children, c.Evolution.Parallelism)
+	}
+	if strings.Join(c.Objectives, ",") != "accuracy,size_bytes" || c.Evaluator.Kind != "mnist" || c.Evaluator.LatencyRuns != 200 {
+		t.Errorf("defaults: objectives %v evaluator %+v", c.Objectives, c.Evaluator)
+	}
+	if filepath.Base(c.OutputDir) != "test-run" {
+		t.Errorf("default output dir %q", c.OutputDir)
+	}
+	if err := c.CheckModelPaths(); err == nil || !strings.Contains(err.Error(), "models[0].path") || !strings.Contains(err.Error(), "/nonexistent/base") {
+		t.Errorf("missing model path: got %v", err)
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	cases := []struct {
+		name, edit, want string
+	}{
+		{"unknown top-level key", "name: test-run\nfoo: 1", `unknown key "foo"`},
+		{"unknown nested key", "population: 4" + "\x00" + "population: 4\n  popsize: 3", `unknown key "popsize"`},
+		{"unknown algorithm", `algorithm: "bitnet"` + "\x00" + `algorithm: "zipit"`, `compression.algorithm: unknown compression algorithm "zipit"`},
+		{"unknown stage", `apply_at: ["post_merge", "final"]` + "\x00" + `apply_at: ["later"]`, `compression.apply_at[0]: unknown stage "later"`},
+		{"unknown method", "population: 4" + "\x00" + "population: 4\n  methods: [slurp]", `evolution.methods[0]: unknown merge method "slurp"`},
+		{"bad threshold", "accuracy_threshold: 0.85" + "\x00" + "accuracy_threshold: 1.5", "compression.accuracy_threshold"},
+		{"bad base", "seed: 7" + "\x00" + "seed: 7\nbase_model: nope", `base_model: "nope"`},
+		{"one model", "  - {name: a, path: /nonexistent/a}\n" + "\x00", "models: need at least 2"},
+		{"zero generations", "generations: 2" + "\x00" + "generations: 0", "evolution.generations"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			body := validConfig
+			if old, repl, ok := strings.Cut(tc.edit, "\x00"); ok {
+				if !strings.Contains(body, old) {
+					t.Fatalf("test edit %q does not apply", old)
+				}
+				body = strings.Replace(body, old, repl, 1)
+			} else {
+				body = strings.Replace(body, "name: test-run", tc.edit, 1)
+			}
+			p := writeConfig(t, body)
+			_, err := LoadConfig(p)
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("want a ConfigError, got %v", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), p) {
+				t.Errorf("error %q should name %q and the file", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,335 @@
+package evomerge
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/evomerge/evomerge/tensor"
+)
+
+// Metadata keys MergeFiles adds to its output.
+const (
+	// MetadataRecipeDigest is the sha256 (hex) of the canonical recipe JSON. A digest,
+	// not the recipe itself, so that every merge of the same models has the same header
+	// size: otherwise file size, a selection objective, would vary with the length of
+	// the recipe's numbers. The recipe is in the run report and next to exported models.
+	MetadataRecipeDigest = "merge.recipe_sha256"
+)
+
+// divisorEpsilon is the magnitude below which a sum of weights counts as zero, as in
+// mergekit's generalized task arithmetic (divisor.abs() < 1e-8).
+const divisorEpsilon = 1e-8
+
+// paramChecker is implemented by methods whose parameters need checks beyond the
+// [Min, Max] range of their declarations (for example 0/1 flags).
+type paramChecker interface {
+	checkParams(params map[string]float64) error
+}
+
+// ValidateRecipe checks r for a run of nModels models: the method is registered, there is
+// one finite weight per model, and the parameters are known and in range (flags 0 or 1).
+// Errors name the field at fault.
+func ValidateRecipe(r Recipe, nModels int) error {
+	m, err := LookupMethod(r.Method)
+	if err != nil {
+		return fmt.Errorf("recipe method: %w", err)
+	}
+	if len(r.Weights) != nModels {
+		return fmt.Errorf("recipe weights: %d weights for %d models", len(r.Weights), nModels)
+	}
+	for i, w := range r.Weights {
+		if math.IsNaN(w) || math.IsInf(w, 0) {
+			return fmt.Errorf("recipe weights[%d]: %g is not finite", i, w)
+		}
+	}
+	params, err := ResolveParams(m, r.Params)
+	if err != nil {
+		return fmt.Errorf("recipe params: %w", err)
+	}
+	if c, ok := m.(paramChecker); ok {
+		if err := c.checkParams(params); err != nil {
+			return fmt.Errorf("recipe params: %w", err)
+		}
+	}
+	return nil
+}
+
+// MergeFiles merges the models at paths (safetensors files; paths[baseIndex] is the base)
+// by recipe r and writes dst atomically, one tensor at a time. All models must have the
+// same tensor names, shapes and dtypes (error names the file and tensor otherwise). The
+// output keeps each tensor's dtype (floats only) and the base's metadata, and adds
+// metadata "merge.recipe_sha256" (of the canonical JSON of r). Deterministic bytes.
+// baseIndex may be -1 for methods that do not need a base (error if the method needs one).
+// progress(i, n) may be nil.
+//
+// Methods that need a base get the base tensor as MergeInput.Base and only the other
+// models as MergeInput.Models (the base's weight in r is ignored), as mergekit does; other
+// methods get every model with its weight. With baseIndex -1 the metadata comes from
+// paths[0]. The canonical recipe JSON lists every parameter, defaults filled in. Output
+// goes to a temporary file dst+".tmp-*" in dst's directory, which is fsynced and renamed to
+// dst; on any error it is removed and an existing dst is left untouched. progress is
+// called with (tensors written, total tensors) after each tensor.
+func MergeFiles(r Recipe, paths []string, baseIndex int, dst string, progress func(done, total int)) (err error) {
+	if len(paths) == 0 {
+		return fmt.Errorf("merge into %s: no models given", dst)
+	}
+	if err := ValidateRecipe(r, len(paths)); err != nil {
+		return fmt.Errorf("merge into %s: %w", dst, err)
+	}
+	m, _ := LookupMethod(r.Method)
+	params, _ := ResolveParams(m, r.Params)
+	if baseIndex < -1 || baseIndex >= len(paths) {
+		return fmt.Errorf("merge into %s: base index %d is outside [-1, %d)", dst, baseIndex, len(paths))
+	}
+	if m.NeedsBase() && baseIndex < 0 {
+		return fmt.Errorf("merge into %s: method %s needs a base model, but none was given", dst, m.Name())
+	}
+
+	files := make([]*tensor.File, 0, len(paths))
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for _, p := range paths {
+		f, err := tensor.Open(p)
+		if err != nil {
+			return fmt.Errorf("merge into %s: %w", dst, err)
+		}
+		files = append(files, f)
+	}
+	ref := 0
+	if baseIndex >= 0 {
+		ref = baseIndex
+	}
+	infos, err := checkSameTensors(files, ref)
+	if err != nil {
+		return fmt.Errorf("merge into %s: %w", dst, err)
+	}
+
+	meta := files[ref].Metadata()
+	canonical := Recipe{Method: r.Method, Weights: slices.Clone(r.Weights), Params: params}
+	recipeJSON, err := json.Marshal(canonical)
+	if err != nil {
+		return fmt.Errorf("merge into %s: encode recipe: %w", dst, err)
+	}
+	sum := sha256.Sum256(recipeJSON)
+	meta[MetadataRecipeDigest] = hex.EncodeToString(sum[:])
+
+	// Which models feed the method, with which weights.
+	var inputs []int
+	for i := range files {
+		if m.NeedsBase() && i == baseIndex {
+			continue
+		}
+		inputs = append(inputs, i)
+	}
+	weights := make([]float64, len(inputs))
+	for k, i := range inputs {
+		weights[k] = r.Weights[i]
+	}
+
+	tmp, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("merge into %s: %w", dst, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	sw, err := tensor.NewWriter(bw, meta, infos)
+	if err != nil {
+		return fmt.Errorf("merge into %s: %w", dst, err)
+	}
+	for n, info := range infos {
+		t, err := mergeTensor(m, params, files, baseIndex, inputs, weights, info)
+		if err != nil {
+			return fmt.Errorf("merge into %s: %w", dst, err)
+		}
+		if err := sw.Write(t); err != nil {
+			return fmt.Errorf("merge into %s: %w", dst, err)
+		}
+		if progress != nil {
+			progress(n+1, len(infos))
+		}
+	}
+	if err := sw.Close(); err != nil {
+		return fmt.Errorf("merge into %s: %w", dst, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("merge into %s: write: %w", dst, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("merge into %s: %w", dst, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("merge into %s: fsync: %w", dst, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("merge into %s: %w", dst, err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return fmt.Errorf("merge into %s: %w", dst, err)
+	}
+	// Make the rename durable; some file systems cannot fsync a directory, which is fine.
+	if d, err := os.Open(filepath.Dir(dst)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// checkSameTensors returns the tensor list of files[ref] after checking that every file has
+// exactly the same tensor names, dtypes and shapes, and that all dtypes are float types.
+func checkSameTensors(files []*tensor.File, ref int) ([]tensor.Info, error) {
+	want := files[ref].Infos()
+	for _, info := range want {
+		switch info.DType {
+		case tensor.F32, tensor.F16, tensor.BF16:
+		default:
+			return nil, fmt.Errorf("%s: tensor %q has dtype %s; only F32, F16 and BF16 tensors can be merged", files[ref].Path(), info.Name, info.DType)
+		}
+	}
+	for i, f := range files {
+		if i == ref {
+			continue
+		}
+		got := f.Infos()
+		for _, w := range want {
+			g, ok := f.Info(w.Name)
+			switch {
+			case !ok:
+				return nil, fmt.Errorf("%s: no tensor %q (it is in %s)", f.Path(), w.Name, files[ref].Path())
+			case g.DType != w.DType:
+				return nil, fmt.Errorf("%s: tensor %q has dtype %s, but in %s it is %s", f.Path(), w.Name, g.DType, files[ref].Path(), w.DType)
+			case !slices.Equal(g.Shape, w.Shape):
+				return nil, fmt.Errorf("%s: tensor %q has shape %v, but in %s it is %v", f.Path(), w.Name, g.Shape, files[ref].Path(), w.Shape)
+			}
+		}
+		if len(got) != len(want) {
+			for _, g := range got {
+				if _, ok := files[ref].Info(g.Name); !ok {
+					return nil, fmt.Errorf("%s: tensor %q is not in %s", f.Path(), g.Name, files[ref].Path())
+				}
+			}
+		}
+	}
+	return want, nil
+}
+
+// mergeTensor reads one tensor from every file and merges it.
+func mergeTensor(m Method, params map[string]float64, files []*tensor.File, baseIndex int, inputs []int, weights []float64, info tensor.Info) (*tensor.Tensor, error) {
+	read := func(i int) ([]float32, error) {
+		t, err := files[i].Read(info.Name)
+		if err != nil {
+			return nil, err
+		}
+		v, err := t.Float32s()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", files[i].Path(), err)
+		}
+		return v, nil
+	}
+	in := MergeInput{Weights: weights, Params: params, Seed: tensorSeed(info.Name)}
+	if baseIndex >= 0 && m.NeedsBase() {
+		b, err := read(baseIndex)
+		if err != nil {
+			return nil, err
+		}
+		in.Base = b
+	}
+	in.Models = make([][]float32, len(inputs))
+	for k, i := range inputs {
+		v, err := read(i)
+		if err != nil {
+			return nil, err
+		}
+		in.Models[k] = v
+	}
+	out := make([]float32, tensor.NumElements(info.Shape))
+	if err := m.Merge(in, out); err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", info.Name, err)
+	}
+	return tensor.FromFloat32(info.Name, info.DType, info.Shape, out), nil
+}
+
+// tensorSeed derives MergeInput.Seed from the tensor name (FNV-1a), so a method's
+// randomness differs between tensors but not between runs.
+func tensorSeed(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()
+}
+
+// resolveMergeParams checks the shape of a MergeInput for method m writing out, and
+// returns its parameters with defaults filled in.
+func resolveMergeParams(m Method, in MergeInput, out []float32) (map[string]float64, error) {
+	name := m.Name()
+	if len(in.Models) == 0 {
+		return nil, fmt.Errorf("merge method %s: no models to merge", name)
+	}
+	if len(in.Weights) != len(in.Models) {
+		return nil, fmt.Errorf("merge method %s: %d weights for %d models", name, len(in.Weights), len(in.Models))
+	}
+	for i, w := range in.Weights {
+		if math.IsNaN(w) || math.IsInf(w, 0) {
+			return nil, fmt.Errorf("merge method %s: weight %d is %g, not a finite number", name, i, w)
+		}
+	}
+	for i, x := range in.Models {
+		if len(x) != len(out) {
+			return nil, fmt.Errorf("merge method %s: model %d has %d elements, the output %d", name, i, len(x), len(out))
+		}
+	}
+	if m.NeedsBase() && len(in.Base) != len(out) {
+		if in.Base == nil {
+			return nil, fmt.Errorf("merge method %s: needs a base tensor, none given", name)
+		}
+		return nil, fmt.Errorf("merge method %s: base has %d elements, the output %d", name, len(in.Base), len(out))
+	}
+	params, err := ResolveParams(m, in.Params)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := m.(paramChecker); ok {
+		if err := c.checkParams(params); err != nil {
+			return nil, err
+		}
+	}
+	return params, nil
+}
+
+// flagParam reads a 0/1 parameter as a bool.
+func flagParam(m Method, params map[string]float64, name string) (bool, error) {
+	switch v := params[name]; v {
+	case 0:
+		return false, nil
+	case 1:
+		return true, nil
+	default:
+		return false, fmt.Errorf("merge method %s: parameter %s = %g must be 0 or 1", m.Name(), name, v)
+	}
+}
+
+// checkFlags reports every one of the named parameters that is not 0 or 1.
+func checkFlags(m Method, params map[string]float64, names ...string) error {
+	var errs []error
+	for _, n := range names {
+		if _, err := flagParam(m, params, n); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

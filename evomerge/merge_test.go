@@ -1,0 +1,289 @@
+package evomerge
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/evomerge/evomerge/tensor"
+)
+
+// writeModel writes a safetensors file with one tensor per (name, dtype, shape) whose
+// values are base + scale·noise, returning its path.
+func writeModel(t testing.TB, dir, file string, meta map[string]string, seed uint64, scale float32, specs []tensor.Info) string {
+	t.Helper()
+	var tensors []*tensor.Tensor
+	for k, s := range specs {
+		base := rand.New(rand.NewPCG(99, uint64(k)))
+		noise := rand.New(rand.NewPCG(seed, uint64(k)))
+		v := make([]float32, tensor.NumElements(s.Shape))
+		for i := range v {
+			v[i] = float32(base.NormFloat64()) + scale*float32(noise.NormFloat64())
+		}
+		tensors = append(tensors, tensor.FromFloat32(s.Name, s.DType, s.Shape, v))
+	}
+	path := filepath.Join(dir, file)
+	if err := tensor.WriteFile(path, meta, tensors); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+var testSpecs = []tensor.Info{
+	{Name: "layer.0.weight", DType: tensor.F32, Shape: []int{8, 16}},
+	{Name: "layer.0.bias", DType: tensor.BF16, Shape: []int{8}},
+	{Name: "layer.1.weight", DType: tensor.F16, Shape: []int{4, 8}},
+	{Name: "scalar", DType: tensor.F32, Shape: []int{}},
+}
+
+func readAll(t *testing.T, path string) (map[string]string, map[string]*tensor.Tensor) {
+	t.Helper()
+	f, err := tensor.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]*tensor.Tensor{}
+	for _, info := range f.Infos() {
+		tt, err := f.Read(info.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[info.Name] = tt
+	}
+	return f.Metadata(), out
+}
+
+func TestMergeFilesEqualsPerTensorMerge(t *testing.T) {
+	dir := t.TempDir()
+	paths := []string{
+		writeModel(t, dir, "base.safetensors", map[string]string{"format": "pt", "origin": "base"}, 1, 0, testSpecs),
+		writeModel(t, dir, "ft1.safetensors", map[string]string{"origin": "ft1"}, 2, 0.1, testSpecs),
+		writeModel(t, dir, "ft2.safetensors", nil, 3, 0.1, testSpecs),
+	}
+	for _, tc := range []struct {
+		recipe    Recipe
+		baseIndex int
+	}{
+		{Recipe{Method: "ties", Weights: []float64{0.7, 1, 0.5}, Params: map[string]float64{"density": 0.3}}, 0},
+		{Recipe{Method: "task_arithmetic", Weights: []float64{0, 0.6, 0.4}, Params: map[string]float64{"lambda": 1.5}}, 0},
+		{Recipe{Method: "linear", Weights: []float64{1, 2, 3}}, -1},
+		{Recipe{Method: "linear", Weights: []float64{1, 2, 3}}, 1},
+	} {
+		r := tc.recipe
+		dst := filepath.Join(dir, r.Method+".safetensors")
+		var calls [][2]int
+		if err := MergeFiles(r, paths, tc.baseIndex, dst, func(done, total int) { calls = append(calls, [2]int{done, total}) }); err != nil {
+			t.Fatalf("%s: %v", r.Method, err)
+		}
+		if len(calls) != len(testSpecs) || calls[len(calls)-1] != [2]int{len(testSpecs), len(testSpecs)} {
+			t.Errorf("%s: progress calls %v", r.Method, calls)
+		}
+		meta, got := readAll(t, dst)
+
+		// Metadata: the base's (or the first model's) plus the recipe, defaults filled in.
+		ref := max(tc.baseIndex, 0)
+		wantMeta, _ := readAll(t, paths[ref])
+		m, _ := LookupMethod(r.Method)
+		full, _ := ResolveParams(m, r.Params)
+		recipeJSON, _ := json.Marshal(Recipe{Method: r.Method, Weights: r.Weights, Params: full})
+		sum := sha256.Sum256(recipeJSON)
+		wantMeta[MetadataRecipeDigest] = hex.EncodeToString(sum[:])
+		if !reflect.DeepEqual(meta, wantMeta) {
+			t.Errorf("%s: metadata %v, want %v", r.Method, meta, wantMeta)
+		}
+
+		// Every tensor equals Merge on the decoded inputs, re-encoded in its dtype.
+		var models []map[string]*tensor.Tensor
+		for _, p := range paths {
+			_, ts := readAll(t, p)
+			models = append(models, ts)
+		}
+		for _, spec := range testSpecs {
+			in := MergeInput{Params: r.Params}
+			for i := range paths {
+				v, err := models[i][spec.Name].Float32s()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.NeedsBase() && i == tc.baseIndex {
+					in.Base = v
+					continue
+				}
+				in.Models = append(in.Models, v)
+				in.Weights = append(in.Weights, r.Weights[i])
+			}
+			want := tensor.FromFloat32(spec.Name, spec.DType, spec.Shape, mergeWith(t, r.Method, in))
+			g := got[spec.Name]
+			if g == nil || g.DType != spec.DType || !slices.Equal(g.Shape, want.Shape) || !bytes.Equal(g.Data, want.Data) {
+				t.Errorf("%s: tensor %s differs from the per-tensor merge", r.Method, spec.Name)
+			}
+		}
+
+		// Same inputs, same bytes.
+		again := filepath.Join(dir, "again.safetensors")
+		if err := MergeFiles(r, paths, tc.baseIndex, again, nil); err != nil {
+			t.Fatal(err)
+		}
+		b1, _ := os.ReadFile(dst)
+		b2, _ := os.ReadFile(again)
+		if !bytes.Equal(b1, b2) {
+			t.Errorf("%s: two merges of the same inputs differ", r.Method)
+		}
+	}
+}
+
+func TestMergeFilesTaskArithmeticByHand(t *testing.T) {
+	// One F32 tensor: base [1, 2], ft [3, 6]; task_arithmetic w=0.5, λ=1 → [2, 4].
+	dir := t.TempDir()
+	write := func(name string, v []float32) string {
+		p := filepath.Join(dir, name)
+		if err := tensor.WriteFile(p, nil, []*tensor.Tensor{tensor.FromFloat32("w", tensor.F32, []int{2}, v)}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	paths := []string{write("base.safetensors", []float32{1, 2}), write("ft.safetensors", []float32{3, 6})}
+	dst := filepath.Join(dir, "out.safetensors")
+	// The base's weight (9) is ignored by a method that needs a base.
+	if err := MergeFiles(Recipe{Method: "task_arithmetic", Weights: []float64{9, 0.5}}, paths, 0, dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, got := readAll(t, dst)
+	v, _ := got["w"].Float32s()
+	if !reflect.DeepEqual(v, []float32{2, 4}) {
+		t.Fatalf("merged %v, want [2 4]", v)
+	}
+}
+
+func TestMergeFilesShapeMismatch(t *testing.T) {
+	dir := t.TempDir()
+	bad := append([]tensor.Info(nil), testSpecs...)
+	bad[2] = tensor.Info{Name: "layer.1.weight", DType: tensor.F16, Shape: []int{8, 4}}
+	paths := []string{
+		writeModel(t, dir, "base.safetensors", nil, 1, 0, testSpecs),
+		writeModel(t, dir, "ft1.safetensors", nil, 2, 0.1, testSpecs),
+		writeModel(t, dir, "broken.safetensors", nil, 3, 0.1, bad),
+	}
+	dst := filepath.Join(dir, "out.safetensors")
+	err := MergeFiles(Recipe{Method: "ties", Weights: []float64{1, 1, 1}}, paths, 0, dst, nil)
+	if err == nil || !strings.Contains(err.Error(), "broken.safetensors") || !strings.Contains(err.Error(), `"layer.1.weight"`) {
+		t.Fatalf("want an error naming broken.safetensors and layer.1.weight, got %v", err)
+	}
+	assertOnlyInputs(t, dir, 3)
+
+	// A missing tensor and a dtype mismatch are named too.
+	missing := writeModel(t, dir, "missing.safetensors", nil, 4, 0.1, testSpecs[:3])
+	err = MergeFiles(Recipe{Method: "linear", Weights: []float64{1, 1}}, []string{paths[0], missing}, -1, dst, nil)
+	if err == nil || !strings.Contains(err.Error(), "missing.safetensors") || !strings.Contains(err.Error(), `"scalar"`) {
+		t.Fatalf("want an error naming missing.safetensors and scalar, got %v", err)
+	}
+	bad[2] = tensor.Info{Name: "layer.1.weight", DType: tensor.F32, Shape: []int{4, 8}}
+	dtype := writeModel(t, dir, "dtype.safetensors", nil, 5, 0.1, bad)
+	err = MergeFiles(Recipe{Method: "linear", Weights: []float64{1, 1}}, []string{paths[0], dtype}, -1, dst, nil)
+	if err == nil || !strings.Contains(err.Error(), "dtype.safetensors") || !strings.Contains(err.Error(), "dtype F32") {
+		t.Fatalf("want a dtype error naming dtype.safetensors, got %v", err)
+	}
+	assertOnlyInputs(t, dir, 5)
+}
+
+// assertOnlyInputs checks that a failed merge left no output or temporary file in dir.
+func assertOnlyInputs(t *testing.T, dir string, n int) {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != n {
+		t.Fatalf("directory holds %v, want only the %d inputs", names, n)
+	}
+}
+
+func TestMergeFilesRecipeErrors(t *testing.T) {
+	dir := t.TempDir()
+	paths := []string{
+		writeModel(t, dir, "a.safetensors", nil, 1, 0, testSpecs),
+		writeModel(t, dir, "b.safetensors", nil, 2, 0.1, testSpecs),
+	}
+	dst := filepath.Join(dir, "out.safetensors")
+	for _, c := range []struct {
+		r    Recipe
+		base int
+		want string
+	}{
+		{Recipe{Method: "ties", Weights: []float64{1, 1}}, -1, "needs a base"},
+		{Recipe{Method: "slurp", Weights: []float64{1, 1}}, 0, `unknown merge method "slurp"`},
+		{Recipe{Method: "linear", Weights: []float64{1}}, 0, "1 weights for 2 models"},
+		{Recipe{Method: "linear", Weights: []float64{1, 1}}, 2, "base index 2"},
+		{Recipe{Method: "linear", Weights: []float64{1, -1}}, 0, "cannot normalize"},
+		{Recipe{Method: "linear"}, -1, "no models"},
+	} {
+		p := paths
+		if len(c.r.Weights) == 0 {
+			p = nil
+		}
+		err := MergeFiles(c.r, p, c.base, dst, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: got %v, want an error containing %q", c.r, err, c.want)
+		}
+	}
+	assertOnlyInputs(t, dir, 2)
+}
+
+func TestValidateRecipe(t *testing.T) {
+	ok := Recipe{Method: "ties", Weights: []float64{0, 1, 1}, Params: map[string]float64{"density": 0.2}}
+	if err := ValidateRecipe(ok, 3); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		r    Recipe
+		want string
+	}{
+		{Recipe{Method: "nope", Weights: []float64{1}}, "unknown merge method"},
+		{Recipe{Method: "linear", Weights: []float64{1, 1}}, "2 weights for 3 models"},
+		{Recipe{Method: "linear", Weights: []float64{1, 1, math.Inf(1)}}, "weights[2]: +Inf is not finite"},
+		{Recipe{Method: "ties", Weights: []float64{1, 1, 1}, Params: map[string]float64{"gamma": 1}}, `unknown parameter "gamma"`},
+		{Recipe{Method: "ties", Weights: []float64{1, 1, 1}, Params: map[string]float64{"density": -0.1}}, "density = -0.1 is outside [0, 1]"},
+		{Recipe{Method: "task_arithmetic", Weights: []float64{1, 1, 1}, Params: map[string]float64{"normalize": 0.3}}, "normalize = 0.3 must be 0 or 1"},
+	} {
+		err := ValidateRecipe(c.r, 3)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: got %v, want an error containing %q", c.r, err, c.want)
+		}
+	}
+}
+
+// BenchmarkMergeFiles merges three 8 MB F32 files (8 tensors of 256Ki elements) by TIES,
+// fsync included; bytes/s and elements/s count the input read.
+func BenchmarkMergeFiles(b *testing.B) {
+	dir := b.TempDir()
+	var specs []tensor.Info
+	for i := 0; i < 8; i++ {
+		specs = append(specs, tensor.Info{Name: "layer." + string(rune('a'+i)), DType: tensor.F32, Shape: []int{512, 512}})
+	}
+	paths := []string{
+		writeModel(b, dir, "base.safetensors", nil, 1, 0, specs),
+		writeModel(b, dir, "ft1.safetensors", nil, 2, 0.1, specs),
+		writeModel(b, dir, "ft2.safetensors", nil, 3, 0.1, specs),
+	}
+	r := Recipe{Method: "ties", Weights: []float64{0, 1, 1}, Params: map[string]float64{"density": 0.5}}
+	dst := filepath.Join(dir, "out.safetensors")
+	b.SetBytes(3 * 8 << 20)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := MergeFiles(r, paths, 0, dst, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(3*8<<20/4)*float64(b.N)/b.Elapsed().Seconds(), "elements/s")
+}
