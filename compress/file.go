@@ -3,6 +3,7 @@ package compress
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -85,6 +86,9 @@ func CompressFile(c Codec, src, dst string) (Stats, error) {
 		}
 		isDense := len(stored) == 1 && stored[0] == t && len(m) == 0
 		for _, s := range stored {
+			if s == nil {
+				return Stats{}, fmt.Errorf("compress: %s: tensor %q: codec %s returned a nil tensor", src, in.Name, c.Name())
+			}
 			if prev, dup := outNames[s.Name]; dup {
 				return Stats{}, fmt.Errorf("compress: %s: tensor %q: output name %q is already used by the output of tensor %q", src, in.Name, s.Name, prev)
 			}
@@ -103,21 +107,21 @@ func CompressFile(c Codec, src, dst string) (Stats, error) {
 		if strings.Contains(in.Name, ",") {
 			return Stats{}, fmt.Errorf("compress: %s: tensor %q: a compressed tensor's name cannot contain a comma (%s is a comma-separated list)", src, in.Name, MetaTensors)
 		}
-		for k, v := range m {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if _, dup := codecMeta[k]; dup {
 				return Stats{}, fmt.Errorf("compress: %s: tensor %q: codec metadata key %q is written twice", src, in.Name, k)
 			}
-			codecMeta[k] = v
+			codecMeta[k] = m[k]
 		}
 		compressed = append(compressed, in.Name)
 		weights += int64(t.NumElements())
 		stats.CompressedTensors++
 	}
-	for k, v := range codecMeta {
+	for _, k := range slices.Sorted(maps.Keys(codecMeta)) {
 		if _, dup := meta[k]; dup || k == MetaAlgorithm || k == MetaTensors {
 			return Stats{}, fmt.Errorf("compress: %s: codec metadata key %q clashes with an existing metadata key", src, k)
 		}
-		meta[k] = v
+		meta[k] = codecMeta[k]
 	}
 	meta[MetaAlgorithm] = c.Name()
 	meta[MetaTensors] = strings.Join(compressed, ",") // f.Infos() is sorted, so this is too

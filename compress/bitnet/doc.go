@@ -4,14 +4,16 @@
 // # Method
 //
 // BitNet b1.58 (S. Ma et al., "The Era of 1-bit LLMs: All Large Language Models are in
-// 1.58 Bits", arXiv:2402.17764, 2024, eqs. 1–3) constrains every weight of a matrix W
-// (n×m) to {−1, 0, +1} with one per-matrix scale, the absmean γ:
+// 1.58 Bits", arXiv:2402.17764, 2024, §2, its absmean quantization function) constrains
+// every weight of a matrix W (n×m) to {−1, 0, +1} with one per-matrix scale, the
+// absmean γ:
 //
 //	γ  = max( (1/nm) Σ_ij |W_ij| , ε )          ε = Eps = 1e-5
 //	W̃  = RoundClip(W/γ, −1, 1),  RoundClip(x, a, b) = max(a, min(b, round(x)))
 //	W ≈ γ·W̃
 //
-// The paper writes W/(γ+ε); like the authors' published reference code this package
+// The paper writes W/(γ+ε); like the PyTorch reference code the authors published with
+// it ("Training Tips, Code and FAQ": w.abs().mean().clamp(min=1e-5)), this package
 // clamps γ from below by ε instead, so that for any ordinary matrix the stored scale is
 // exactly the mean absolute weight and γ·W̃ is the dequantized matrix with no ε drift.
 // round is round-half-to-even (as torch.round), decided on the exact quotient: a weight

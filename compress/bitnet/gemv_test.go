@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/evomerge/evomerge/compress/bitnet"
@@ -156,4 +158,37 @@ func gemvInputs(rows, cols int) (packed []byte, scale float32, x []float32) {
 		x[i] = float32(rng.NormFloat64())
 	}
 	return p.Codes, p.Scale, x
+}
+
+func TestGEMVConcurrentCallsAgree(t *testing.T) {
+	// GEMV recycles its tables through pools; concurrent calls must not share them.
+	// 784 columns use the byte tables, 1500 the nibble tables.
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, cols := range []int{784, 1500} {
+		const rows = 64
+		packed := randomPacked(rng, rows, cols)
+		xs, want, got := make([][]float32, 4), make([][]float32, 4), make([][]float32, 4)
+		for i := range xs {
+			xs[i] = make([]float32, cols)
+			for c := range xs[i] {
+				xs[i][c] = float32(rng.NormFloat64())
+			}
+			want[i], got[i] = make([]float32, rows), make([]float32, rows)
+			bitnet.GEMV(packed, rows, cols, 1, xs[i], want[i])
+		}
+		var wg sync.WaitGroup
+		for i := range xs {
+			wg.Go(func() {
+				for range 20 {
+					bitnet.GEMV(packed, rows, cols, 1, xs[i], got[i])
+				}
+			})
+		}
+		wg.Wait()
+		for i := range got {
+			if !slices.Equal(got[i], want[i]) {
+				t.Errorf("%d columns, goroutine %d: concurrent GEMV differs from the sequential result", cols, i)
+			}
+		}
+	}
 }
