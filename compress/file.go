@@ -1,11 +1,10 @@
 package compress
 
 import (
-	"bufio"
 	"fmt"
+	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -131,7 +130,7 @@ func CompressFile(c Codec, src, dst string) (Stats, error) {
 
 	// Write the tensors in name order, the order of the header.
 	slices.SortFunc(infos, func(a, b tensor.Info) int { return strings.Compare(a.Name, b.Name) })
-	err = writeAtomic(dst, func(w *bufio.Writer) error {
+	err = tensor.WriteAtomic(dst, func(w io.Writer) error {
 		tw, err := tensor.NewWriter(w, meta, infos)
 		if err != nil {
 			return err
@@ -245,47 +244,6 @@ func toF32(t *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	return tensor.FromFloat32(t.Name, tensor.F32, t.Shape, v), nil
-}
-
-// writeAtomic writes path through a temporary file in the same directory that is
-// synced and renamed into place only when write succeeds; on failure nothing is left.
-func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err = write(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	// Make the rename durable too; a file system that cannot sync a directory has the
-	// data safe already, so that is not an error.
-	if d, derr := os.Open(filepath.Dir(path)); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // fileSize is the size of the file at path in bytes.

@@ -1,16 +1,14 @@
 package evomerge
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/evomerge/evomerge/tensor"
@@ -138,57 +136,28 @@ func MergeFiles(r Recipe, paths []string, baseIndex int, dst string, progress fu
 		weights[k] = r.Weights[i]
 	}
 
-	tmp, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("merge into %s: %w", dst, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	sw, err := tensor.NewWriter(bw, meta, infos)
-	if err != nil {
-		return fmt.Errorf("merge into %s: %w", dst, err)
-	}
-	for n, info := range infos {
-		t, err := mergeTensor(m, params, files, baseIndex, inputs, weights, info)
+	return tensor.WriteAtomic(dst, func(w io.Writer) error {
+		sw, err := tensor.NewWriter(w, meta, infos)
 		if err != nil {
 			return fmt.Errorf("merge into %s: %w", dst, err)
 		}
-		if err := sw.Write(t); err != nil {
+		for n, info := range infos {
+			t, err := mergeTensor(m, params, files, baseIndex, inputs, weights, info)
+			if err != nil {
+				return fmt.Errorf("merge into %s: %w", dst, err)
+			}
+			if err := sw.Write(t); err != nil {
+				return fmt.Errorf("merge into %s: %w", dst, err)
+			}
+			if progress != nil {
+				progress(n+1, len(infos))
+			}
+		}
+		if err := sw.Close(); err != nil {
 			return fmt.Errorf("merge into %s: %w", dst, err)
 		}
-		if progress != nil {
-			progress(n+1, len(infos))
-		}
-	}
-	if err := sw.Close(); err != nil {
-		return fmt.Errorf("merge into %s: %w", dst, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("merge into %s: write: %w", dst, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("merge into %s: %w", dst, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("merge into %s: fsync: %w", dst, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("merge into %s: %w", dst, err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return fmt.Errorf("merge into %s: %w", dst, err)
-	}
-	// Make the rename durable; some file systems cannot fsync a directory, which is fine.
-	if d, err := os.Open(filepath.Dir(dst)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+		return nil
+	})
 }
 
 // checkSameTensors returns the tensor list of files[ref] after checking that every file has

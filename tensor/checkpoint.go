@@ -398,7 +398,7 @@ func WriteSharded(dir string, metadata map[string]string, tensors []*Tensor, max
 		return fail("encode index: %w", err)
 	}
 	indexJSON = append(indexJSON, '\n')
-	err = writeAtomic(filepath.Join(dir, indexFileName), func(w io.Writer) error {
+	err = WriteAtomic(filepath.Join(dir, indexFileName), func(w io.Writer) error {
 		if _, err := w.Write(indexJSON); err != nil {
 			return fmt.Errorf("safetensors: %s: %w", filepath.Join(dir, indexFileName), err)
 		}

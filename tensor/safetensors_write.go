@@ -270,18 +270,21 @@ func encode(w io.Writer, path string, metadata map[string]string, tensors []*Ten
 // the bytes go to a temporary file in the same directory, which is fsynced and renamed
 // over path. On error no file is left behind and an existing file at path is untouched.
 func WriteFile(path string, metadata map[string]string, tensors []*Tensor) error {
-	return writeAtomic(path, func(w io.Writer) error {
+	return WriteAtomic(path, func(w io.Writer) error {
 		return encode(w, path, metadata, tensors)
 	})
 }
 
-// writeAtomic creates path (mode 0644) with the bytes fill writes, via a temporary file
-// in the same directory + fsync + rename, then syncs the directory (best effort).
-func writeAtomic(path string, fill func(io.Writer) error) (err error) {
+// WriteAtomic creates path (mode 0644) with the bytes fill writes, through a buffered
+// temporary file in the same directory that is fsynced and renamed over path only when
+// fill succeeds; the directory is then synced (best effort, some file systems refuse).
+// Readers see the old file or the new one, never a part; on any error nothing is left
+// behind. Errors from fill are returned as they are.
+func WriteAtomic(path string, fill func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("safetensors: %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -289,23 +292,25 @@ func writeAtomic(path string, fill func(io.Writer) error) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err := fill(tmp); err != nil {
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	if err := fill(bw); err != nil {
 		return err
 	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("safetensors: %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("safetensors: %s: %w", path, err)
+		return fmt.Errorf("write %s: fsync: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("safetensors: %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("safetensors: %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	// Make the rename itself durable. Some file systems refuse to fsync a directory; the
-	// file's contents are already safe, so that is not an error.
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
