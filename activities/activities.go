@@ -42,7 +42,7 @@ type Activities struct {
 	Store store.Store
 
 	mu         sync.Mutex
-	evaluators map[string]*bench.MNIST
+	evaluators map[string]bench.Evaluator
 	// benchMu serializes benchmarks on this worker so latency is not measured while
 	// another benchmark saturates the cores.
 	benchMu sync.Mutex
@@ -50,7 +50,7 @@ type Activities struct {
 
 // New returns activities backed by st.
 func New(st store.Store) *Activities {
-	return &Activities{Store: st, evaluators: map[string]*bench.MNIST{}}
+	return &Activities{Store: st, evaluators: map[string]bench.Evaluator{}}
 }
 
 // badInput marks err as the user's fault: retrying cannot help.
@@ -263,10 +263,8 @@ func (a *Activities) Merge(ctx context.Context, in MergeInput) (store.Ref, error
 	dst := f.Name()
 	f.Close()
 	defer os.Remove(dst)
-	err = evomerge.MergeFiles(in.Recipe, paths, in.BaseIndex, dst, func(done, total int) {
-		if activity.IsActivity(ctx) {
-			activity.RecordHeartbeat(ctx, done)
-		}
+	err = heartbeat(ctx, func() error {
+		return evomerge.MergeFiles(in.Recipe, paths, in.BaseIndex, dst, nil)
 	})
 	if err != nil {
 		return store.Ref{}, classify(fmt.Errorf("child %s: %w", in.ChildID, err))
@@ -346,19 +344,25 @@ func (a *Activities) Benchmark(ctx context.Context, in BenchmarkInput) (bench.Re
 	return out, classify(err)
 }
 
-func (a *Activities) evaluator(spec evomerge.EvaluatorSpec) (*bench.MNIST, error) {
-	if spec.Kind != "mnist" {
-		return nil, fmt.Errorf("unknown evaluator %q", spec.Kind)
-	}
-	k := fmt.Sprintf("%s|%d|%d", spec.DataDir, spec.Limit, spec.LatencyRuns)
+// evaluator returns the evaluator spec describes, built once per worker (the MNIST
+// evaluator holds the decoded test set).
+func (a *Activities) evaluator(spec evomerge.EvaluatorSpec) (bench.Evaluator, error) {
+	k := store.Key(spec)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if ev, ok := a.evaluators[k]; ok {
 		return ev, nil
 	}
-	ev, err := bench.NewMNIST(bench.MNISTSettings{DataDir: spec.DataDir, LatencyRuns: spec.LatencyRuns, Limit: spec.Limit})
-	if err != nil {
-		return nil, err
+	var ev bench.Evaluator
+	switch spec.Kind {
+	case "mnist":
+		m, err := bench.NewMNIST(bench.MNISTSettings{DataDir: spec.DataDir, LatencyRuns: spec.LatencyRuns, Limit: spec.Limit})
+		if err != nil {
+			return nil, err
+		}
+		ev = m
+	default:
+		return nil, fmt.Errorf("unknown evaluator %q (known: mnist)", spec.Kind)
 	}
 	a.evaluators[k] = ev
 	return ev, nil

@@ -24,10 +24,10 @@ type ReportOutput struct {
 	Report   Report `json:"report"`
 }
 
-// WriteReport writes report.json and report.md into the run's output folder and exports
+// Report writes report.json and report.md into the run's output folder and exports
 // every front member (and the best uncompressed merge) as a safetensors file a user can
 // load: <out>/front/<id>/model.safetensors and <out>/best-merge/model.safetensors.
-func (a *Activities) WriteReport(ctx context.Context, in ReportInput) (ReportOutput, error) {
+func (a *Activities) Report(ctx context.Context, in ReportInput) (ReportOutput, error) {
 	dir := in.Config.OutputDir
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return ReportOutput{}, err

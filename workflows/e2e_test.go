@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,39 +25,70 @@ import (
 	"github.com/evomerge/evomerge/workflows"
 )
 
+// One in-process Temporal server and one set of seed models for the package's tests.
+var (
+	ts     *temporaltest.TestServer
+	models []evomerge.ModelSpec
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "evomerge-workflows-")
+	if err != nil {
+		panic(err)
+	}
+	code := func() int {
+		defer os.RemoveAll(dir)
+		if models, err = trainTinySeeds(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		ts = temporaltest.NewServer()
+		defer ts.Stop()
+		if err := worker.EnsureSearchAttributes(context.Background(), ts.GetDefaultClient(), ts.GetDefaultNamespace()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
 // trainTinySeeds trains a small base and two specialists, enough for merging to matter.
-func trainTinySeeds(t *testing.T, dir string) []evomerge.ModelSpec {
-	t.Helper()
+func trainTinySeeds(dir string) ([]evomerge.ModelSpec, error) {
 	train, _, err := nn.LoadMNIST("")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	base, err := nn.New(nn.DefaultConfig(), 1)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := nn.Train(base, train.Head(1500), nn.TrainConfig{Epochs: 1, BatchSize: 32, LearningRate: 0.05, Seed: 1}, nil); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	specs := []evomerge.ModelSpec{{Name: "base", Path: filepath.Join(dir, "base.safetensors")}}
 	if err := base.SaveFile(specs[0].Path); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	for i, digits := range [][]int{{0, 1, 2, 3, 4}, {5, 6, 7, 8, 9}} {
 		m, err := nn.LoadFile(specs[0].Path)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		if err := nn.Train(m, train.Filter(digits).Head(1500), nn.TrainConfig{Epochs: 1, BatchSize: 32, LearningRate: 0.05, Seed: uint64(2 + i)}, nil); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		s := evomerge.ModelSpec{Name: fmt.Sprintf("spec-%d", i), Path: filepath.Join(dir, fmt.Sprintf("spec-%d.safetensors", i))}
 		if err := m.SaveFile(s.Path); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		specs = append(specs, s)
 	}
-	return specs
+	return specs, nil
 }
 
 func e2eConfig(name string, models []evomerge.ModelSpec, out string) evomerge.Config {
@@ -73,7 +105,7 @@ func e2eConfig(name string, models []evomerge.ModelSpec, out string) evomerge.Co
 }
 
 // runOnce runs one evolution on its own task queue and store, and returns the report.
-func runOnce(t *testing.T, ts *temporaltest.TestServer, cfg evomerge.Config, queue, storeDir string) activities.Report {
+func runOnce(t *testing.T, cfg evomerge.Config, queue, storeDir string) activities.Report {
 	t.Helper()
 	st, err := store.OpenFS(storeDir)
 	if err != nil {
@@ -101,18 +133,13 @@ func TestEvolutionEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end run")
 	}
-	ts := temporaltest.NewServer(temporaltest.WithT(t))
 	ctx := context.Background()
 	c := ts.GetDefaultClient()
-	if err := worker.EnsureSearchAttributes(ctx, c, ts.GetDefaultNamespace()); err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	models := trainTinySeeds(t, dir)
 
 	out := filepath.Join(dir, "out")
 	cfg := e2eConfig("e2e-run", models, out)
-	rep := runOnce(t, ts, cfg, "e2e-a", filepath.Join(dir, "store-a"))
+	rep := runOnce(t, cfg, "e2e-a", filepath.Join(dir, "store-a"))
 
 	// The run did what a user would look for.
 	if rep.Generations != 2 || rep.Evaluations != 3+2*4 {
@@ -181,7 +208,7 @@ func TestEvolutionEndToEnd(t *testing.T) {
 	// Same config and seed, fresh store and worker: the same front, digest for digest.
 	cfg2 := e2eConfig("e2e-run-again", models, filepath.Join(dir, "out2"))
 	cfg2.Seed = cfg.Seed
-	rep2 := runOnce(t, ts, cfg2, "e2e-b", filepath.Join(dir, "store-b"))
+	rep2 := runOnce(t, cfg2, "e2e-b", filepath.Join(dir, "store-b"))
 	if got, want := frontDigests(rep2), frontDigests(rep); got != want {
 		t.Errorf("same seed, different front:\n%s\n%s", got, want)
 	}

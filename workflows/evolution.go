@@ -249,7 +249,7 @@ func (r *run) report(ctx workflow.Context) (RunResult, error) {
 		WallSeconds: now.Sub(r.state.StartedAt).Seconds(),
 	}
 	var out RunResult
-	if err := workflow.ExecuteActivity(heavyWork(ctx), a.WriteReport, in).Get(ctx, &out.Report); err != nil {
+	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Report, in).Get(ctx, &out.Report); err != nil {
 		return out, err
 	}
 	return out, r.setStage(ctx, StageDone)

@@ -36,12 +36,12 @@ func shortWork(ctx workflow.Context) workflow.Context {
 }
 
 // heavyWork moves and transforms weights: ingest, merge, compress, report. It
-// heartbeats, so a killed worker is noticed within a minute and the step is retried
+// heartbeats every 5 s, so a killed worker is noticed within 20 s and the step is retried
 // elsewhere; memoization in the store makes the retry skip finished work.
 func heavyWork(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Hour,
-		HeartbeatTimeout:    time.Minute,
+		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 			MaximumAttempts: 10, NonRetryableErrorTypes: []string{activities.ErrBadInput},
@@ -53,7 +53,7 @@ func heavyWork(ctx workflow.Context) workflow.Context {
 func benchmarkWork(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Hour,
-		HeartbeatTimeout:    time.Minute,
+		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 			MaximumAttempts: 10, NonRetryableErrorTypes: []string{activities.ErrBadInput},

@@ -120,6 +120,11 @@ func runRun(ctx context.Context, g *globals, f *runFlags) error {
 	if id == "" {
 		id = cfg.Name
 	}
+	if d, err := c.DescribeWorkflowExecution(ctx, id, ""); err == nil &&
+		d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		fmt.Fprintf(os.Stderr, "resuming run %s, started %s: finished work is not redone\n",
+			id, d.GetWorkflowExecutionInfo().GetStartTime().AsTime().Local().Format(time.DateTime))
+	}
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                f.taskQueue,
