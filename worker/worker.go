@@ -88,7 +88,7 @@ var _ sdklog.Logger = Logger{}
 
 func (l Logger) log(e *zerolog.Event, msg string, kv []interface{}) {
 	for i := 0; i+1 < len(kv); i += 2 {
-		e = e.Interface(fmt.Sprint(kv[i]), kv[i+1])
+		e = field(e, fmt.Sprint(kv[i]), kv[i+1])
 	}
 	if len(kv)%2 == 1 {
 		e = e.Interface("extra", kv[len(kv)-1])
@@ -101,11 +101,23 @@ func (l Logger) Info(msg string, kv ...interface{})  { l.log(l.Z.Info(), msg, kv
 func (l Logger) Warn(msg string, kv ...interface{})  { l.log(l.Z.Warn(), msg, kv) }
 func (l Logger) Error(msg string, kv ...interface{}) { l.log(l.Z.Error(), msg, kv) }
 
+// field adds one key-value pair; errors as their message (zerolog would print {}).
+func field(e *zerolog.Event, key string, v interface{}) *zerolog.Event {
+	if err, ok := v.(error); ok {
+		return e.AnErr(key, err)
+	}
+	return e.Interface(key, v)
+}
+
 // With returns a logger that adds kv to every entry.
 func (l Logger) With(kv ...interface{}) sdklog.Logger {
 	ctx := l.Z.With()
 	for i := 0; i+1 < len(kv); i += 2 {
-		ctx = ctx.Interface(fmt.Sprint(kv[i]), kv[i+1])
+		if err, ok := kv[i+1].(error); ok {
+			ctx = ctx.AnErr(fmt.Sprint(kv[i]), err)
+		} else {
+			ctx = ctx.Interface(fmt.Sprint(kv[i]), kv[i+1])
+		}
 	}
 	return Logger{ctx.Logger()}
 }

@@ -61,7 +61,9 @@ func execute(ctx context.Context, args []string) int {
 			if err != nil {
 				return usagef("--log-level: %v", err)
 			}
-			g.log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05"}).Level(lvl).With().Timestamp().Logger()
+			st, _ := os.Stderr.Stat()
+			color := st != nil && st.Mode()&os.ModeCharDevice != 0
+			g.log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05", NoColor: !color}).Level(lvl).With().Timestamp().Logger()
 			if g.mnistDir != "" {
 				os.Setenv("EVOMERGE_MNIST_DIR", g.mnistDir)
 			}
