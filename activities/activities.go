@@ -30,7 +30,7 @@ import (
 const (
 	ingestVersion   = "ingest/v1"
 	mergeVersion    = "merge/v2"
-	compressVersion = "compress/v1"
+	compressVersion = "compress/v2"
 	benchVersion    = "bench/v1"
 )
 
@@ -304,10 +304,18 @@ func (a *Activities) Compress(ctx context.Context, in CompressInput) (CompressRe
 		}
 		res := CompressResult{Stats: stats}
 		if in.Dense {
-			tensors, meta, err := compress.ReadDense(dst)
+			// The dequantized weights, under the uncompressed model's metadata: the
+			// compressed file's metadata would describe a codec the tensors no longer use.
+			tensors, _, err := compress.ReadDense(dst)
 			if err != nil {
 				return res, err
 			}
+			f, err := tensor.Open(src)
+			if err != nil {
+				return res, err
+			}
+			meta := f.Metadata()
+			f.Close()
 			if res.Dense, err = a.putModel("", meta, tensors); err != nil {
 				return res, err
 			}

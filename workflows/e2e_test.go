@@ -221,3 +221,33 @@ func frontDigests(r activities.Report) string {
 	}
 	return strings.Join(s, ",")
 }
+
+// With pre_merge compression the seeds are compressed and the children merge their
+// dequantized weights.
+func TestPreMergeCompression(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	dir := t.TempDir()
+	cfg := e2eConfig("pre-merge-run", models, filepath.Join(dir, "out"))
+	cfg.Evolution = evomerge.EvolutionSpec{Generations: 1, Population: 2, Children: 2}
+	cfg.Compression.ApplyAt = []string{"pre_merge"}
+	rep := runOnce(t, cfg, "pre-merge", filepath.Join(dir, "store"))
+	for _, s := range rep.Seeds {
+		if s.Compression == nil || s.Compression.Stage != "pre_merge" || s.Uncompressed == nil {
+			t.Fatalf("seed %s not compressed pre-merge: %+v", s.ID, s.Compression)
+		}
+		if s.Objectives.SizeBytes*8 > s.Uncompressed.SizeBytes {
+			t.Errorf("seed %s: compressed %d bytes vs %d uncompressed", s.ID, s.Objectives.SizeBytes, s.Uncompressed.SizeBytes)
+		}
+	}
+	for _, m := range rep.Front {
+		if m.Compression != nil {
+			t.Errorf("front member %s compressed without post_merge or final: %+v", m.ID, m.Compression)
+		}
+		// A merge of ternary-valued weights is not itself ternary: the child is a dense model.
+		if m.Objectives.SizeBytes < rep.Seeds[0].Uncompressed.SizeBytes/2 {
+			t.Errorf("front member %s is %d bytes; a dense merge was expected", m.ID, m.Objectives.SizeBytes)
+		}
+	}
+}
