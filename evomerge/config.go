@@ -62,12 +62,15 @@ type EvolutionSpec struct {
 	// Children is the number of children bred per generation (default: Population).
 	Children int `yaml:"children" json:"children"`
 	// Parallelism bounds how many children are evaluated at once (default 2).
-	Parallelism      int      `yaml:"parallelism" json:"parallelism"`
-	Methods          []string `yaml:"methods" json:"methods"`
-	MutationRate     *float64 `yaml:"mutation_rate" json:"mutation_rate,omitempty"`
-	MutationSigma    *float64 `yaml:"mutation_sigma" json:"mutation_sigma,omitempty"`
-	CrossoverRate    *float64 `yaml:"crossover_rate" json:"crossover_rate,omitempty"`
-	MethodSwitchRate *float64 `yaml:"method_switch_rate" json:"method_switch_rate,omitempty"`
+	Parallelism int `yaml:"parallelism" json:"parallelism"`
+	// ContinueAsNewEvery starts a fresh workflow history every so many generations,
+	// carrying the run's state (0: only when the server suggests it).
+	ContinueAsNewEvery int      `yaml:"continue_as_new_every" json:"continue_as_new_every,omitempty"`
+	Methods            []string `yaml:"methods" json:"methods"`
+	MutationRate       *float64 `yaml:"mutation_rate" json:"mutation_rate,omitempty"`
+	MutationSigma      *float64 `yaml:"mutation_sigma" json:"mutation_sigma,omitempty"`
+	CrossoverRate      *float64 `yaml:"crossover_rate" json:"crossover_rate,omitempty"`
+	MethodSwitchRate   *float64 `yaml:"method_switch_rate" json:"method_switch_rate,omitempty"`
 }
 
 // EvaluatorSpec chooses how children are scored.
@@ -287,6 +290,9 @@ func (e *EvolutionSpec) normalize() error {
 	}
 	if e.Parallelism < 1 {
 		return fmt.Errorf("evolution.parallelism: must be ≥ 1, got %d", e.Parallelism)
+	}
+	if e.ContinueAsNewEvery < 0 {
+		return fmt.Errorf("evolution.continue_as_new_every: must be ≥ 0, got %d", e.ContinueAsNewEvery)
 	}
 	def := DefaultVariation()
 	if len(e.Methods) == 0 {

@@ -205,12 +205,23 @@ func TestEvolutionEndToEnd(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
-	// Same config and seed, fresh store and worker: the same front, digest for digest.
+	// Same config and seed, fresh store and worker, and a history continued as new after
+	// every generation: the same front, digest for digest.
 	cfg2 := e2eConfig("e2e-run-again", models, filepath.Join(dir, "out2"))
-	cfg2.Seed = cfg.Seed
+	cfg2.Evolution.ContinueAsNewEvery = 1
 	rep2 := runOnce(t, cfg2, "e2e-b", filepath.Join(dir, "store-b"))
 	if got, want := frontDigests(rep2), frontDigests(rep); got != want {
 		t.Errorf("same seed, different front:\n%s\n%s", got, want)
+	}
+	if rep2.Evaluations != rep.Evaluations || rep2.Generations != 2 {
+		t.Errorf("continued as new: %d generations, %d evaluations; want 2 and %d", rep2.Generations, rep2.Evaluations, rep.Evaluations)
+	}
+	desc, err := c.DescribeWorkflowExecution(ctx, "e2e-run-again", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.GetWorkflowExecutionInfo().GetFirstRunId() == desc.GetWorkflowExecutionInfo().GetExecution().GetRunId() {
+		t.Errorf("e2e-run-again was not continued as new")
 	}
 }
 

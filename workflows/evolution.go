@@ -110,6 +110,10 @@ func EvolutionWorkflow(ctx workflow.Context, in RunInput) (RunResult, error) {
 		if err := r.generation(ctx); err != nil {
 			return RunResult{}, err
 		}
+		if r.shouldContinueAsNew(ctx) {
+			// A fresh history, the same run: the state so far goes along as input.
+			return RunResult{}, workflow.NewContinueAsNewError(ctx, EvolutionWorkflow, RunInput{Config: r.cfg, State: &r.state})
+		}
 	}
 	// 3. Compress and gate the final front.
 	if err := r.final(ctx); err != nil {
@@ -117,6 +121,16 @@ func EvolutionWorkflow(ctx workflow.Context, in RunInput) (RunResult, error) {
 	}
 	// 4. Report.
 	return r.report(ctx)
+}
+
+// shouldContinueAsNew is true between generations every continue_as_new_every
+// generations, or when the server finds the history large.
+func (r *run) shouldContinueAsNew(ctx workflow.Context) bool {
+	if r.state.Generation >= r.cfg.Evolution.Generations {
+		return false
+	}
+	k := r.cfg.Evolution.ContinueAsNewEvery
+	return (k > 0 && r.state.Generation%k == 0) || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 }
 
 func (r *run) progress() (Progress, error) {

@@ -142,7 +142,7 @@ func runRun(ctx context.Context, g *globals, f *runFlags) error {
 	done, watched := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(watched)
-		watchProgress(ctx, c, id, run.GetRunID(), done)
+		watchProgress(ctx, c, id, done)
 	}()
 	var result workflows.RunResult
 	err = run.Get(ctx, &result)
@@ -228,7 +228,7 @@ func dial(ctx context.Context, g *globals, address, namespace string) (client.Cl
 // watchProgress prints a line per finished child and per finished generation by
 // querying the run and its generations (a finished generation still answers queries,
 // so its last children are printed too).
-func watchProgress(ctx context.Context, c client.Client, id, runID string, done <-chan struct{}) {
+func watchProgress(ctx context.Context, c client.Client, id string, done <-chan struct{}) {
 	printed := map[string]bool{}
 	stage, gen := "", 1
 	tick := time.NewTicker(time.Second)
@@ -242,7 +242,8 @@ func watchProgress(ctx context.Context, c client.Client, id, runID string, done 
 		case <-tick.C:
 		}
 		var p workflows.Progress
-		if v, err := c.QueryWorkflow(ctx, id, runID, "progress"); err != nil || v.Get(&p) != nil {
+		// The latest run: a run continued as new has a new run ID and the same state.
+		if v, err := c.QueryWorkflow(ctx, id, "", "progress"); err != nil || v.Get(&p) != nil {
 			continue
 		}
 		if p.Stage != stage && p.Stage == workflows.StageEvolve {
