@@ -1,0 +1,115 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/evomerge/evomerge/activities"
+	"github.com/evomerge/evomerge/bench"
+	"github.com/evomerge/evomerge/evomerge"
+	"github.com/evomerge/evomerge/store"
+)
+
+// Workflow logic with mocked activities: which steps run for each child, in what order
+// the children come back, and how many run at once.
+func TestGenerationWorkflowPipeline(t *testing.T) {
+	for _, postMerge := range []bool{false, true} {
+		t.Run(fmt.Sprintf("post_merge=%v", postMerge), func(t *testing.T) {
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestWorkflowEnvironment()
+			acts := &activities.Activities{}
+			env.RegisterActivity(acts)
+
+			cfg := evomerge.Config{
+				Name: "unit", Seed: 1, BaseModel: "base",
+				Models:    []evomerge.ModelSpec{{Name: "base", Path: "/b"}, {Name: "a", Path: "/a"}},
+				Evolution: evomerge.EvolutionSpec{Generations: 1, Population: 2, Children: 5, Parallelism: 2},
+			}
+			if postMerge {
+				cfg.Compression = evomerge.CompressionSpec{Enabled: true, Algorithm: "bitnet", ApplyAt: []string{"post_merge"}, TargetRatio: 8, AccuracyThreshold: 0.5}
+			}
+			if err := cfg.Normalize(); err != nil {
+				t.Fatal(err)
+			}
+
+			var mu sync.Mutex
+			calls := map[string]int{}
+			count := func(name string) {
+				mu.Lock()
+				calls[name]++
+				mu.Unlock()
+			}
+			env.OnActivity(acts.Breed, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BreedInput) ([]evomerge.Recipe, error) {
+				count("breed")
+				rs := make([]evomerge.Recipe, in.Children)
+				for i := range rs {
+					rs[i] = evomerge.Recipe{Method: "linear", Weights: []float64{1, float64(i)}}
+				}
+				return rs, nil
+			})
+			env.OnActivity(acts.Merge, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.MergeInput) (store.Ref, error) {
+				count("merge")
+				return store.Ref{Digest: "merged-" + in.ChildID, Bytes: 1000}, nil
+			})
+			env.OnActivity(acts.Compress, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CompressInput) (activities.CompressResult, error) {
+				count("compress")
+				return activities.CompressResult{Artifact: store.Ref{Digest: "small-" + in.Model.Digest, Bytes: 100}}, nil
+			})
+			env.OnActivity(acts.Benchmark, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BenchmarkInput) (bench.Result, error) {
+				count("benchmark")
+				// Later children score higher; compressed ones a little lower.
+				var i int
+				fmt.Sscanf(in.Model.Digest[len(in.Model.Digest)-2:], "%d", &i)
+				acc := 0.5 + 0.1*float64(i)
+				if in.Model.Bytes == 100 {
+					acc -= 0.05
+				}
+				return bench.Result{Accuracy: acc, SizeBytes: in.Model.Bytes, LatencyMs: 1, Finite: true, Examples: 10}, nil
+			})
+			env.OnActivity(acts.Gate, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.GateInput) (activities.GateOutput, error) {
+				count("gate")
+				return activities.Gates(in), nil
+			})
+			env.OnActivity(acts.Select, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.SelectInput) (activities.SelectOutput, error) {
+				count("select")
+				return activities.Select(in)
+			})
+
+			env.ExecuteWorkflow(GenerationWorkflow, GenerationInput{Config: cfg, Generation: 1, MergeInputs: []store.Ref{{}, {}}})
+			if err := env.GetWorkflowError(); err != nil {
+				t.Fatal(err)
+			}
+			var out GenerationResult
+			if err := env.GetWorkflowResult(&out); err != nil {
+				t.Fatal(err)
+			}
+			wantCompress := 0
+			if postMerge {
+				wantCompress = 5
+			}
+			want := map[string]int{"breed": 1, "merge": 5, "compress": wantCompress, "benchmark": 5 + wantCompress, "gate": 5, "select": 1}
+			for k, v := range want {
+				if calls[k] != v {
+					t.Errorf("%s ran %d times, want %d", k, calls[k], v)
+				}
+			}
+			for i, c := range out.Children {
+				if c.ID != fmt.Sprintf("g1-c%02d", i) {
+					t.Errorf("child %d is %s", i, c.ID)
+				}
+				if (c.Compression != nil) != postMerge || !c.Accepted {
+					t.Errorf("child %s: compression %+v accepted %v", c.ID, c.Compression, c.Accepted)
+				}
+			}
+			// Survivors: the two most accurate; the front: the single best.
+			if len(out.Population) != 2 || len(out.Front) != 1 || out.Front[0].ID != "g1-c04" {
+				t.Errorf("population %d, front %+v", len(out.Population), out.Front)
+			}
+		})
+	}
+}
