@@ -159,6 +159,11 @@ func TestEvolutionEndToEnd(t *testing.T) {
 			t.Errorf("exported front model %s: %v", m.Path, err)
 		}
 	}
+	for _, s := range rep.Seeds {
+		if len(s.Gates) != 4 {
+			t.Errorf("seed %s has %d gate verdicts, want 4", s.ID, len(s.Gates))
+		}
+	}
 	if rep.BestMerge == nil || rep.BestMerge.Objectives.Accuracy <= 0 {
 		t.Fatalf("no best merge in report")
 	}

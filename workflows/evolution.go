@@ -159,7 +159,7 @@ func (r *run) ingest(ctx workflow.Context) error {
 	seeds := make([]activities.Model, len(refs))
 	inputs := make([]store.Ref, len(refs))
 	for i, ref := range refs {
-		m := activities.Model{ID: r.cfg.Models[i].Name, Merged: ref, Artifact: ref, Accepted: true}
+		m := activities.Model{ID: r.cfg.Models[i].Name, Merged: ref, Artifact: ref}
 		if err := workflow.ExecuteActivity(benchmarkWork(ctx), a.Benchmark, activities.BenchmarkInput{Model: ref, Evaluator: r.cfg.Evaluator}).Get(ctx, &m.MergedScore); err != nil {
 			return err
 		}
@@ -176,6 +176,17 @@ func (r *run) ingest(ctx workflow.Context) error {
 	}
 	r.state.Seeds, r.state.MergeInputs = seeds, inputs
 	r.state.Evaluations += len(seeds)
+	// The seeds face the same gates as children, against the base model, so the report
+	// shows where each one stands (a specialist fails the accuracy gate).
+	for i := range r.state.Seeds {
+		m := &r.state.Seeds[i]
+		var g activities.GateOutput
+		gin := activities.GateInput{Child: *m, Compression: r.cfg.Compression, Gates: r.cfg.Gates, Reference: r.baseSeed().MergedScore}
+		if err := workflow.ExecuteActivity(shortWork(ctx), a.Gate, gin).Get(ctx, &g); err != nil {
+			return err
+		}
+		m.Gates, m.Accepted = g.Gates, g.Accepted
+	}
 	return nil
 }
 
