@@ -5,6 +5,7 @@
 package activities
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -21,6 +25,7 @@ import (
 	"github.com/evomerge/evomerge/bench"
 	"github.com/evomerge/evomerge/compress"
 	"github.com/evomerge/evomerge/evomerge"
+	"github.com/evomerge/evomerge/nn"
 	"github.com/evomerge/evomerge/pareto"
 	"github.com/evomerge/evomerge/store"
 	"github.com/evomerge/evomerge/tensor"
@@ -30,7 +35,7 @@ import (
 const (
 	ingestVersion   = "ingest/v1"
 	mergeVersion    = "merge/v2"
-	compressVersion = "compress/v2"
+	compressVersion = "compress/v3"
 	benchVersion    = "bench/v1"
 )
 
@@ -147,52 +152,113 @@ func (a *Activities) putModel(key string, meta map[string]string, tensors []*ten
 }
 
 // Ingest validates the run's seed models — every one readable, all with the same tensor
-// names, dtypes and shapes — and puts each in the store as one canonical safetensors file.
+// names, dtypes and shapes — and puts each in the store as one canonical safetensors
+// file, streamed tensor by tensor.
 func (a *Activities) Ingest(ctx context.Context, in IngestInput) ([]store.Ref, error) {
 	refs := make([]store.Ref, len(in.Models))
 	var first []tensor.Info
-	for i, m := range in.Models {
-		if _, err := os.Stat(m.Path); err != nil {
-			return nil, badInput(fmt.Errorf("model %q: %w", m.Name, err))
-		}
-		err := func() error {
-			ck, err := tensor.OpenCheckpoint(m.Path)
+	err := heartbeat(ctx, func() error {
+		for i, m := range in.Models {
+			ref, infos, err := a.ingestOne(m)
 			if err != nil {
-				return err
+				return fmt.Errorf("ingest model %q: %w", m.Name, err)
 			}
-			defer ck.Close()
-			infos := ck.Infos()
 			if i == 0 {
 				first = infos
 			} else if err := sameLayout(first, infos); err != nil {
 				return fmt.Errorf("model %q (%s) does not match model %q: %w", m.Name, m.Path, in.Models[0].Name, err)
 			}
-			st, err := os.Stat(m.Path)
+			refs[i] = ref
+		}
+		return nil
+	})
+	return refs, classify(err)
+}
+
+func (a *Activities) ingestOne(m evomerge.ModelSpec) (store.Ref, []tensor.Info, error) {
+	fp, err := fingerprint(m.Path)
+	if err != nil {
+		return store.Ref{}, nil, err
+	}
+	ck, err := tensor.OpenCheckpoint(m.Path)
+	if err != nil {
+		return store.Ref{}, nil, err
+	}
+	defer ck.Close()
+	infos := ck.Infos()
+	key := store.Key(ingestVersion, m.Path, fp)
+	if ref, ok, err := a.Store.Lookup(key); err == nil && ok {
+		return ref, infos, nil
+	}
+	f, err := a.Store.TempFile("ingest-*.safetensors")
+	if err != nil {
+		return store.Ref{}, nil, err
+	}
+	defer os.Remove(f.Name())
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = func() error {
+		w, err := tensor.NewWriter(bw, ck.Metadata(), infos)
+		if err != nil {
+			return err
+		}
+		for _, info := range infos {
+			t, err := ck.Read(info.Name)
 			if err != nil {
 				return err
 			}
-			key := store.Key(ingestVersion, m.Path, st.Size(), st.ModTime().UnixNano())
-			if ref, ok, err := a.Store.Lookup(key); err == nil && ok {
-				refs[i] = ref
-				return nil
+			if err := w.Write(t); err != nil {
+				return err
 			}
-			tensors := make([]*tensor.Tensor, 0, len(infos))
-			for _, info := range infos {
-				t, err := ck.Read(info.Name)
-				if err != nil {
-					return err
-				}
-				tensors = append(tensors, t)
-			}
-			refs[i], err = a.putModel(key, ck.Metadata(), tensors)
-			return err
-		}()
-		if err != nil {
-			return nil, classify(fmt.Errorf("ingest %s: %w", m.Path, err))
 		}
-		activity.RecordHeartbeat(ctx, i)
+		if err := w.Close(); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}()
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return refs, nil
+	if err != nil {
+		return store.Ref{}, nil, err
+	}
+	ref, err := a.Store.PutFile(key, f.Name())
+	return ref, infos, err
+}
+
+// fingerprint identifies the current contents of a model path without reading it: size,
+// modification time and inode of the file, or of every .safetensors and .json file in
+// the folder (a folder's own mtime does not change when a file in it is overwritten).
+func fingerprint(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	files := []string{path}
+	if st.IsDir() {
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return nil, err
+		}
+		files = files[:0]
+		for _, e := range entries { // ReadDir sorts by name
+			if n := e.Name(); !e.IsDir() && (strings.HasSuffix(n, ".safetensors") || strings.HasSuffix(n, ".json")) {
+				files = append(files, filepath.Join(path, n))
+			}
+		}
+	}
+	fp := make([]string, 0, len(files))
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil, err
+		}
+		var ino uint64
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			ino = sys.Ino
+		}
+		fp = append(fp, fmt.Sprintf("%s:%d:%d:%d", filepath.Base(f), st.Size(), st.ModTime().UnixNano(), ino))
+	}
+	return fp, nil
 }
 
 func sameLayout(want, got []tensor.Info) error {
@@ -245,31 +311,33 @@ func (a *Activities) Merge(ctx context.Context, in MergeInput) (store.Ref, error
 		digests[i] = r.Digest
 	}
 	key := store.Key(mergeVersion, in.Recipe, digests, in.BaseIndex)
-	if ref, ok, err := a.Store.Lookup(key); err == nil && ok {
-		return ref, nil
-	}
-	paths := make([]string, len(in.Models))
-	for i, r := range in.Models {
-		p, err := a.Store.Path(r)
-		if err != nil {
-			return store.Ref{}, classify(err)
+	var ref store.Ref
+	err := heartbeat(ctx, func() error {
+		if r, ok, err := a.Store.Lookup(key); err == nil && ok {
+			ref = r
+			return nil
 		}
-		paths[i] = p
-	}
-	f, err := a.Store.TempFile("merge-*.safetensors")
-	if err != nil {
-		return store.Ref{}, err
-	}
-	dst := f.Name()
-	f.Close()
-	defer os.Remove(dst)
-	err = heartbeat(ctx, func() error {
-		return evomerge.MergeFiles(in.Recipe, paths, in.BaseIndex, dst, nil)
+		paths := make([]string, len(in.Models))
+		for i, r := range in.Models {
+			p, err := a.Store.Path(r)
+			if err != nil {
+				return err
+			}
+			paths[i] = p
+		}
+		f, err := a.Store.TempFile("merge-*.safetensors")
+		if err != nil {
+			return err
+		}
+		dst := f.Name()
+		f.Close()
+		defer os.Remove(dst)
+		if err := evomerge.MergeFiles(in.Recipe, paths, in.BaseIndex, dst, nil); err != nil {
+			return fmt.Errorf("child %s: %w", in.ChildID, err)
+		}
+		ref, err = a.Store.PutFile(key, dst)
+		return err
 	})
-	if err != nil {
-		return store.Ref{}, classify(fmt.Errorf("child %s: %w", in.ChildID, err))
-	}
-	ref, err := a.Store.PutFile(key, dst)
 	return ref, classify(err)
 }
 
@@ -281,73 +349,104 @@ func (a *Activities) Compress(ctx context.Context, in CompressInput) (CompressRe
 	}
 	key := store.Key(compressVersion, in.Model.Digest, in.Algorithm, in.Options, in.Dense)
 	valid := func(r CompressResult) bool { return a.Store.Has(r.Artifact) && (!in.Dense || a.Store.Has(r.Dense)) }
-	out, err := memo(a.Store, key, valid, func() (CompressResult, error) {
-		src, err := a.Store.Path(in.Model)
-		if err != nil {
-			return CompressResult{}, err
-		}
-		f, err := a.Store.TempFile("compress-*.safetensors")
-		if err != nil {
-			return CompressResult{}, err
-		}
-		dst := f.Name()
-		f.Close()
-		defer os.Remove(dst)
-		var stats compress.Stats
-		err = heartbeat(ctx, func() error {
-			var err error
-			stats, err = compress.CompressFile(codec, src, dst)
-			return err
+	var out CompressResult
+	err = heartbeat(ctx, func() error {
+		var err error
+		out, err = memo(a.Store, key, valid, func() (CompressResult, error) {
+			return a.compress(codec, in)
 		})
-		if err != nil {
-			return CompressResult{}, err
-		}
-		res := CompressResult{Stats: stats}
-		if in.Dense {
-			// The dequantized weights, under the uncompressed model's metadata: the
-			// compressed file's metadata would describe a codec the tensors no longer use.
-			tensors, _, err := compress.ReadDense(dst)
-			if err != nil {
-				return res, err
-			}
-			f, err := tensor.Open(src)
-			if err != nil {
-				return res, err
-			}
-			meta := f.Metadata()
-			f.Close()
-			if res.Dense, err = a.putModel("", meta, tensors); err != nil {
-				return res, err
-			}
-		}
-		res.Artifact, err = a.Store.PutFile("", dst)
-		return res, err
+		return err
 	})
 	return out, classify(err)
+}
+
+func (a *Activities) compress(codec compress.Codec, in CompressInput) (CompressResult, error) {
+	src, err := a.Store.Path(in.Model)
+	if err != nil {
+		return CompressResult{}, err
+	}
+	f, err := a.Store.TempFile("compress-*.safetensors")
+	if err != nil {
+		return CompressResult{}, err
+	}
+	dst := f.Name()
+	f.Close()
+	defer os.Remove(dst)
+	stats, err := compress.CompressFile(codec, src, dst)
+	if err != nil {
+		return CompressResult{}, err
+	}
+	res := CompressResult{Stats: stats}
+	if in.Dense {
+		if res.Dense, err = a.putDequantized(src, dst); err != nil {
+			return res, err
+		}
+	}
+	res.Artifact, err = a.Store.PutFile("", dst)
+	return res, err
+}
+
+// putDequantized stores the dequantized weights of the compressed model at dst in the
+// dtypes and under the metadata of the uncompressed model at src: the compressed file's
+// metadata would describe a codec the tensors no longer use, and F32 weights from an
+// F16 model would double its size.
+func (a *Activities) putDequantized(src, dst string) (store.Ref, error) {
+	tensors, _, err := compress.ReadDense(dst)
+	if err != nil {
+		return store.Ref{}, err
+	}
+	f, err := tensor.Open(src)
+	if err != nil {
+		return store.Ref{}, err
+	}
+	defer f.Close()
+	for i, t := range tensors {
+		info, ok := f.Info(t.Name)
+		if !ok || info.DType == t.DType {
+			continue
+		}
+		switch info.DType {
+		case tensor.F16, tensor.BF16:
+			v, err := t.Float32s()
+			if err != nil {
+				return store.Ref{}, err
+			}
+			tensors[i] = tensor.FromFloat32(t.Name, info.DType, t.Shape, v)
+		}
+	}
+	return a.putModel("", f.Metadata(), tensors)
 }
 
 // Benchmark scores a stored model. Results are memoized per model digest and evaluator
 // settings, so a resumed run reports the latency measured the first time.
 func (a *Activities) Benchmark(ctx context.Context, in BenchmarkInput) (bench.Result, error) {
-	key := store.Key(benchVersion, in.Model.Digest, in.Evaluator)
-	out, err := memo(a.Store, key, nil, func() (bench.Result, error) {
-		ev, err := a.evaluator(in.Evaluator)
+	spec := in.Evaluator
+	if spec.Kind == "mnist" && spec.DataDir == "" {
+		// The data the worker will actually read is part of what the result depends on.
+		dir, err := nn.MNISTDir()
 		if err != nil {
-			return bench.Result{}, err
+			return bench.Result{}, badInput(err)
 		}
-		path, err := a.Store.Path(in.Model)
-		if err != nil {
-			return bench.Result{}, err
-		}
-		a.benchMu.Lock()
-		defer a.benchMu.Unlock()
-		var res bench.Result
-		err = heartbeat(ctx, func() error {
-			var err error
-			res, err = ev.Evaluate(ctx, path)
-			return err
+		spec.DataDir = dir
+	}
+	key := store.Key(benchVersion, in.Model.Digest, spec)
+	var out bench.Result
+	err := heartbeat(ctx, func() error {
+		var err error
+		out, err = memo(a.Store, key, nil, func() (bench.Result, error) {
+			ev, err := a.evaluator(spec)
+			if err != nil {
+				return bench.Result{}, err
+			}
+			path, err := a.Store.Path(in.Model)
+			if err != nil {
+				return bench.Result{}, err
+			}
+			a.benchMu.Lock()
+			defer a.benchMu.Unlock()
+			return ev.Evaluate(ctx, path)
 		})
-		return res, err
+		return err
 	})
 	return out, classify(err)
 }

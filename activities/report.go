@@ -33,25 +33,8 @@ func (a *Activities) Report(ctx context.Context, in ReportInput) (ReportOutput, 
 		return ReportOutput{}, err
 	}
 	r := BuildReport(in)
-	for i := range r.Front {
-		p := filepath.Join(dir, "front", r.Front[i].ID, "model.safetensors")
-		if err := a.export(in.Front[i].Artifact, p); err != nil {
-			return ReportOutput{}, classify(err)
-		}
-		if err := writeRecipe(filepath.Dir(p), r.Front[i]); err != nil {
-			return ReportOutput{}, err
-		}
-		r.Front[i].Path = p
-	}
-	if r.BestMerge != nil {
-		p := filepath.Join(dir, "best-merge", "model.safetensors")
-		if err := a.export(in.BestMerge.Merged, p); err != nil {
-			return ReportOutput{}, classify(err)
-		}
-		if err := writeRecipe(filepath.Dir(p), *r.BestMerge); err != nil {
-			return ReportOutput{}, err
-		}
-		r.BestMerge.Path = p
+	if err := heartbeat(ctx, func() error { return a.exportModels(in, &r) }); err != nil {
+		return ReportOutput{}, classify(err)
 	}
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -65,6 +48,38 @@ func (a *Activities) Report(ctx context.Context, in ReportInput) (ReportOutput, 
 		return ReportOutput{}, err
 	}
 	return out, nil
+}
+
+// exportModels copies the front's models and the best merge out of the store, replacing
+// what an earlier run of the same config exported there.
+func (a *Activities) exportModels(in ReportInput, r *Report) error {
+	dir := in.Config.OutputDir
+	for _, sub := range []string{"front", "best-merge"} {
+		if err := os.RemoveAll(filepath.Join(dir, sub)); err != nil {
+			return err
+		}
+	}
+	for i := range r.Front {
+		p := filepath.Join(dir, "front", r.Front[i].ID, "model.safetensors")
+		if err := a.export(in.Front[i].Artifact, p); err != nil {
+			return err
+		}
+		if err := writeRecipe(filepath.Dir(p), r.Front[i]); err != nil {
+			return err
+		}
+		r.Front[i].Path = p
+	}
+	if r.BestMerge != nil {
+		p := filepath.Join(dir, "best-merge", "model.safetensors")
+		if err := a.export(in.BestMerge.Merged, p); err != nil {
+			return err
+		}
+		if err := writeRecipe(filepath.Dir(p), *r.BestMerge); err != nil {
+			return err
+		}
+		r.BestMerge.Path = p
+	}
+	return nil
 }
 
 // writeRecipe records, next to an exported model, how it was made.

@@ -266,8 +266,8 @@ func (c *Config) Normalize() error {
 	if c.Gates.Latency.MinSpeedup == 0 {
 		c.Gates.Latency.MinSpeedup = 1.0
 	}
-	if c.Gates.Latency.MinSpeedup < 0 || math.IsNaN(c.Gates.Latency.MinSpeedup) {
-		return errors.New("gates.latency.min_speedup: must be ≥ 0")
+	if v := c.Gates.Latency.MinSpeedup; !(v >= 0 && v <= math.MaxFloat64) {
+		return fmt.Errorf("gates.latency.min_speedup: must be a finite number ≥ 0, got %g", v)
 	}
 	return nil
 }
@@ -367,8 +367,8 @@ func (s *CompressionSpec) normalize() error {
 		}
 		seen[st] = true
 	}
-	if s.TargetRatio < 0 || math.IsNaN(s.TargetRatio) {
-		return fmt.Errorf("compression.target_ratio: must be ≥ 0, got %g", s.TargetRatio)
+	if !(s.TargetRatio >= 0 && s.TargetRatio <= math.MaxFloat64) {
+		return fmt.Errorf("compression.target_ratio: must be a finite number ≥ 0, got %g", s.TargetRatio)
 	}
 	if !(s.AccuracyThreshold >= 0 && s.AccuracyThreshold <= 1) {
 		return fmt.Errorf("compression.accuracy_threshold: %g is outside [0, 1]", s.AccuracyThreshold)
@@ -397,6 +397,25 @@ func (c *Config) BaseIndex() int {
 		}
 	}
 	return -1
+}
+
+// MissingSeeds reports whether every model path that does not exist lies in the
+// seed_models folder, so that training the seeds would make the config whole.
+func (c *Config) MissingSeeds() bool {
+	if c.SeedModels == nil {
+		return false
+	}
+	missing := false
+	for _, m := range c.Models {
+		if _, err := os.Stat(m.Path); err == nil {
+			continue
+		}
+		if rel, err := filepath.Rel(c.SeedModels.Dir, m.Path); err != nil || strings.HasPrefix(rel, "..") {
+			return false
+		}
+		missing = true
+	}
+	return missing
 }
 
 // CheckModelPaths reports the first model whose path does not exist.

@@ -84,6 +84,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad threshold", "accuracy_threshold: 0.85" + "\x00" + "accuracy_threshold: 1.5", "compression.accuracy_threshold"},
 		{"bad base", "seed: 7" + "\x00" + "seed: 7\nbase_model: nope", `base_model: "nope"`},
 		{"one model", "  - {name: a, path: /nonexistent/a}\n" + "\x00", "models: need at least 2"},
+		{"infinite target ratio", "target_ratio: 8.0" + "\x00" + "target_ratio: .inf", "compression.target_ratio: must be a finite number"},
 		{"zero generations", "generations: 2" + "\x00" + "generations: 0", "evolution.generations"},
 	}
 	for _, tc := range cases {

@@ -55,7 +55,7 @@ func runCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.id, "id", "", "workflow ID (default: the config's name)")
 	fl.StringVar(&f.taskQueue, "task-queue", workflows.TaskQueue, "task queue")
 	fl.StringVar(&f.out, "out", "", "output folder for the report and front models (default: the config's output_dir, else runs/<name>)")
-	fl.BoolVar(&f.detach, "detach", false, "start the run and exit (needs --address: the embedded server stops with this process)")
+	fl.BoolVar(&f.detach, "detach", false, "start the run and exit, leaving the work to other workers (needs --address: the embedded server stops with this process)")
 	fl.BoolVar(&f.json, "json", false, "print report.json to stdout instead of the front table")
 	fl.BoolVar(&f.noWorker, "no-worker", false, "do not run an in-process worker (workers run elsewhere; needs --address)")
 	fl.IntVar(&f.port, "port", 7233, "embedded server's frontend port")
@@ -108,7 +108,9 @@ func runRun(ctx context.Context, g *globals, f *runFlags) error {
 	if err := worker.EnsureSearchAttributes(ctx, c, f.namespace); err != nil {
 		return err
 	}
-	if !f.noWorker {
+	// A detached run leaves the work to other workers: an in-process worker stopped at
+	// once could take a task and drop it.
+	if !f.noWorker && !f.detach {
 		w := worker.New(c, worker.Options{TaskQueue: f.taskQueue, Store: st})
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start worker: %w", err)
@@ -163,7 +165,7 @@ func runRun(ctx context.Context, g *globals, f *runFlags) error {
 
 // ensureSeeds trains the demo's seed models when the config asks for them and they are missing.
 func ensureSeeds(g *globals, cfg *evomerge.Config) error {
-	if cfg.SeedModels == nil || cfg.CheckModelPaths() == nil {
+	if !cfg.MissingSeeds() {
 		return nil
 	}
 	fmt.Fprintf(os.Stderr, "seed models missing: training the %s seeds into %s (cached for later runs)\n", cfg.SeedModels.Generate, cfg.SeedModels.Dir)
