@@ -303,8 +303,9 @@ func Crossover(rng *rand.Rand, a, b Recipe) Recipe {
 // Breed returns up to n children of pop. Each child is made from two parents picked by
 // binary tournament (two members drawn uniformly, the better one wins: lower Rank, then
 // larger Crowding, then lower index in pop), by Crossover with probability CrossoverRate
-// (else a copy of the first parent), then Mutate. A child identical to a member of pop or
-// to an earlier child is mutated again (if Mutate leaves it unchanged, one weight is drawn
+// (else a copy of the first parent), then Mutate. A child whose used weights are all zero
+// gets one weight redrawn; a child identical to a member of pop or to an earlier child is
+// mutated again (if Mutate leaves it unchanged, one weight is drawn
 // afresh from [WeightMin, WeightMax]), up to 32 times, and otherwise discarded. Breed gives
 // up after 16·n discarded children, so it returns fewer than n children only when the
 // settings leave almost no room (for example WeightMin = WeightMax).
@@ -327,14 +328,15 @@ func Breed(rng *rand.Rand, pop []Candidate, n int, s VariationSettings) []Recipe
 		}
 		child = Mutate(rng, child, s)
 		key := recipeKey(child)
-		for retry := 0; seen[key] && retry < 32; retry++ {
-			child = Mutate(rng, child, s)
-			if recipeKey(child) == key {
+		for retry := 0; (seen[key] || degenerate(child, s)) && retry < 32; retry++ {
+			if degenerate(child, s) {
+				child = redrawWeight(rng, child, s)
+			} else if child = Mutate(rng, child, s); recipeKey(child) == key {
 				child = redrawWeight(rng, child, s)
 			}
 			key = recipeKey(child)
 		}
-		if seen[key] {
+		if seen[key] || degenerate(child, s) {
 			discarded++
 			continue
 		}
@@ -378,6 +380,18 @@ func better(pop []Candidate, i, j int) bool {
 		return ca > cb
 	}
 	return i < j
+}
+
+// degenerate reports whether every weight r's method uses is zero: a linear merge of
+// nothing (which cannot be normalized) or a task-vector merge that returns the base.
+func degenerate(r Recipe, s VariationSettings) bool {
+	m, err := LookupMethod(r.Method)
+	for i, w := range r.Weights {
+		if (err != nil || !ignoredWeight(m, i, s)) && math.Abs(w) > 1e-9 {
+			return false
+		}
+	}
+	return true
 }
 
 // redrawWeight returns r with one weight that its method uses drawn uniformly from

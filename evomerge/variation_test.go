@@ -315,3 +315,23 @@ func TestBreedUniqueAndDeterministic(t *testing.T) {
 		t.Errorf("no room: bred %+v", kids)
 	}
 }
+
+// Children whose weights are all zero would fail to merge (linear) or merge to the base
+// (task vectors); Breed never returns them.
+func TestBreedNeverReturnsAllZeroWeights(t *testing.T) {
+	s := DefaultVariation()
+	// Uniform crossover of [0,a,0] and [0,0,b] gives [0,0,0] one time in four.
+	s.MutationRate, s.CrossoverRate, s.MethodSwitchRate = 0, 1, 0
+	s.BaseIndex = 0
+	lin := func(w ...float64) Candidate {
+		return Candidate{Recipe: Recipe{Method: "linear", Weights: w, Params: map[string]float64{"normalize": 1}}}
+	}
+	pop := []Candidate{lin(0, 1, 0), lin(0, 0, 1), lin(0, 0.5, 0), lin(0, 0, 0.5)}
+	for seed := uint64(0); seed < 50; seed++ {
+		for _, c := range Breed(NewRNG(seed), pop, 6, s) {
+			if c.Weights[0]+c.Weights[1]+c.Weights[2] == 0 {
+				t.Fatalf("seed %d: all-zero child %+v", seed, c)
+			}
+		}
+	}
+}
