@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/temporal"
@@ -92,6 +93,11 @@ func (g *generation) evaluateAll(ctx workflow.Context, recipes []evomerge.Recipe
 			defer wg.Done()
 			defer sem.Release(1)
 			g.children[i], errs[i] = g.evaluate(ctx, i, recipes[i])
+			if isBadInput(errs[i]) {
+				// This child's recipe or merge is at fault, not the run: reject it.
+				g.children[i] = rejected(g.children[i], errs[i])
+				errs[i] = nil
+			}
 			if errs[i] == nil {
 				g.done = append(g.done, g.children[i])
 			}
@@ -103,7 +109,27 @@ func (g *generation) evaluateAll(ctx workflow.Context, recipes []evomerge.Recipe
 			return err
 		}
 	}
-	return nil
+	for _, c := range g.children {
+		if c.Score.Examples > 0 || c.MergedScore.Examples > 0 {
+			return nil
+		}
+	}
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("generation %d: every child failed; the first: %s", g.in.Generation, g.children[0].Gates[0].Detail),
+		activities.ErrBadInput, nil)
+}
+
+func isBadInput(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == activities.ErrBadInput
+}
+
+// rejected marks a child whose evaluation failed on bad input: it fails the functional
+// gate with the error as the reason, and never enters the front.
+func rejected(m activities.Model, err error) activities.Model {
+	m.Accepted = false
+	m.Gates = []activities.GateResult{{Name: "functional", Enforced: true, Detail: err.Error()}}
+	return m
 }
 
 // evaluate is one child's pipeline: merge, benchmark the merge, compress it and

@@ -3,10 +3,12 @@ package workflows
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/evomerge/evomerge/activities"
@@ -109,6 +111,67 @@ func TestGenerationWorkflowPipeline(t *testing.T) {
 			// Survivors: the two most accurate; the front: the single best.
 			if len(out.Population) != 2 || len(out.Front) != 1 || out.Front[0].ID != "g1-c04" {
 				t.Errorf("population %d, front %+v", len(out.Population), out.Front)
+			}
+		})
+	}
+}
+
+// A child whose merge fails on bad input is rejected, not the run; if every child
+// fails, the generation fails.
+func TestGenerationRejectsBadChildren(t *testing.T) {
+	for _, allBad := range []bool{false, true} {
+		t.Run(fmt.Sprintf("all_bad=%v", allBad), func(t *testing.T) {
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestWorkflowEnvironment()
+			acts := &activities.Activities{}
+			env.RegisterActivity(acts)
+			cfg := evomerge.Config{
+				Name: "unit", Seed: 1, BaseModel: "base",
+				Models:    []evomerge.ModelSpec{{Name: "base", Path: "/b"}, {Name: "a", Path: "/a"}},
+				Evolution: evomerge.EvolutionSpec{Generations: 1, Population: 2, Children: 3},
+			}
+			if err := cfg.Normalize(); err != nil {
+				t.Fatal(err)
+			}
+			env.OnActivity(acts.Breed, mock.Anything, mock.Anything).Return([]evomerge.Recipe{
+				{Method: "linear", Weights: []float64{1, 1}}, {Method: "linear", Weights: []float64{0, 0}}, {Method: "linear", Weights: []float64{1, 2}},
+			}, nil)
+			env.OnActivity(acts.Merge, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.MergeInput) (store.Ref, error) {
+				if allBad || in.ChildID == "g1-c01" {
+					return store.Ref{}, temporal.NewNonRetryableApplicationError("linear: weights sum to 0", activities.ErrBadInput, nil)
+				}
+				return store.Ref{Digest: in.ChildID, Bytes: 10}, nil
+			})
+			env.OnActivity(acts.Benchmark, mock.Anything, mock.Anything).Return(bench.Result{Accuracy: 0.9, SizeBytes: 10, Finite: true, Examples: 10}, nil)
+			env.OnActivity(acts.Gate, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.GateInput) (activities.GateOutput, error) {
+				return activities.Gates(in), nil
+			})
+			env.OnActivity(acts.Select, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.SelectInput) (activities.SelectOutput, error) {
+				return activities.Select(in)
+			})
+			env.ExecuteWorkflow(GenerationWorkflow, GenerationInput{Config: cfg, Generation: 1, MergeInputs: []store.Ref{{}, {}}})
+			err := env.GetWorkflowError()
+			if allBad {
+				if err == nil || !strings.Contains(err.Error(), "every child failed") || !strings.Contains(err.Error(), "weights sum to 0") {
+					t.Fatalf("want the generation to fail naming the cause, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out GenerationResult
+			if err := env.GetWorkflowResult(&out); err != nil {
+				t.Fatal(err)
+			}
+			bad := out.Children[1]
+			if bad.Accepted || len(bad.Gates) != 1 || !strings.Contains(bad.Gates[0].Detail, "weights sum to 0") {
+				t.Errorf("bad child: accepted %v gates %+v", bad.Accepted, bad.Gates)
+			}
+			for _, m := range out.Front {
+				if m.ID == "g1-c01" {
+					t.Errorf("rejected child in the front")
+				}
 			}
 		})
 	}
