@@ -132,6 +132,9 @@ func BuildReport(in ReportInput) Report {
 	for _, m := range in.Front {
 		r.Front = append(r.Front, reportModel(m))
 	}
+	for _, m := range in.Rejected {
+		r.Rejected = append(r.Rejected, reportModel(m))
+	}
 	if in.BestMerge != nil {
 		b := reportModel(*in.BestMerge)
 		// The best merge is reported uncompressed.
@@ -190,6 +193,9 @@ func Markdown(r Report) string {
 	}
 	table("Seed models", r.Seeds)
 	table("Pareto front", r.Front)
+	if len(r.Rejected) > 0 {
+		table("Rejected at the final gates", r.Rejected)
+	}
 	if m := r.BestMerge; m != nil {
 		fmt.Fprintf(&b, "\n## Best uncompressed merge\n\n%s (generation %d): accuracy %.4f, %d bytes, %.4f ms; recipe %s; digest `%s`\n",
 			m.ID, m.Generation, m.Objectives.Accuracy, m.Objectives.SizeBytes, m.Objectives.LatencyMs, RecipeString(m.Recipe), m.Digest)

@@ -130,6 +130,7 @@ type ReportInput struct {
 	Config      evomerge.Config `json:"config"`
 	Seeds       []Model         `json:"seeds"`
 	Front       []Model         `json:"front"`
+	Rejected    []Model         `json:"rejected,omitempty"`
 	BestMerge   *Model          `json:"best_merge,omitempty"`
 	Generations int             `json:"generations"`
 	Evaluations int             `json:"evaluations"`
@@ -153,8 +154,10 @@ type Report struct {
 	Compression evomerge.CompressionSpec `json:"compression"`
 	Seeds       []ReportModel            `json:"seeds"`
 	Front       []ReportModel            `json:"front"`
-	BestMerge   *ReportModel             `json:"best_merge,omitempty"`
-	OutputDir   string                   `json:"output_dir"`
+	// Rejected are front members that failed the final gates (after final compression).
+	Rejected  []ReportModel `json:"rejected,omitempty"`
+	BestMerge *ReportModel  `json:"best_merge,omitempty"`
+	OutputDir string        `json:"output_dir"`
 }
 
 // ReportModel is one model as the report shows it.

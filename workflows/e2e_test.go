@@ -267,3 +267,48 @@ func TestPreMergeCompression(t *testing.T) {
 		}
 	}
 }
+
+// Front members that fail the final gates are not delivered: with a size target BitNet
+// cannot meet, the run fails after writing a report that lists them as rejected.
+func TestFinalGatesRejectTheFront(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	cfg := e2eConfig("final-reject-run", models, out)
+	cfg.Evolution = evomerge.EvolutionSpec{Generations: 1, Population: 2, Children: 2}
+	cfg.Compression.ApplyAt = []string{"final"}
+	cfg.Compression.TargetRatio = 20 // BitNet with F32 biases reaches about 15×
+	st, err := store.OpenFS(filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.NewWorker("final-reject", func(r sdkworker.Registry) { worker.Register(r, activities.New(st)) })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run, err := ts.GetDefaultClient().ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: cfg.Name, TaskQueue: "final-reject"}, workflows.EvolutionWorkflow, workflows.RunInput{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = run.Get(ctx, nil)
+	if err == nil || !strings.Contains(err.Error(), "no model passed the final gates") {
+		t.Fatalf("want the run to fail at the final gates, got %v", err)
+	}
+	var rep activities.Report
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Front) != 0 || len(rep.Rejected) == 0 {
+		t.Fatalf("report front %d, rejected %d", len(rep.Front), len(rep.Rejected))
+	}
+	for _, g := range rep.Rejected[0].Gates {
+		if g.Name == "size" && g.Passed {
+			t.Errorf("size gate passed at ratio %.1f vs 20", g.Value)
+		}
+	}
+}

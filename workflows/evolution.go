@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/evomerge/evomerge/activities"
@@ -35,6 +36,8 @@ type RunState struct {
 	MergeInputs []store.Ref        `json:"merge_inputs"`
 	Population  []activities.Model `json:"population"`
 	Front       []activities.Model `json:"front"`
+	// Rejected are front members that failed the final gates.
+	Rejected    []activities.Model `json:"rejected,omitempty"`
 	BestMerge   *activities.Model  `json:"best_merge,omitempty"`
 	Evaluations int                `json:"evaluations"`
 	StartedAt   time.Time          `json:"started_at"`
@@ -259,6 +262,16 @@ func (r *run) final(ctx workflow.Context) error {
 		}
 		m.Gates, m.Accepted = g.Gates, g.Accepted
 	}
+	// Only what passes the final gates is delivered as the front.
+	var front []activities.Model
+	for _, m := range r.state.Front {
+		if m.Accepted {
+			front = append(front, m)
+		} else {
+			r.state.Rejected = append(r.state.Rejected, m)
+		}
+	}
+	r.state.Front = front
 	return nil
 }
 
@@ -268,7 +281,7 @@ func (r *run) report(ctx workflow.Context) (RunResult, error) {
 	}
 	now := workflow.Now(ctx)
 	in := activities.ReportInput{
-		Config: r.cfg, Seeds: r.state.Seeds, Front: r.state.Front, BestMerge: r.state.BestMerge,
+		Config: r.cfg, Seeds: r.state.Seeds, Front: r.state.Front, Rejected: r.state.Rejected, BestMerge: r.state.BestMerge,
 		Generations: r.state.Generation, Evaluations: r.state.Evaluations, WorkflowID: r.id,
 		StartedAt: r.state.StartedAt.UTC().Format(time.RFC3339), FinishedAt: now.UTC().Format(time.RFC3339),
 		WallSeconds: now.Sub(r.state.StartedAt).Seconds(),
@@ -277,7 +290,14 @@ func (r *run) report(ctx workflow.Context) (RunResult, error) {
 	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Report, in).Get(ctx, &out.Report); err != nil {
 		return out, err
 	}
-	return out, r.setStage(ctx, StageDone)
+	if err := r.setStage(ctx, StageDone); err != nil {
+		return out, err
+	}
+	if len(r.state.Front) == 0 {
+		return out, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("no model passed the final gates (%d rejected); see %s", len(r.state.Rejected), out.Report.MDPath), "NoModelPassed", nil)
+	}
+	return out, nil
 }
 
 func (r *run) baseSeed() activities.Model {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/evomerge/evomerge/activities"
@@ -23,6 +24,10 @@ import (
 	"github.com/evomerge/evomerge/worker"
 	"github.com/evomerge/evomerge/workflows"
 )
+
+// memoConfig is the memo field holding the sha256 of a run's resolved config, so that a
+// resume can tell the same run from a different one under the same ID.
+const memoConfig = "config_sha256"
 
 type runFlags struct {
 	config    string
@@ -122,16 +127,28 @@ func runRun(ctx context.Context, g *globals, f *runFlags) error {
 	if id == "" {
 		id = cfg.Name
 	}
+	// A run of this ID still in progress is resumed — if it is the same run.
+	configDigest := store.Key(cfg)
 	if d, err := c.DescribeWorkflowExecution(ctx, id, ""); err == nil &&
 		d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		info := d.GetWorkflowExecutionInfo()
+		var running string
+		if p := info.GetMemo().GetFields()[memoConfig]; p != nil {
+			_ = converter.GetDefaultDataConverter().FromPayload(p, &running)
+		}
+		if running != configDigest {
+			return usagef("run %s is in progress with a different config (started %s): pass --id NAME for a separate run, or end it with `temporal workflow terminate --workflow-id %s`",
+				id, info.GetStartTime().AsTime().Local().Format(time.DateTime), id)
+		}
 		fmt.Fprintf(os.Stderr, "resuming run %s, started %s: finished work is not redone\n",
-			id, d.GetWorkflowExecutionInfo().GetStartTime().AsTime().Local().Format(time.DateTime))
+			id, info.GetStartTime().AsTime().Local().Format(time.DateTime))
 	}
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                f.taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.SARun.ValueSet(cfg.Name)),
+		Memo:                     map[string]interface{}{memoConfig: configDigest},
 	}, workflows.EvolutionWorkflow, workflows.RunInput{Config: *cfg})
 	if err != nil {
 		return fmt.Errorf("start workflow %s: %w", id, err)
@@ -232,7 +249,7 @@ func dial(ctx context.Context, g *globals, address, namespace string) (client.Cl
 // so its last children are printed too).
 func watchProgress(ctx context.Context, c client.Client, id string, done <-chan struct{}) {
 	printed := map[string]bool{}
-	stage, gen := "", 1
+	stage, gen := "", 0
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for last := false; !last; {
@@ -253,24 +270,32 @@ func watchProgress(ctx context.Context, c client.Client, id string, done <-chan 
 				fmt.Fprintf(os.Stderr, "seed %-12s %s\n", s.ID, scoreLine(s))
 			}
 		}
-		for gen <= p.Generations && (p.Stage == workflows.StageEvolve || gen <= p.Generation) {
+		if gen == 0 {
+			// First answer: a resumed run reports its finished generations in one line each.
+			for _, h := range p.History {
+				printGeneration(h, p.Generations)
+			}
+			gen = len(p.History) + 1
+		}
+		for gen <= p.Generations {
+			finished := gen <= len(p.History)
+			if !finished && p.Stage != workflows.StageEvolve {
+				break
+			}
 			var gp workflows.GenerationProgress
 			v, err := c.QueryWorkflow(ctx, fmt.Sprintf("%s/gen-%d", id, gen), "", "progress")
-			if err != nil || v.Get(&gp) != nil {
-				break
-			}
-			for _, m := range gp.Done {
-				if !printed[m.ID] {
-					printed[m.ID] = true
-					fmt.Fprintf(os.Stderr, "[gen %d/%d] %-7s %-58s %s\n", gen, p.Generations, m.ID, activities.RecipeString(m.Recipe), scoreLine(m))
+			if err == nil && v.Get(&gp) == nil {
+				for _, m := range gp.Done {
+					if !printed[m.ID] {
+						printed[m.ID] = true
+						fmt.Fprintf(os.Stderr, "[gen %d/%d] %-7s %-58s %s\n", gen, p.Generations, m.ID, activities.RecipeString(m.Recipe), scoreLine(m))
+					}
 				}
 			}
-			if gen > len(p.History) {
+			if !finished {
 				break
 			}
-			h := p.History[gen-1]
-			fmt.Fprintf(os.Stderr, "[gen %d/%d] done in %.1f s: %d children, %d accepted, front %d, best %s %.4f; best uncompressed merge so far %s %.4f\n",
-				h.Generation, p.Generations, h.DurationSeconds, h.Children, h.Accepted, h.FrontSize, h.BestID, h.BestScore, h.BestMergeID, h.BestMergeScore)
+			printGeneration(p.History[gen-1], p.Generations)
 			gen++
 		}
 		if p.Stage != stage {
@@ -278,6 +303,11 @@ func watchProgress(ctx context.Context, c client.Client, id string, done <-chan 
 			fmt.Fprintf(os.Stderr, "stage: %s\n", stage)
 		}
 	}
+}
+
+func printGeneration(h workflows.GenerationStats, of int) {
+	fmt.Fprintf(os.Stderr, "[gen %d/%d] done in %.1f s: %d children, %d accepted, front %d, best %s %.4f; best uncompressed merge so far %s %.4f\n",
+		h.Generation, of, h.DurationSeconds, h.Children, h.Accepted, h.FrontSize, h.BestID, h.BestScore, h.BestMergeID, h.BestMergeScore)
 }
 
 func scoreLine(m activities.Model) string {
