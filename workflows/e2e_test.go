@@ -178,6 +178,9 @@ func TestEvolutionEndToEnd(t *testing.T) {
 		t.Errorf("report.json: %v (run %q)", err, onDisk.Run)
 	}
 
+	recordHistory(t, c, "e2e-run", "evolution.json")
+	recordHistory(t, c, "e2e-run/gen-2", "generation.json")
+
 	// The progress query answers after the run, with one summary per generation.
 	v, err := c.QueryWorkflow(ctx, "e2e-run", "", "progress")
 	if err != nil {
