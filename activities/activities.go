@@ -39,8 +39,13 @@ const (
 	benchVersion    = "bench/v1"
 )
 
-// ErrBadInput is the error type of non-retryable failures caused by the user's input.
-const ErrBadInput = "BadInput"
+// Error types of non-retryable failures: ErrBadInput for the user's input (files,
+// config), ErrBadRecipe for a child's recipe that cannot be merged (the run can go on
+// without that child).
+const (
+	ErrBadInput  = "BadInput"
+	ErrBadRecipe = "BadRecipe"
+)
 
 // Activities holds what every activity needs. Register a *Activities with the worker.
 type Activities struct {
@@ -61,6 +66,11 @@ func New(st store.Store) *Activities {
 // badInput marks err as the user's fault: retrying cannot help.
 func badInput(err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), ErrBadInput, err)
+}
+
+// badRecipe marks err as the fault of one child's recipe.
+func badRecipe(err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), ErrBadRecipe, err)
 }
 
 // classify decides once, at the activity boundary, whether err is worth a retry:
@@ -226,7 +236,7 @@ func (a *Activities) ingestOne(m evomerge.ModelSpec) (store.Ref, []tensor.Info, 
 }
 
 // fingerprint identifies the current contents of a model path without reading it: size,
-// modification time and inode of the file, or of every .safetensors and .json file in
+// modification time, inode and change time of the file, or of every .safetensors and .json file in
 // the folder (a folder's own mtime does not change when a file in it is overwritten).
 func fingerprint(path string) ([]string, error) {
 	st, err := os.Stat(path)
@@ -252,11 +262,14 @@ func fingerprint(path string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		// The inode and ctime change whenever the file is replaced or written, even by
+		// tools that restore its mtime (cp -p, rsync -t).
 		var ino uint64
+		var ctime int64
 		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-			ino = sys.Ino
+			ino, ctime = sys.Ino, sys.Ctim.Nano()
 		}
-		fp = append(fp, fmt.Sprintf("%s:%d:%d:%d", filepath.Base(f), st.Size(), st.ModTime().UnixNano(), ino))
+		fp = append(fp, fmt.Sprintf("%s:%d:%d:%d:%d", filepath.Base(f), st.Size(), st.ModTime().UnixNano(), ino, ctime))
 	}
 	return fp, nil
 }
@@ -304,7 +317,7 @@ func (a *Activities) Breed(ctx context.Context, in BreedInput) ([]evomerge.Recip
 // Merge merges stored models by a recipe into a new stored model.
 func (a *Activities) Merge(ctx context.Context, in MergeInput) (store.Ref, error) {
 	if err := evomerge.ValidateRecipe(in.Recipe, len(in.Models)); err != nil {
-		return store.Ref{}, badInput(fmt.Errorf("child %s: %w", in.ChildID, err))
+		return store.Ref{}, badRecipe(fmt.Errorf("child %s: %w", in.ChildID, err))
 	}
 	digests := make([]string, len(in.Models))
 	for i, r := range in.Models {
@@ -333,7 +346,11 @@ func (a *Activities) Merge(ctx context.Context, in MergeInput) (store.Ref, error
 		f.Close()
 		defer os.Remove(dst)
 		if err := evomerge.MergeFiles(in.Recipe, paths, in.BaseIndex, dst, nil); err != nil {
-			return fmt.Errorf("child %s: %w", in.ChildID, err)
+			err = fmt.Errorf("child %s: %w", in.ChildID, err)
+			if errors.Is(err, evomerge.ErrRecipe) {
+				return badRecipe(err)
+			}
+			return err
 		}
 		ref, err = a.Store.PutFile(key, dst)
 		return err

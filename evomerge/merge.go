@@ -37,6 +37,17 @@ type paramChecker interface {
 // one finite weight per model, and the parameters are known and in range (flags 0 or 1).
 // Errors name the field at fault.
 func ValidateRecipe(r Recipe, nModels int) error {
+	if err := validateRecipe(r, nModels); err != nil {
+		return fmt.Errorf("%w: %w", ErrRecipe, err)
+	}
+	return nil
+}
+
+// ErrRecipe marks errors caused by the recipe itself (invalid values, or weights its
+// method cannot merge with), as opposed to the models: another recipe would work.
+var ErrRecipe = errors.New("recipe cannot be merged")
+
+func validateRecipe(r Recipe, nModels int) error {
 	m, err := LookupMethod(r.Method)
 	if err != nil {
 		return fmt.Errorf("recipe method: %w", err)
@@ -229,7 +240,7 @@ func mergeTensor(m Method, params map[string]float64, files []*tensor.File, base
 	}
 	out := make([]float32, tensor.NumElements(info.Shape))
 	if err := m.Merge(in, out); err != nil {
-		return nil, fmt.Errorf("tensor %q: %w", info.Name, err)
+		return nil, fmt.Errorf("tensor %q: %w: %w", info.Name, ErrRecipe, err)
 	}
 	return tensor.FromFloat32(info.Name, info.DType, info.Shape, out), nil
 }

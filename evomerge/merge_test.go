@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -286,4 +287,24 @@ func BenchmarkMergeFiles(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(3*8<<20/4)*float64(b.N)/b.Elapsed().Seconds(), "elements/s")
+}
+
+// Errors a different recipe would avoid are marked ErrRecipe (the run can skip that
+// child); errors in the models are not.
+func TestMergeErrorsMarkRecipeFaults(t *testing.T) {
+	dir := t.TempDir()
+	a := writeModel(t, dir, "a.safetensors", nil, 1, 0.1, testSpecs)
+	b := writeModel(t, dir, "b.safetensors", nil, 2, 0.1, testSpecs)
+	other := writeModel(t, dir, "other.safetensors", nil, 3, 0.1, testSpecs[:2])
+	zero := Recipe{Method: "linear", Weights: []float64{0, 0}}
+	if err := MergeFiles(zero, []string{a, b}, -1, filepath.Join(dir, "out.safetensors"), nil); !errors.Is(err, ErrRecipe) {
+		t.Errorf("zero-sum linear: %v, want ErrRecipe", err)
+	}
+	if err := ValidateRecipe(Recipe{Method: "slerp2", Weights: []float64{1, 1}}, 2); !errors.Is(err, ErrRecipe) {
+		t.Errorf("unknown method: %v, want ErrRecipe", err)
+	}
+	ok := Recipe{Method: "linear", Weights: []float64{1, 1}}
+	if err := MergeFiles(ok, []string{a, other}, -1, filepath.Join(dir, "out.safetensors"), nil); err == nil || errors.Is(err, ErrRecipe) {
+		t.Errorf("mismatched models: %v, want an error that is not ErrRecipe", err)
+	}
 }

@@ -218,6 +218,9 @@ func (r *run) generation(ctx workflow.Context) error {
 	r.state.Evaluations += len(out.Children)
 	for i := range out.Children {
 		c := out.Children[i]
+		if c.Merged.Digest == "" {
+			continue // rejected before it was merged
+		}
 		if b := r.state.BestMerge; b == nil || c.MergedScore.Accuracy > b.MergedScore.Accuracy {
 			r.state.BestMerge = &c
 		}
@@ -294,8 +297,11 @@ func (r *run) report(ctx workflow.Context) (RunResult, error) {
 		return out, err
 	}
 	if len(r.state.Front) == 0 {
-		return out, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("no model passed the final gates (%d rejected); see %s", len(r.state.Rejected), out.Report.MDPath), "NoModelPassed", nil)
+		why := fmt.Sprintf("no child passed the gates in %d generations", r.state.Generation)
+		if len(r.state.Rejected) > 0 {
+			why = fmt.Sprintf("no model passed the final gates (%d rejected)", len(r.state.Rejected))
+		}
+		return out, temporal.NewNonRetryableApplicationError(why+"; see "+out.Report.MDPath, "NoModelPassed", nil)
 	}
 	return out, nil
 }

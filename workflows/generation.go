@@ -93,8 +93,8 @@ func (g *generation) evaluateAll(ctx workflow.Context, recipes []evomerge.Recipe
 			defer wg.Done()
 			defer sem.Release(1)
 			g.children[i], errs[i] = g.evaluate(ctx, i, recipes[i])
-			if isBadInput(errs[i]) {
-				// This child's recipe or merge is at fault, not the run: reject it.
+			if isBadRecipe(errs[i]) {
+				// This child's recipe is at fault, not the run: reject the child.
 				g.children[i] = rejected(g.children[i], errs[i])
 				errs[i] = nil
 			}
@@ -114,18 +114,23 @@ func (g *generation) evaluateAll(ctx workflow.Context, recipes []evomerge.Recipe
 			return nil
 		}
 	}
+	if len(g.children) == 0 {
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("generation %d: breeding produced no new child (the variation settings leave no room)", g.in.Generation),
+			activities.ErrBadInput, nil)
+	}
 	return temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("generation %d: every child failed; the first: %s", g.in.Generation, g.children[0].Gates[0].Detail),
+		fmt.Sprintf("generation %d: every child's recipe failed; the first: %s", g.in.Generation, g.children[0].Gates[0].Detail),
 		activities.ErrBadInput, nil)
 }
 
-func isBadInput(err error) bool {
+func isBadRecipe(err error) bool {
 	var appErr *temporal.ApplicationError
-	return errors.As(err, &appErr) && appErr.Type() == activities.ErrBadInput
+	return errors.As(err, &appErr) && appErr.Type() == activities.ErrBadRecipe
 }
 
-// rejected marks a child whose evaluation failed on bad input: it fails the functional
-// gate with the error as the reason, and never enters the front.
+// rejected marks a child whose recipe could not be merged: it fails the functional gate
+// with the error as the reason, and never enters the front.
 func rejected(m activities.Model, err error) activities.Model {
 	m.Accepted = false
 	m.Gates = []activities.GateResult{{Name: "functional", Enforced: true, Detail: err.Error()}}

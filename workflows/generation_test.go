@@ -138,7 +138,7 @@ func TestGenerationRejectsBadChildren(t *testing.T) {
 			}, nil)
 			env.OnActivity(acts.Merge, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.MergeInput) (store.Ref, error) {
 				if allBad || in.ChildID == "g1-c01" {
-					return store.Ref{}, temporal.NewNonRetryableApplicationError("linear: weights sum to 0", activities.ErrBadInput, nil)
+					return store.Ref{}, temporal.NewNonRetryableApplicationError("linear: weights sum to 0", activities.ErrBadRecipe, nil)
 				}
 				return store.Ref{Digest: in.ChildID, Bytes: 10}, nil
 			})
@@ -152,7 +152,7 @@ func TestGenerationRejectsBadChildren(t *testing.T) {
 			env.ExecuteWorkflow(GenerationWorkflow, GenerationInput{Config: cfg, Generation: 1, MergeInputs: []store.Ref{{}, {}}})
 			err := env.GetWorkflowError()
 			if allBad {
-				if err == nil || !strings.Contains(err.Error(), "every child failed") || !strings.Contains(err.Error(), "weights sum to 0") {
+				if err == nil || !strings.Contains(err.Error(), "every child's recipe failed") || !strings.Contains(err.Error(), "weights sum to 0") {
 					t.Fatalf("want the generation to fail naming the cause, got %v", err)
 				}
 				return
@@ -174,5 +174,26 @@ func TestGenerationRejectsBadChildren(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Breeding that finds no new child fails the generation with the reason, not a panic.
+func TestGenerationWithNoChildren(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	acts := &activities.Activities{}
+	env.RegisterActivity(acts)
+	cfg := evomerge.Config{
+		Name: "unit", Seed: 1, BaseModel: "base",
+		Models:    []evomerge.ModelSpec{{Name: "base", Path: "/b"}, {Name: "a", Path: "/a"}},
+		Evolution: evomerge.EvolutionSpec{Generations: 1, Population: 2, Children: 3},
+	}
+	if err := cfg.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	env.OnActivity(acts.Breed, mock.Anything, mock.Anything).Return([]evomerge.Recipe{}, nil)
+	env.ExecuteWorkflow(GenerationWorkflow, GenerationInput{Config: cfg, Generation: 2, MergeInputs: []store.Ref{{}, {}}})
+	if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "breeding produced no new child") {
+		t.Fatalf("want a clear failure, got %v", err)
 	}
 }

@@ -30,7 +30,7 @@ func shortWork(ctx workflow.Context) workflow.Context {
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
-			MaximumAttempts: 5, NonRetryableErrorTypes: []string{activities.ErrBadInput},
+			MaximumAttempts: 5, NonRetryableErrorTypes: []string{activities.ErrBadInput, activities.ErrBadRecipe},
 		},
 	})
 }
@@ -44,7 +44,7 @@ func heavyWork(ctx workflow.Context) workflow.Context {
 		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			MaximumAttempts: 10, NonRetryableErrorTypes: []string{activities.ErrBadInput},
+			MaximumAttempts: 10, NonRetryableErrorTypes: []string{activities.ErrBadInput, activities.ErrBadRecipe},
 		},
 	})
 }
@@ -56,7 +56,7 @@ func benchmarkWork(ctx workflow.Context) workflow.Context {
 		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			MaximumAttempts: 10, NonRetryableErrorTypes: []string{activities.ErrBadInput},
+			MaximumAttempts: 10, NonRetryableErrorTypes: []string{activities.ErrBadInput, activities.ErrBadRecipe},
 		},
 	})
 }

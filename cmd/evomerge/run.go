@@ -136,8 +136,12 @@ func runRun(ctx context.Context, g *globals, f *runFlags) error {
 		if p := info.GetMemo().GetFields()[memoConfig]; p != nil {
 			_ = converter.GetDefaultDataConverter().FromPayload(p, &running)
 		}
-		if running != configDigest {
-			return usagef("run %s is in progress with a different config (started %s): pass --id NAME for a separate run, or end it with `temporal workflow terminate --workflow-id %s`",
+		switch running {
+		case configDigest:
+		case "":
+			fmt.Fprintf(os.Stderr, "warning: run %s was not started by `evomerge run`; attaching to it as it is\n", id)
+		default:
+			return usagef("run %s is in progress with a different config (started %s): pass --id NAME and --out DIR for a separate run, or end it with `temporal workflow terminate --workflow-id %s`",
 				id, info.GetStartTime().AsTime().Local().Format(time.DateTime), id)
 		}
 		fmt.Fprintf(os.Stderr, "resuming run %s, started %s: finished work is not redone\n",
