@@ -110,3 +110,33 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		})
 	}
 }
+
+func TestMissingSeeds(t *testing.T) {
+	dir := t.TempDir()
+	seeds := filepath.Join(dir, "seeds")
+	present := filepath.Join(dir, "present.safetensors")
+	if err := os.WriteFile(present, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &Config{
+		SeedModels: &SeedModelsSpec{Generate: "mnist-demo", Dir: seeds},
+		Models:     []ModelSpec{{Name: "base", Path: filepath.Join(seeds, "base")}, {Name: "mine", Path: present}},
+	}
+	if !c.MissingSeeds() {
+		t.Error("a missing seed under seed_models.dir should be trained")
+	}
+	c.Models[1].Path = filepath.Join(dir, "typo.safetensors")
+	if c.MissingSeeds() {
+		t.Error("a missing path outside seed_models.dir must be reported, not hidden by training seeds")
+	}
+	c.Models = c.Models[1:2]
+	c.Models[0].Path = present
+	if c.MissingSeeds() {
+		t.Error("nothing is missing")
+	}
+	c.SeedModels = nil
+	c.Models[0].Path = filepath.Join(seeds, "base")
+	if c.MissingSeeds() {
+		t.Error("without seed_models nothing is trained")
+	}
+}

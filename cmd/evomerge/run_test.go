@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/evomerge/evomerge/devserver"
+	"github.com/evomerge/evomerge/worker"
+)
+
+// `run` against a server: a second `run` of the same config attaches to the run in
+// progress; a changed config under the same ID is refused with exit code 2.
+func TestRunResumesOnlyTheSameConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Temporal server")
+	}
+	srv, err := devserver.Start(devserver.Options{Port: -1, NoUI: true, SearchAttributes: worker.SearchAttributes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.safetensors")
+	if err := os.WriteFile(model, []byte("not read: no worker runs"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write := func(gens string) string {
+		p := filepath.Join(dir, "run-"+gens+".yaml")
+		body := "name: cli-resume\nmodels:\n  - {name: base, path: " + model + "}\n  - {name: a, path: " + model + "}\nevolution: {generations: " + gens + ", population: 2}\n"
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	run := func(cfg string) (int, string) {
+		var code int
+		out := captureStderr(t, func() {
+			code = execute(context.Background(), []string{"run", "-c", cfg, "--address", srv.Address(), "--detach", "--state-dir", filepath.Join(dir, "state")})
+		})
+		return code, out
+	}
+
+	// --detach starts the run and leaves it to workers; there are none, so it stays running.
+	if code, out := run(write("1")); code != 0 || !strings.Contains(out, "workflow cli-resume") {
+		t.Fatalf("first run: exit %d\n%s", code, out)
+	}
+	if code, out := run(write("1")); code != 0 || !strings.Contains(out, "resuming run cli-resume") {
+		t.Errorf("same config again: exit %d, want 0 and a resume\n%s", code, out)
+	}
+	if code, out := run(write("2")); code != 2 || !strings.Contains(out, "in progress with a different config") {
+		t.Errorf("changed config: exit %d, want 2\n%s", code, out)
+	}
+}
