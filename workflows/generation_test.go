@@ -17,27 +17,36 @@ import (
 	"github.com/evomerge/evomerge/store"
 )
 
+// newGenerationEnv is a test environment with the activities registered (to be mocked)
+// and a valid config with two models and the given number of children.
+func newGenerationEnv(t *testing.T, children int, compression evomerge.CompressionSpec) (*testsuite.TestWorkflowEnvironment, *activities.Activities, evomerge.Config) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	acts := &activities.Activities{}
+	env.RegisterActivity(acts)
+	cfg := evomerge.Config{
+		Name: "unit", Seed: 1, BaseModel: "base",
+		Models:      []evomerge.ModelSpec{{Name: "base", Path: "/b"}, {Name: "a", Path: "/a"}},
+		Evolution:   evomerge.EvolutionSpec{Generations: 1, Population: 2, Children: children, Parallelism: 2},
+		Compression: compression,
+	}
+	if err := cfg.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	return env, acts, cfg
+}
+
 // Workflow logic with mocked activities: which steps run for each child, in what order
 // the children come back, and how many run at once.
 func TestGenerationWorkflowPipeline(t *testing.T) {
 	for _, postMerge := range []bool{false, true} {
 		t.Run(fmt.Sprintf("post_merge=%v", postMerge), func(t *testing.T) {
-			var s testsuite.WorkflowTestSuite
-			env := s.NewTestWorkflowEnvironment()
-			acts := &activities.Activities{}
-			env.RegisterActivity(acts)
-
-			cfg := evomerge.Config{
-				Name: "unit", Seed: 1, BaseModel: "base",
-				Models:    []evomerge.ModelSpec{{Name: "base", Path: "/b"}, {Name: "a", Path: "/a"}},
-				Evolution: evomerge.EvolutionSpec{Generations: 1, Population: 2, Children: 5, Parallelism: 2},
-			}
+			var comp evomerge.CompressionSpec
 			if postMerge {
-				cfg.Compression = evomerge.CompressionSpec{Enabled: true, Algorithm: "bitnet", ApplyAt: []string{"post_merge"}, TargetRatio: 8, AccuracyThreshold: 0.5}
+				comp = evomerge.CompressionSpec{Enabled: true, Algorithm: "bitnet", ApplyAt: []string{"post_merge"}, TargetRatio: 8, AccuracyThreshold: 0.5}
 			}
-			if err := cfg.Normalize(); err != nil {
-				t.Fatal(err)
-			}
+			env, acts, cfg := newGenerationEnv(t, 5, comp)
 
 			var mu sync.Mutex
 			calls := map[string]int{}
@@ -121,18 +130,7 @@ func TestGenerationWorkflowPipeline(t *testing.T) {
 func TestGenerationRejectsBadChildren(t *testing.T) {
 	for _, allBad := range []bool{false, true} {
 		t.Run(fmt.Sprintf("all_bad=%v", allBad), func(t *testing.T) {
-			var s testsuite.WorkflowTestSuite
-			env := s.NewTestWorkflowEnvironment()
-			acts := &activities.Activities{}
-			env.RegisterActivity(acts)
-			cfg := evomerge.Config{
-				Name: "unit", Seed: 1, BaseModel: "base",
-				Models:    []evomerge.ModelSpec{{Name: "base", Path: "/b"}, {Name: "a", Path: "/a"}},
-				Evolution: evomerge.EvolutionSpec{Generations: 1, Population: 2, Children: 3},
-			}
-			if err := cfg.Normalize(); err != nil {
-				t.Fatal(err)
-			}
+			env, acts, cfg := newGenerationEnv(t, 3, evomerge.CompressionSpec{})
 			env.OnActivity(acts.Breed, mock.Anything, mock.Anything).Return([]evomerge.Recipe{
 				{Method: "linear", Weights: []float64{1, 1}}, {Method: "linear", Weights: []float64{0, 0}}, {Method: "linear", Weights: []float64{1, 2}},
 			}, nil)
@@ -179,18 +177,7 @@ func TestGenerationRejectsBadChildren(t *testing.T) {
 
 // Breeding that finds no new child fails the generation with the reason, not a panic.
 func TestGenerationWithNoChildren(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	acts := &activities.Activities{}
-	env.RegisterActivity(acts)
-	cfg := evomerge.Config{
-		Name: "unit", Seed: 1, BaseModel: "base",
-		Models:    []evomerge.ModelSpec{{Name: "base", Path: "/b"}, {Name: "a", Path: "/a"}},
-		Evolution: evomerge.EvolutionSpec{Generations: 1, Population: 2, Children: 3},
-	}
-	if err := cfg.Normalize(); err != nil {
-		t.Fatal(err)
-	}
+	env, acts, cfg := newGenerationEnv(t, 3, evomerge.CompressionSpec{})
 	env.OnActivity(acts.Breed, mock.Anything, mock.Anything).Return([]evomerge.Recipe{}, nil)
 	env.ExecuteWorkflow(GenerationWorkflow, GenerationInput{Config: cfg, Generation: 2, MergeInputs: []store.Ref{{}, {}}})
 	if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "breeding produced no new child") {
