@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -86,9 +85,6 @@ func classify(err error) error {
 	}
 	var pathErr *fs.PathError
 	if errors.As(err, &pathErr) && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
-		return err
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) && errors.As(err, &pathErr) {
 		return err
 	}
 	return badInput(err)

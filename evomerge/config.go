@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -248,17 +249,8 @@ func (c *Config) Normalize() error {
 	if len(c.Objectives) == 0 {
 		c.Objectives = []string{ObjAccuracy, ObjSizeBytes}
 	}
-	seenObj := map[string]bool{}
-	for i, o := range c.Objectives {
-		switch o {
-		case ObjAccuracy, ObjSizeBytes, ObjLatencyMs:
-		default:
-			return fmt.Errorf("objectives[%d]: unknown objective %q (known: accuracy, size_bytes, latency_ms)", i, o)
-		}
-		if seenObj[o] {
-			return fmt.Errorf("objectives[%d]: %q listed twice", i, o)
-		}
-		seenObj[o] = true
+	if err := checkChoices("objectives", "objective", c.Objectives, ObjAccuracy, ObjSizeBytes, ObjLatencyMs); err != nil {
+		return err
 	}
 	if err := c.Compression.normalize(); err != nil {
 		return err
@@ -355,23 +347,29 @@ func (s *CompressionSpec) normalize() error {
 	if len(s.ApplyAt) == 0 {
 		s.ApplyAt = []string{StagePostMerge, StageFinal}
 	}
-	seen := map[string]bool{}
-	for i, st := range s.ApplyAt {
-		switch st {
-		case StagePreMerge, StagePostMerge, StageFinal:
-		default:
-			return fmt.Errorf("compression.apply_at[%d]: unknown stage %q (known: pre_merge, post_merge, final)", i, st)
-		}
-		if seen[st] {
-			return fmt.Errorf("compression.apply_at[%d]: %q listed twice", i, st)
-		}
-		seen[st] = true
+	if err := checkChoices("compression.apply_at", "stage", s.ApplyAt, StagePreMerge, StagePostMerge, StageFinal); err != nil {
+		return err
 	}
 	if !(s.TargetRatio >= 0 && s.TargetRatio <= math.MaxFloat64) {
 		return fmt.Errorf("compression.target_ratio: must be a finite number ≥ 0, got %g", s.TargetRatio)
 	}
 	if !(s.AccuracyThreshold >= 0 && s.AccuracyThreshold <= 1) {
 		return fmt.Errorf("compression.accuracy_threshold: %g is outside [0, 1]", s.AccuracyThreshold)
+	}
+	return nil
+}
+
+// checkChoices checks that every value of the list field is one of known, once.
+func checkChoices(field, what string, values []string, known ...string) error {
+	seen := map[string]bool{}
+	for i, v := range values {
+		if !slices.Contains(known, v) {
+			return fmt.Errorf("%s[%d]: unknown %s %q (known: %s)", field, i, what, v, strings.Join(known, ", "))
+		}
+		if seen[v] {
+			return fmt.Errorf("%s[%d]: %q listed twice", field, i, v)
+		}
+		seen[v] = true
 	}
 	return nil
 }

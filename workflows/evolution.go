@@ -182,13 +182,9 @@ func (r *run) ingest(ctx workflow.Context) error {
 	// The seeds face the same gates as children, against the base model, so the report
 	// shows where each one stands (a specialist fails the accuracy gate).
 	for i := range r.state.Seeds {
-		m := &r.state.Seeds[i]
-		var g activities.GateOutput
-		gin := activities.GateInput{Child: *m, Compression: r.cfg.Compression, Gates: r.cfg.Gates, Reference: r.baseSeed().MergedScore}
-		if err := workflow.ExecuteActivity(shortWork(ctx), a.Gate, gin).Get(ctx, &g); err != nil {
+		if err := r.gate(ctx, &r.state.Seeds[i]); err != nil {
 			return err
 		}
-		m.Gates, m.Accepted = g.Gates, g.Accepted
 	}
 	return nil
 }
@@ -202,7 +198,7 @@ func (r *run) generation(ctx workflow.Context) error {
 	started := workflow.Now(ctx)
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID: fmt.Sprintf("%s/gen-%d", r.id, gen),
-		TypedSearchAttributes: temporalSearchAttributes(
+		TypedSearchAttributes: temporal.NewSearchAttributes(
 			SARun.ValueSet(r.cfg.Name), SAGeneration.ValueSet(int64(gen)), SAStage.ValueSet(StageEvolve)),
 	})
 	in := GenerationInput{
@@ -258,12 +254,9 @@ func (r *run) final(ctx workflow.Context) error {
 		if _, err := compressAndScore(ctx, r.cfg, m, evomerge.StageFinal, false); err != nil {
 			return err
 		}
-		var g activities.GateOutput
-		gin := activities.GateInput{Child: *m, Compression: r.cfg.Compression, Gates: r.cfg.Gates, Reference: r.baseSeed().MergedScore}
-		if err := workflow.ExecuteActivity(shortWork(ctx), a.Gate, gin).Get(ctx, &g); err != nil {
+		if err := r.gate(ctx, m); err != nil {
 			return err
 		}
-		m.Gates, m.Accepted = g.Gates, g.Accepted
 	}
 	// Only what passes the final gates is delivered as the front.
 	var front []activities.Model
@@ -304,6 +297,17 @@ func (r *run) report(ctx workflow.Context) (RunResult, error) {
 		return out, temporal.NewNonRetryableApplicationError(why+"; see "+out.Report.MDPath, "NoModelPassed", nil)
 	}
 	return out, nil
+}
+
+// gate records m's verdicts on the quality gates, against the base model.
+func (r *run) gate(ctx workflow.Context, m *activities.Model) error {
+	var g activities.GateOutput
+	gin := activities.GateInput{Child: *m, Compression: r.cfg.Compression, Gates: r.cfg.Gates, Reference: r.baseSeed().MergedScore}
+	if err := workflow.ExecuteActivity(shortWork(ctx), a.Gate, gin).Get(ctx, &g); err != nil {
+		return err
+	}
+	m.Gates, m.Accepted = g.Gates, g.Accepted
+	return nil
 }
 
 func (r *run) baseSeed() activities.Model {

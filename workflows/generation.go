@@ -178,7 +178,3 @@ func (g *generation) selectSurvivors(ctx workflow.Context) (GenerationResult, er
 func badConfig(err error) error {
 	return temporal.NewNonRetryableApplicationError("invalid run config: "+err.Error(), activities.ErrBadInput, err)
 }
-
-func temporalSearchAttributes(updates ...temporal.SearchAttributeUpdate) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(updates...)
-}

@@ -83,7 +83,7 @@ func runRun(ctx context.Context, g *globals, f *runFlags) error {
 		cfg.OutputDir = f.out
 		cfg.ResolvePaths()
 	}
-	if err := ensureSeeds(g, cfg); err != nil {
+	if err := ensureSeeds(cfg); err != nil {
 		return err
 	}
 	if err := cfg.CheckModelPaths(); err != nil {
@@ -185,7 +185,7 @@ func runRun(ctx context.Context, g *globals, f *runFlags) error {
 }
 
 // ensureSeeds trains the demo's seed models when the config asks for them and they are missing.
-func ensureSeeds(g *globals, cfg *evomerge.Config) error {
+func ensureSeeds(cfg *evomerge.Config) error {
 	if !cfg.MissingSeeds() {
 		return nil
 	}
