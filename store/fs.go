@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // FS is a Store in a directory of the local filesystem (see the package doc for the
@@ -70,6 +71,35 @@ func (s *FS) TempFile(pattern string) (*os.File, error) {
 		return nil, fmt.Errorf("store: create temp file in %s: %w", s.Root, err)
 	}
 	return f, nil
+}
+
+// SweepTemp removes files in the temp area that have not been written for olderThan:
+// leftovers of processes killed in the middle of a put. Files still being written are
+// younger than that (every write moves their modification time), so several processes
+// sharing the store may each sweep at start. It returns how many files and bytes it
+// removed.
+func (s *FS) SweepTemp(olderThan time.Duration) (files int, bytes int64, err error) {
+	dir := filepath.Join(s.Root, "tmp")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: sweep %s: %w", dir, err)
+	}
+	cutoff := time.Now().Add(-olderThan)
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || !info.ModTime().Before(cutoff) {
+			continue // gone meanwhile, not ours, or still fresh
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return files, bytes, fmt.Errorf("store: sweep %s: %w", dir, err)
+		}
+		files++
+		bytes += info.Size()
+	}
+	return files, bytes, nil
 }
 
 // PutBytes stores b, records it under key (key "" records nothing) and returns its Ref.

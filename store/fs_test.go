@@ -503,3 +503,41 @@ func TestConcurrentPutsOfSameContent(t *testing.T) {
 	}
 	assertTmpEmpty(t, s)
 }
+
+func TestSweepTempRemovesOnlyStaleFiles(t *testing.T) {
+	s := openTest(t)
+	stale, err := s.TempFile("blob-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.Write(make([]byte, 1000))
+	stale.Close()
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(stale.Name(), old, old); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := s.TempFile("blob-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	fresh.Write([]byte("being written"))
+	ref, err := s.PutBytes(Key("kept"), []byte("hello, store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	files, n, err := s.SweepTemp(time.Hour)
+	if err != nil || files != 1 || n != 1000 {
+		t.Fatalf("SweepTemp = %d files, %d bytes, %v; want 1 file, 1000 bytes", files, n, err)
+	}
+	if _, err := os.Stat(stale.Name()); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stale temp file still there: %v", err)
+	}
+	if _, err := os.Stat(fresh.Name()); err != nil {
+		t.Errorf("fresh temp file removed: %v", err)
+	}
+	if got, ok, err := s.Lookup(Key("kept")); err != nil || !ok || got != ref {
+		t.Errorf("stored artifact after sweep: %v %v %v", got, ok, err)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/evomerge/evomerge/evomerge"
-	"github.com/evomerge/evomerge/store"
 	"github.com/evomerge/evomerge/worker"
 	"github.com/evomerge/evomerge/workflows"
 )
@@ -25,7 +24,7 @@ func devCmd(g *globals) *cobra.Command {
 			if db == "" {
 				db = filepath.Join(g.stateDir, "temporal.db")
 			}
-			st, err := store.OpenFS(g.storeDir)
+			st, err := openStore(g)
 			if err != nil {
 				return err
 			}
@@ -70,7 +69,7 @@ func workerCmd(g *globals) *cobra.Command {
 		Short: "Run a worker against a Temporal server until interrupted",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := store.OpenFS(g.storeDir)
+			st, err := openStore(g)
 			if err != nil {
 				return err
 			}

@@ -89,7 +89,7 @@ func runRun(ctx context.Context, g *globals, f *runFlags) error {
 	if err := cfg.CheckModelPaths(); err != nil {
 		return &evomerge.ConfigError{File: f.config, Err: err}
 	}
-	st, err := store.OpenFS(g.storeDir)
+	st, err := openStore(g)
 	if err != nil {
 		return err
 	}
@@ -212,6 +212,23 @@ func trainSeeds(dir, dataDir string) error {
 	}
 	fmt.Fprintf(os.Stderr, "seed models ready in %.1f s\n", time.Since(start).Seconds())
 	return nil
+}
+
+// openStore opens the artifact store and removes what killed processes left in its temp
+// area (files untouched for an hour).
+func openStore(g *globals) (*store.FS, error) {
+	st, err := openStore(g)
+	if err != nil {
+		return nil, err
+	}
+	files, bytes, err := st.SweepTemp(time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	if files > 0 {
+		g.log.Info().Int("files", files).Int64("bytes", bytes).Str("store", st.Root).Msg("removed leftovers of interrupted writes")
+	}
+	return st, nil
 }
 
 func startDevServer(g *globals, db string, port, uiPort int, namespace string) (*devserver.Server, error) {
