@@ -11,7 +11,8 @@
 // ([NonDominatedSort], O(M·N²) comparisons for N points and M objectives), the crowding
 // distance of §III-B ([CrowdingDistance]), the crowded-comparison operator ≺n of §III-C
 // ([CrowdedLess]) and the elitist survival step of §III-C that fills the next population
-// front by front ([Survive]).
+// front by front ([Survive]); and the hypervolume indicator of a front against a
+// reference point ([Hypervolume]), exact, checked against inclusion–exclusion.
 //
 // # Conventions
 //
