@@ -132,3 +132,52 @@ func Select(in SelectInput) (SelectOutput, error) {
 	}
 	return out, nil
 }
+
+// FrontHypervolume is the hypervolume of front's objective vectors (pareto.Hypervolume)
+// in a space normalized against the seed models, so that runs and generations compare:
+// accuracy as is, against 0; size_bytes and latency_ms as fractions of the largest and
+// slowest seed, against 1. With the default objectives it is the share of the unit
+// square (accuracy × size relative to the biggest seed) that the front dominates, in
+// [0, 1]; a front no smaller than every seed scores 0. Without seeds it is 0.
+func FrontHypervolume(front, seeds []Model, objectives []string) (float64, error) {
+	if len(seeds) == 0 {
+		return 0, nil
+	}
+	ref := make([]float64, len(objectives))
+	var dirs []pareto.Direction
+	for _, s := range seeds {
+		v, d, err := objectiveVector(s, objectives)
+		if err != nil {
+			return 0, err
+		}
+		dirs = d
+		for k := range v {
+			if d[k] == pareto.Minimize {
+				ref[k] = max(ref[k], v[k])
+			}
+		}
+	}
+	unit := make([]float64, len(dirs))
+	for k, d := range dirs {
+		if d == pareto.Minimize {
+			if !(ref[k] > 0) {
+				return 0, nil // no seed has a size or latency: no scale to measure against
+			}
+			unit[k] = 1
+		}
+	}
+	points := make([][]float64, 0, len(front))
+	for _, m := range front {
+		v, _, err := objectiveVector(m, objectives)
+		if err != nil {
+			return 0, err
+		}
+		for k := range v {
+			if dirs[k] == pareto.Minimize {
+				v[k] /= ref[k]
+			}
+		}
+		points = append(points, v)
+	}
+	return pareto.Hypervolume(points, dirs, unit), nil
+}

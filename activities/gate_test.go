@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -97,5 +98,39 @@ func TestSelectKeepsAcceptedFrontAndFillsWithRejected(t *testing.T) {
 	}
 	if out.Population[2].Rank != 1 || out.Population[3].Rank != 2 {
 		t.Errorf("ranks %d %d, want 1 for c and 2 for rejected d", out.Population[2].Rank, out.Population[3].Rank)
+	}
+}
+
+func TestFrontHypervolumeIsNormalizedAgainstTheSeeds(t *testing.T) {
+	m := func(acc float64, size int64, ms float64) Model {
+		return Model{Score: bench.Result{Accuracy: acc, SizeBytes: size, LatencyMs: ms}}
+	}
+	seeds := []Model{m(0.88, 1000, 0.05), m(0.40, 1200, 0.08)}
+	front := []Model{m(0.90, 1200, 0.04), m(0.80, 300, 0.06)}
+	cases := []struct {
+		objectives []string
+		want       float64
+	}{
+		// Sizes as fractions of 1200: (0.9, 1) adds nothing, (0.8, 0.25) adds 0.8 × 0.75.
+		{[]string{"accuracy", "size_bytes"}, 0.6},
+		{[]string{"accuracy"}, 0.9},
+		// Latencies as fractions of 0.08: (0.9, 0.5) and (0.8, 0.75): 0.9·0.5 + 0 = 0.45
+		// (the second point is dominated).
+		{[]string{"accuracy", "latency_ms"}, 0.45},
+		// Three objectives: (0.9, 1, 0.5) contributes nothing (size not below the
+		// reference); (0.8, 0.25, 0.75) spans 0.8 × 0.75 × 0.25.
+		{[]string{"accuracy", "size_bytes", "latency_ms"}, 0.8 * 0.75 * 0.25},
+	}
+	for _, c := range cases {
+		got, err := FrontHypervolume(front, seeds, c.objectives)
+		if err != nil || math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%v: FrontHypervolume = %v, %v; want %v", c.objectives, got, err, c.want)
+		}
+	}
+	if got, err := FrontHypervolume(front, nil, []string{"accuracy"}); got != 0 || err != nil {
+		t.Errorf("without seeds: %v, %v; want 0", got, err)
+	}
+	if _, err := FrontHypervolume(front, seeds, []string{"loss"}); err == nil || !strings.Contains(err.Error(), `"loss"`) {
+		t.Errorf("unknown objective: %v", err)
 	}
 }

@@ -122,7 +122,7 @@ func writeAtomic(path string, b []byte) error {
 func BuildReport(in ReportInput) Report {
 	r := Report{
 		Run: in.Config.Name, WorkflowID: in.WorkflowID, Seed: in.Config.Seed,
-		Generations: in.Generations, Evaluations: in.Evaluations,
+		Generations: in.Generations, Evaluations: in.Evaluations, Hypervolume: in.Hypervolume,
 		StartedAt: in.StartedAt, FinishedAt: in.FinishedAt, WallSeconds: in.WallSeconds,
 		Objectives: in.Config.Objectives, Compression: in.Config.Compression, OutputDir: in.Config.OutputDir,
 	}
@@ -172,6 +172,7 @@ func Markdown(r Report) string {
 	fmt.Fprintf(&b, "# evomerge run %s\n\n", r.Run)
 	fmt.Fprintf(&b, "- workflow: `%s`, seed %d\n- generations: %d, evaluations: %d\n- wall time: %.1f s (%s → %s)\n- objectives: %s\n",
 		r.WorkflowID, r.Seed, r.Generations, r.Evaluations, r.WallSeconds, r.StartedAt, r.FinishedAt, strings.Join(r.Objectives, ", "))
+	fmt.Fprintf(&b, "- front hypervolume: %.4f (objectives normalized against the seeds: accuracy from 0, size and latency as fractions of the largest and slowest seed)\n", r.Hypervolume)
 	if r.Compression.Enabled {
 		fmt.Fprintf(&b, "- compression: %s at %s, target ratio %.1f×, accuracy threshold %.2f\n",
 			r.Compression.Algorithm, strings.Join(r.Compression.ApplyAt, ", "), r.Compression.TargetRatio, r.Compression.AccuracyThreshold)

@@ -134,6 +134,7 @@ type ReportInput struct {
 	BestMerge   *Model          `json:"best_merge,omitempty"`
 	Generations int             `json:"generations"`
 	Evaluations int             `json:"evaluations"`
+	Hypervolume float64         `json:"hypervolume"`
 	StartedAt   string          `json:"started_at"`
 	FinishedAt  string          `json:"finished_at"`
 	WallSeconds float64         `json:"wall_seconds"`
@@ -142,15 +143,17 @@ type ReportInput struct {
 
 // Report is report.json.
 type Report struct {
-	Run         string                   `json:"run"`
-	WorkflowID  string                   `json:"workflow_id"`
-	Seed        uint64                   `json:"seed"`
-	Generations int                      `json:"generations"`
-	Evaluations int                      `json:"evaluations"`
-	StartedAt   string                   `json:"started_at"`
-	FinishedAt  string                   `json:"finished_at"`
-	WallSeconds float64                  `json:"wall_seconds"`
-	Objectives  []string                 `json:"objectives"`
+	Run         string   `json:"run"`
+	WorkflowID  string   `json:"workflow_id"`
+	Seed        uint64   `json:"seed"`
+	Generations int      `json:"generations"`
+	Evaluations int      `json:"evaluations"`
+	StartedAt   string   `json:"started_at"`
+	FinishedAt  string   `json:"finished_at"`
+	WallSeconds float64  `json:"wall_seconds"`
+	Objectives  []string `json:"objectives"`
+	// Hypervolume of the front, normalized against the seeds (FrontHypervolume).
+	Hypervolume float64                  `json:"hypervolume"`
 	Compression evomerge.CompressionSpec `json:"compression"`
 	Seeds       []ReportModel            `json:"seeds"`
 	Front       []ReportModel            `json:"front"`

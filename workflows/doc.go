@@ -13,6 +13,5 @@
 // randomness lives in the Breed activity, seeded by (run seed, generation).
 //
 // Queries: "progress" on both workflows, "front" on EvolutionWorkflow. Search
-// attributes: EvoRun, EvoGeneration, EvoBestScore, EvoStage (EvoHypervolume is
-// registered for later use).
+// attributes: EvoRun, EvoGeneration, EvoBestScore, EvoHypervolume, EvoStage.
 package workflows

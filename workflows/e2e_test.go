@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
@@ -192,25 +194,28 @@ func TestEvolutionEndToEnd(t *testing.T) {
 	}
 
 	// The run and its generations are findable by search attribute in visibility.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: ts.GetDefaultNamespace(), Query: `EvoRun = "e2e-run"`,
-		})
-		if err == nil && len(resp.GetExecutions()) == 3 {
-			var ids []string
-			for _, e := range resp.GetExecutions() {
-				ids = append(ids, e.GetExecution().GetWorkflowId())
-			}
-			if s := strings.Join(ids, " "); !strings.Contains(s, "e2e-run/gen-1") || !strings.Contains(s, "e2e-run/gen-2") {
-				t.Errorf("visibility lists %v", ids)
-			}
-			break
+	var ids []string
+	for _, e := range listWorkflows(t, `EvoRun = "e2e-run"`, 3) {
+		ids = append(ids, e.GetExecution().GetWorkflowId())
+	}
+	if s := strings.Join(ids, " "); !strings.Contains(s, "e2e-run/gen-1") || !strings.Contains(s, "e2e-run/gen-2") {
+		t.Errorf("visibility lists %v", ids)
+	}
+
+	// The front's hypervolume is in the report, in every generation's summary, and on
+	// the run's search attributes with the report's value.
+	if rep.Hypervolume <= 0 || rep.Hypervolume > 1 {
+		t.Errorf("report hypervolume %v, want in (0, 1]", rep.Hypervolume)
+	}
+	for _, h := range p.History {
+		if h.Hypervolume <= 0 || h.Hypervolume > 1 {
+			t.Errorf("generation %d hypervolume %v, want in (0, 1]", h.Generation, h.Hypervolume)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("visibility: EvoRun query did not list the run and its 2 generations: %v %v", err, resp.GetExecutions())
-		}
-		time.Sleep(200 * time.Millisecond)
+	}
+	hvRun := listWorkflows(t, `EvoRun = "e2e-run" AND EvoHypervolume > 0`, 1)[0]
+	var hv float64
+	if err := converter.GetDefaultDataConverter().FromPayload(hvRun.GetSearchAttributes().GetIndexedFields()["EvoHypervolume"], &hv); err != nil || hv != rep.Hypervolume {
+		t.Errorf("EvoHypervolume = %v (%v), report says %v", hv, err, rep.Hypervolume)
 	}
 
 	// Same config and seed, fresh store and worker, and a history continued as new after
@@ -230,6 +235,24 @@ func TestEvolutionEndToEnd(t *testing.T) {
 	}
 	if desc.GetWorkflowExecutionInfo().GetFirstRunId() == desc.GetWorkflowExecutionInfo().GetExecution().GetRunId() {
 		t.Errorf("e2e-run-again was not continued as new")
+	}
+}
+
+// listWorkflows waits until visibility answers query with n executions, and returns them.
+func listWorkflows(t *testing.T, query string, n int) []*workflowpb.WorkflowExecutionInfo {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := ts.GetDefaultClient().ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: ts.GetDefaultNamespace(), Query: query,
+		})
+		if err == nil && len(resp.GetExecutions()) == n {
+			return resp.GetExecutions()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("visibility: %s lists %d executions, want %d (err %v)", query, len(resp.GetExecutions()), n, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -46,14 +46,16 @@ type RunState struct {
 
 // GenerationStats summarizes one finished generation.
 type GenerationStats struct {
-	Generation      int     `json:"generation"`
-	Children        int     `json:"children"`
-	Accepted        int     `json:"accepted"`
-	FrontSize       int     `json:"front_size"`
-	BestScore       float64 `json:"best_score"`
-	BestID          string  `json:"best_id"`
-	BestMergeScore  float64 `json:"best_merge_score"`
-	BestMergeID     string  `json:"best_merge_id"`
+	Generation     int     `json:"generation"`
+	Children       int     `json:"children"`
+	Accepted       int     `json:"accepted"`
+	FrontSize      int     `json:"front_size"`
+	BestScore      float64 `json:"best_score"`
+	BestID         string  `json:"best_id"`
+	BestMergeScore float64 `json:"best_merge_score"`
+	BestMergeID    string  `json:"best_merge_id"`
+	// Hypervolume of the front, normalized against the seeds (activities.FrontHypervolume).
+	Hypervolume     float64 `json:"hypervolume"`
 	DurationSeconds float64 `json:"duration_seconds"`
 }
 
@@ -144,9 +146,9 @@ func (r *run) progress() (Progress, error) {
 	}, nil
 }
 
-func (r *run) setStage(ctx workflow.Context, stage string) error {
+func (r *run) setStage(ctx workflow.Context, stage string, more ...temporal.SearchAttributeUpdate) error {
 	r.state.Stage = stage
-	return workflow.UpsertTypedSearchAttributes(ctx, SAStage.ValueSet(stage))
+	return workflow.UpsertTypedSearchAttributes(ctx, append([]temporal.SearchAttributeUpdate{SAStage.ValueSet(stage)}, more...)...)
 }
 
 // ingest puts the seeds in the store, compresses them when pre_merge is configured,
@@ -234,10 +236,16 @@ func (r *run) generation(ctx workflow.Context) error {
 	if b := r.state.BestMerge; b != nil {
 		stats.BestMergeScore, stats.BestMergeID = b.MergedScore.Accuracy, b.ID
 	}
+	hv, err := activities.FrontHypervolume(out.Front, r.state.Seeds, r.cfg.Objectives)
+	if err != nil {
+		return badConfig(err)
+	}
+	stats.Hypervolume = hv
 	r.state.History = append(r.state.History, stats)
 	workflow.GetLogger(ctx).Info("generation finished", "run", r.cfg.Name, "gen", gen,
-		"best", stats.BestScore, "best_id", stats.BestID, "front", stats.FrontSize)
-	return workflow.UpsertTypedSearchAttributes(ctx, SAGeneration.ValueSet(int64(gen)), SABestScore.ValueSet(stats.BestScore))
+		"best", stats.BestScore, "best_id", stats.BestID, "front", stats.FrontSize, "hypervolume", hv)
+	return workflow.UpsertTypedSearchAttributes(ctx, SAGeneration.ValueSet(int64(gen)),
+		SABestScore.ValueSet(stats.BestScore), SAHypervolume.ValueSet(hv))
 }
 
 // final compresses the front with the final stage's codec (a memoized no-op when the
@@ -272,13 +280,19 @@ func (r *run) final(ctx workflow.Context) error {
 }
 
 func (r *run) report(ctx workflow.Context) (RunResult, error) {
-	if err := r.setStage(ctx, StageReport); err != nil {
+	// The delivered front's hypervolume: after the final gates, it may differ from the
+	// last generation's.
+	hv, err := activities.FrontHypervolume(r.state.Front, r.state.Seeds, r.cfg.Objectives)
+	if err != nil {
+		return RunResult{}, badConfig(err)
+	}
+	if err := r.setStage(ctx, StageReport, SAHypervolume.ValueSet(hv)); err != nil {
 		return RunResult{}, err
 	}
 	now := workflow.Now(ctx)
 	in := activities.ReportInput{
 		Config: r.cfg, Seeds: r.state.Seeds, Front: r.state.Front, Rejected: r.state.Rejected, BestMerge: r.state.BestMerge,
-		Generations: r.state.Generation, Evaluations: r.state.Evaluations, WorkflowID: r.id,
+		Generations: r.state.Generation, Evaluations: r.state.Evaluations, Hypervolume: hv, WorkflowID: r.id,
 		StartedAt: r.state.StartedAt.UTC().Format(time.RFC3339), FinishedAt: now.UTC().Format(time.RFC3339),
 		WallSeconds: now.Sub(r.state.StartedAt).Seconds(),
 	}

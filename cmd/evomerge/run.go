@@ -217,7 +217,7 @@ func trainSeeds(dir, dataDir string) error {
 // openStore opens the artifact store and removes what killed processes left in its temp
 // area (files untouched for an hour).
 func openStore(g *globals) (*store.FS, error) {
-	st, err := openStore(g)
+	st, err := store.OpenFS(g.storeDir)
 	if err != nil {
 		return nil, err
 	}
@@ -327,8 +327,8 @@ func watchProgress(ctx context.Context, c client.Client, id string, done <-chan 
 }
 
 func printGeneration(h workflows.GenerationStats, of int) {
-	fmt.Fprintf(os.Stderr, "[gen %d/%d] done in %.1f s: %d children, %d accepted, front %d, best %s %.4f; best uncompressed merge so far %s %.4f\n",
-		h.Generation, of, h.DurationSeconds, h.Children, h.Accepted, h.FrontSize, h.BestID, h.BestScore, h.BestMergeID, h.BestMergeScore)
+	fmt.Fprintf(os.Stderr, "[gen %d/%d] done in %.1f s: %d children, %d accepted, front %d (hypervolume %.4f), best %s %.4f; best uncompressed merge so far %s %.4f\n",
+		h.Generation, of, h.DurationSeconds, h.Children, h.Accepted, h.FrontSize, h.Hypervolume, h.BestID, h.BestScore, h.BestMergeID, h.BestMergeScore)
 }
 
 func scoreLine(m activities.Model) string {
@@ -361,7 +361,7 @@ func printResult(w *os.File, out activities.ReportOutput, asJSON bool) error {
 		return err
 	}
 	r := out.Report
-	fmt.Fprintf(w, "\nPareto front of %s (%d generations, %d evaluations, %.1f s):\n", r.Run, r.Generations, r.Evaluations, r.WallSeconds)
+	fmt.Fprintf(w, "\nPareto front of %s (%d generations, %d evaluations, %.1f s; hypervolume %.4f):\n", r.Run, r.Generations, r.Evaluations, r.WallSeconds, r.Hypervolume)
 	fmt.Fprintf(w, "%-8s %-60s %9s %10s %9s %-22s %s\n", "id", "recipe", "accuracy", "bytes", "ms", "compression", "gates")
 	for _, m := range r.Front {
 		comp := "-"

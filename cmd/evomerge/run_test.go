@@ -6,13 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evomerge/evomerge/devserver"
 	"github.com/evomerge/evomerge/worker"
 )
 
 // `run` against a server: a second `run` of the same config attaches to the run in
-// progress; a changed config under the same ID is refused with exit code 2.
+// progress; a changed config under the same ID is refused with exit code 2. Opening the
+// store sweeps what interrupted writes left.
 func TestRunResumesOnlyTheSameConfig(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
@@ -44,9 +46,25 @@ func TestRunResumesOnlyTheSameConfig(t *testing.T) {
 		return code, out
 	}
 
+	// A write interrupted long ago left a temp file in the store: run removes it.
+	stale := filepath.Join(dir, "state", "store", "tmp", "blob-123")
+	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale, []byte("partial"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+
 	// --detach starts the run and leaves it to workers; there are none, so it stays running.
 	if code, out := run(write("1")); code != 0 || !strings.Contains(out, "workflow cli-resume") {
 		t.Fatalf("first run: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temp file left in the store: %v", err)
 	}
 	if code, out := run(write("1")); code != 0 || !strings.Contains(out, "resuming run cli-resume") {
 		t.Errorf("same config again: exit %d, want 0 and a resume\n%s", code, out)
