@@ -91,15 +91,7 @@ func TestMNISTEvaluateMatchesTheModel(t *testing.T) {
 
 func TestMNISTEvaluateScoresCompressedModels(t *testing.T) {
 	_, dir := savedTinyModel(t)
-	codec, err := compress.New("bitnet", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dense := filepath.Join(dir, nn.ModelFile)
-	packed := filepath.Join(t.TempDir(), "bitnet.safetensors")
-	if _, err := compress.CompressFile(codec, dense, packed); err != nil {
-		t.Fatal(err)
-	}
 	e, err := NewMNIST(MNISTSettings{Limit: 1000, LatencyRuns: 20})
 	if err != nil {
 		t.Fatal(err)
@@ -108,24 +100,36 @@ func TestMNISTEvaluateScoresCompressedModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rPacked, err := e.Evaluate(context.Background(), packed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("dense %+v, bitnet %+v", rDense, rPacked)
-	dq, err := nn.LoadFile(packed)
-	if err != nil {
-		t.Fatal(err)
-	}
 	_, test, _ := nn.LoadMNIST("")
-	if want := dq.Accuracy(test.Head(1000)); rPacked.Accuracy != want {
-		t.Errorf("compressed Accuracy = %v, its dequantized model scores %v", rPacked.Accuracy, want)
-	}
-	if rPacked.SizeBytes*4 > rDense.SizeBytes {
-		t.Errorf("ternary model is %d bytes, dense %d: want at least 4× smaller", rPacked.SizeBytes, rDense.SizeBytes)
-	}
-	if !rPacked.Finite {
-		t.Error("compressed model's logits are not finite")
+	for _, alg := range []string{"bitnet", "vptq"} {
+		t.Run(alg, func(t *testing.T) {
+			codec, err := compress.New(alg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			packed := filepath.Join(t.TempDir(), alg+".safetensors")
+			if _, err := compress.CompressFile(codec, dense, packed); err != nil {
+				t.Fatal(err)
+			}
+			rPacked, err := e.Evaluate(context.Background(), packed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("dense %+v, %s %+v", rDense, alg, rPacked)
+			dq, err := nn.LoadFile(packed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := dq.Accuracy(test.Head(1000)); rPacked.Accuracy != want {
+				t.Errorf("compressed Accuracy = %v, its dequantized model scores %v", rPacked.Accuracy, want)
+			}
+			if rPacked.SizeBytes*4 > rDense.SizeBytes {
+				t.Errorf("%s model is %d bytes, dense %d: want at least 4× smaller", alg, rPacked.SizeBytes, rDense.SizeBytes)
+			}
+			if !rPacked.Finite {
+				t.Error("compressed model's logits are not finite")
+			}
+		})
 	}
 }
 

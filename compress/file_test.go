@@ -78,8 +78,10 @@ func values(t *testing.T, x *tensor.Tensor) []float32 {
 }
 
 func TestAllRegistersEveryCodec(t *testing.T) {
-	if !slices.Contains(compress.Names(), "bitnet") {
-		t.Errorf("Names() = %v, want bitnet registered by compress/all", compress.Names())
+	for _, name := range []string{"bitnet", "vptq"} {
+		if !slices.Contains(compress.Names(), name) {
+			t.Errorf("Names() = %v, want %s registered by compress/all", compress.Names(), name)
+		}
 	}
 }
 

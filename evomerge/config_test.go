@@ -53,6 +53,16 @@ func TestDemoConfigLoads(t *testing.T) {
 	}
 }
 
+func TestVPTQConfigLoads(t *testing.T) {
+	c, err := LoadConfig("../configs/mnist-vptq.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Compression.Algorithm != "vptq" || c.Compression.TargetRatio != 4 || c.Compression.Options["codebook_bits"] != 8 {
+		t.Errorf("vptq compression block: %+v", c.Compression)
+	}
+}
+
 func TestConfigDefaults(t *testing.T) {
 	c, err := LoadConfig(writeConfig(t, validConfig))
 	if err != nil {

@@ -9,4 +9,5 @@ package all
 
 import (
 	_ "github.com/evomerge/evomerge/compress/bitnet"
+	_ "github.com/evomerge/evomerge/compress/vptq"
 )

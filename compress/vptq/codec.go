@@ -1,0 +1,373 @@
+package vptq
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/evomerge/evomerge/compress"
+	"github.com/evomerge/evomerge/tensor"
+)
+
+// Name is the codec's registry name.
+const Name = "vptq"
+
+// Suffixes of the stored tensors and metadata key of a compressed tensor "<name>".
+const (
+	CodebookSuffix    = ".vq.codebook"     // F32 [2^codebook_bits, vector_length]
+	IndicesSuffix     = ".vq.indices"      // U8: packed indices, codebook_bits each
+	ResCodebookSuffix = ".vq.res_codebook" // F32 [2^residual_bits, vector_length]
+	ResIndicesSuffix  = ".vq.res_indices"  // U8: packed residual indices
+	ColScaleSuffix    = ".vq.col_scale"    // F32 [cols]: per-column σ
+	ColBiasSuffix     = ".vq.col_bias"     // F32 [cols]: per-column μ
+	LayoutSuffix      = ".vq"              // metadata: Layout as JSON
+)
+
+// TrainVectors is the number of vectors a codebook of k entries is trained on at most:
+// 64 per entry, and no fewer than 16,384. Larger matrices train on a seeded sample and
+// then assign every vector to its nearest entry.
+func TrainVectors(k int) int { return max(1<<14, 64*k) }
+
+// Settings are the codec's options, by their option names.
+type Settings struct {
+	VectorLength int    // vector_length: weights per vector, along a column (default 4)
+	CodebookBits int    // codebook_bits: log2 of the codebook size (default 8)
+	ResidualBits int    // residual_bits: log2 of the residual codebook size, 0 = none (default 8)
+	Normalize    bool   // normalize: 1 = per-column mean/std normalization first (default 1)
+	Iterations   int    // iterations: Lloyd iterations per codebook (default 20)
+	Seed         uint64 // seed: seeds sampling and k-means++ (default 0)
+}
+
+// DefaultSettings: 4-weight vectors, 256-entry codebook plus a 256-entry residual
+// codebook — 4 bits per weight of indices, the notes' "4-bit quantization with vector
+// clustering" — on column-normalized weights.
+func DefaultSettings() Settings {
+	return Settings{VectorLength: 4, CodebookBits: 8, ResidualBits: 8, Normalize: true, Iterations: 20}
+}
+
+// option describes one option key: its range, and where it goes in Settings.
+type option struct {
+	name     string
+	min, max float64
+	set      func(*Settings, float64)
+}
+
+var options = []option{
+	{"vector_length", 1, 16, func(s *Settings, v float64) { s.VectorLength = int(v) }},
+	{"codebook_bits", 1, 12, func(s *Settings, v float64) { s.CodebookBits = int(v) }},
+	{"residual_bits", 0, 12, func(s *Settings, v float64) { s.ResidualBits = int(v) }},
+	{"normalize", 0, 1, func(s *Settings, v float64) { s.Normalize = v == 1 }},
+	{"iterations", 0, 1000, func(s *Settings, v float64) { s.Iterations = int(v) }},
+	{"seed", 0, 1 << 53, func(s *Settings, v float64) { s.Seed = uint64(v) }},
+}
+
+func init() {
+	compress.Register(Name, func(opts compress.Options) (compress.Codec, error) { return New(opts) })
+}
+
+// Codec is the VPTQ codec with its settings.
+type Codec struct{ s Settings }
+
+// New returns the codec with DefaultSettings changed by opts. Every option is an
+// integer in its range (see the package doc); an unknown key is an error.
+func New(opts compress.Options) (*Codec, error) {
+	s := DefaultSettings()
+	for _, k := range slices.Sorted(maps.Keys(opts)) {
+		v := opts[k]
+		i := slices.IndexFunc(options, func(o option) bool { return o.name == k })
+		if i < 0 {
+			names := make([]string, len(options))
+			for j, o := range options {
+				names[j] = o.name
+			}
+			return nil, fmt.Errorf("vptq: unknown option %q (known: %s)", k, strings.Join(names, ", "))
+		}
+		o := options[i]
+		if v != math.Trunc(v) || v < o.min || v > o.max {
+			return nil, fmt.Errorf("vptq: option %s = %v: want an integer in [%v, %v]", k, v, o.min, o.max)
+		}
+		o.set(&s, v)
+	}
+	return &Codec{s: s}, nil
+}
+
+// Name returns "vptq".
+func (*Codec) Name() string { return Name }
+
+// Settings returns the codec's settings.
+func (c *Codec) Settings() Settings { return c.s }
+
+// Layout is what a decoder needs besides the stored tensors: the metadata entry
+// "<name>.vq", as JSON.
+type Layout struct {
+	Rows         int  `json:"rows"`
+	Cols         int  `json:"cols"`
+	VectorLength int  `json:"vector_length"`
+	CodebookBits int  `json:"codebook_bits"`
+	ResidualBits int  `json:"residual_bits"`
+	Normalize    bool `json:"normalize"`
+}
+
+// groups is the number of vectors per column.
+func (l Layout) groups() int { return (l.Rows + l.VectorLength - 1) / l.VectorLength }
+
+// Encode quantizes a 2-D F32/F16/BF16 tensor; any other tensor comes back as itself.
+// It fails on a matrix holding NaN or ±Inf.
+func (c *Codec) Encode(t *tensor.Tensor) ([]*tensor.Tensor, map[string]string, error) {
+	if !compressible(t) {
+		return []*tensor.Tensor{t}, nil, nil
+	}
+	w, err := t.Float32s()
+	if err != nil {
+		return nil, nil, fmt.Errorf("vptq: %w", err)
+	}
+	for i, v := range w {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, nil, fmt.Errorf("vptq: tensor %q: element %d (row %d, column %d) is %v; cannot quantize a non-finite weight",
+				t.Name, i, i/t.Shape[1], i%t.Shape[1], v)
+		}
+	}
+	h := fnv.New64a()
+	h.Write([]byte(t.Name))
+	q := Quantize(w, t.Shape[0], t.Shape[1], c.s, c.s.Seed^h.Sum64())
+	layout, err := json.Marshal(q.Layout)
+	if err != nil {
+		return nil, nil, err
+	}
+	return q.Tensors(t.Name), map[string]string{t.Name + LayoutSuffix: string(layout)}, nil
+}
+
+// Decode rebuilds the dense F32 tensor name from its stored parts, checking each (see
+// Load).
+func (*Codec) Decode(name string, meta map[string]string, get func(string) (*tensor.Tensor, error)) (*tensor.Tensor, error) {
+	q, err := Load(name, meta, get)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.FromFloat32(name, tensor.F32, []int{q.Rows, q.Cols}, q.Dense()), nil
+}
+
+func compressible(t *tensor.Tensor) bool {
+	switch t.DType {
+	case tensor.F32, tensor.F16, tensor.BF16:
+	default:
+		return false
+	}
+	return len(t.Shape) == 2 && t.Shape[0] > 0 && t.Shape[1] > 0
+}
+
+// Quantized is one vector-quantized matrix in memory.
+type Quantized struct {
+	Layout
+	Codebook    []float32 // 2^CodebookBits × VectorLength
+	Indices     []uint16  // groups × Cols: vector (g, c) covers rows g·v … g·v+v−1 of column c
+	ResCodebook []float32 // 2^ResidualBits × VectorLength, nil without residual
+	ResIndices  []uint16
+	ColScale    []float32 // Cols, nil without normalization
+	ColBias     []float32
+}
+
+// Quantize vector-quantizes the rows×cols row-major matrix w (finite values) with s,
+// seeding k-means with seed. It panics if len(w) ≠ rows·cols or s is out of range.
+func Quantize(w []float32, rows, cols int, s Settings, seed uint64) *Quantized {
+	if rows < 1 || cols < 1 || len(w) != rows*cols {
+		panic(fmt.Sprintf("vptq.Quantize: %d weights for a %d×%d matrix", len(w), rows, cols))
+	}
+	q := &Quantized{Layout: Layout{Rows: rows, Cols: cols, VectorLength: s.VectorLength,
+		CodebookBits: s.CodebookBits, ResidualBits: s.ResidualBits, Normalize: s.Normalize}}
+	v, g := s.VectorLength, q.groups()
+
+	// Column statistics: each input channel is normalized to mean 0, deviation 1, so one
+	// codebook fits columns of different scales.
+	scale, bias := make([]float32, cols), make([]float32, cols)
+	for c := range scale {
+		scale[c] = 1
+	}
+	if s.Normalize {
+		for c := range cols {
+			var sum, sq float64
+			for r := range rows {
+				x := float64(w[r*cols+c])
+				sum += x
+				sq += x * x
+			}
+			mean := sum / float64(rows)
+			sd := math.Sqrt(max(sq/float64(rows)-mean*mean, 0))
+			bias[c] = float32(mean)
+			if sd > 1e-12 {
+				scale[c] = float32(sd)
+			}
+		}
+		q.ColScale, q.ColBias = scale, bias
+	}
+
+	// The vectors: v consecutive rows of one column; the last group is zero-padded.
+	vecs := make([]float32, g*cols*v)
+	for r := range rows {
+		gi, j := r/v, r%v
+		for c := range cols {
+			vecs[(gi*cols+c)*v+j] = (w[r*cols+c] - bias[c]) / scale[c]
+		}
+	}
+	// Lloyd stops once 0.1% or fewer of the vectors move: later iterations barely
+	// change the reconstruction.
+	km := KMeansSettings{K: 1 << s.CodebookBits, Iterations: s.Iterations, Tolerance: 1e-3,
+		Seed: seed, MaxTrain: TrainVectors(1 << s.CodebookBits)}
+	q.Codebook, q.Indices = KMeans(vecs, v, km)
+	if s.ResidualBits > 0 {
+		// Residual vector quantization: a second codebook for what the first missed.
+		for i, idx := range q.Indices {
+			cw := q.Codebook[int(idx)*v : int(idx)*v+v]
+			for j := range v {
+				vecs[i*v+j] -= cw[j]
+			}
+		}
+		km.K, km.Seed, km.MaxTrain = 1<<s.ResidualBits, seed+1, TrainVectors(1<<s.ResidualBits)
+		q.ResCodebook, q.ResIndices = KMeans(vecs, v, km)
+	}
+	return q
+}
+
+// Tensors returns the stored form of q under name.
+func (q *Quantized) Tensors(name string) []*tensor.Tensor {
+	v := q.VectorLength
+	out := []*tensor.Tensor{
+		tensor.FromFloat32(name+CodebookSuffix, tensor.F32, []int{len(q.Codebook) / v, v}, q.Codebook),
+		packed(name+IndicesSuffix, q.Indices, q.CodebookBits),
+	}
+	if q.ResidualBits > 0 {
+		out = append(out,
+			tensor.FromFloat32(name+ResCodebookSuffix, tensor.F32, []int{len(q.ResCodebook) / v, v}, q.ResCodebook),
+			packed(name+ResIndicesSuffix, q.ResIndices, q.ResidualBits))
+	}
+	if q.Normalize {
+		out = append(out,
+			tensor.FromFloat32(name+ColScaleSuffix, tensor.F32, []int{q.Cols}, q.ColScale),
+			tensor.FromFloat32(name+ColBiasSuffix, tensor.F32, []int{q.Cols}, q.ColBias))
+	}
+	return out
+}
+
+func packed(name string, idx []uint16, bits int) *tensor.Tensor {
+	b := PackIndices(idx, bits)
+	return &tensor.Tensor{Name: name, DType: tensor.U8, Shape: []int{len(b)}, Data: b}
+}
+
+// Dense returns the Rows×Cols row-major matrix q represents.
+func (q *Quantized) Dense() []float32 {
+	v, cols := q.VectorLength, q.Cols
+	out := make([]float32, q.Rows*cols)
+	for r := range q.Rows {
+		g, j := r/v, r%v
+		for c := range cols {
+			i := g*cols + c
+			x := q.Codebook[int(q.Indices[i])*v+j]
+			if q.ResidualBits > 0 {
+				x += q.ResCodebook[int(q.ResIndices[i])*v+j]
+			}
+			if q.Normalize {
+				x = x*q.ColScale[c] + q.ColBias[c]
+			}
+			out[r*cols+c] = x
+		}
+	}
+	return out
+}
+
+// Load reads the compressed tensor name from a file's metadata and stored tensors (get
+// looks a stored tensor up by name) without dequantizing it, checking the layout and
+// every part's dtype, shape and values (finite codebooks and column statistics,
+// positive scales, zero index padding). Errors name the tensor and the part.
+func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor, error)) (*Quantized, error) {
+	fail := func(format string, a ...any) error {
+		return fmt.Errorf("vptq: tensor %q: %s", name, fmt.Sprintf(format, a...))
+	}
+	raw, ok := meta[name+LayoutSuffix]
+	if !ok {
+		return nil, fail("metadata key %q is missing", name+LayoutSuffix)
+	}
+	var l Layout
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&l); err != nil {
+		return nil, fail("metadata %q=%q: %v", name+LayoutSuffix, raw, err)
+	}
+	if l.Rows < 1 || l.Cols < 1 || l.VectorLength < 1 || l.VectorLength > 16 ||
+		l.CodebookBits < 1 || l.CodebookBits > 16 || l.ResidualBits < 0 || l.ResidualBits > 16 {
+		return nil, fail("metadata %q=%q: sizes out of range", name+LayoutSuffix, raw)
+	}
+	q := &Quantized{Layout: l}
+	n := l.groups() * l.Cols
+	var err error
+	if q.Codebook, err = floats(get, name+CodebookSuffix, []int{1 << l.CodebookBits, l.VectorLength}); err != nil {
+		return nil, fail("%v", err)
+	}
+	if q.Indices, err = indices(get, name+IndicesSuffix, l.CodebookBits, n); err != nil {
+		return nil, fail("%v", err)
+	}
+	if l.ResidualBits > 0 {
+		if q.ResCodebook, err = floats(get, name+ResCodebookSuffix, []int{1 << l.ResidualBits, l.VectorLength}); err != nil {
+			return nil, fail("%v", err)
+		}
+		if q.ResIndices, err = indices(get, name+ResIndicesSuffix, l.ResidualBits, n); err != nil {
+			return nil, fail("%v", err)
+		}
+	}
+	if l.Normalize {
+		if q.ColScale, err = floats(get, name+ColScaleSuffix, []int{l.Cols}); err != nil {
+			return nil, fail("%v", err)
+		}
+		for c, s := range q.ColScale {
+			if !(s > 0) {
+				return nil, fail("column %d scale %v is not positive", c, s)
+			}
+		}
+		if q.ColBias, err = floats(get, name+ColBiasSuffix, []int{l.Cols}); err != nil {
+			return nil, fail("%v", err)
+		}
+	}
+	return q, nil
+}
+
+// floats reads an F32 tensor of the given shape with finite values.
+func floats(get func(string) (*tensor.Tensor, error), name string, shape []int) ([]float32, error) {
+	t, err := get(name)
+	if err != nil {
+		return nil, err
+	}
+	if t.DType != tensor.F32 || !slices.Equal(t.Shape, shape) {
+		return nil, fmt.Errorf("%q is %s %v, want F32 %v", name, t.DType, t.Shape, shape)
+	}
+	v, err := t.Float32s()
+	if err != nil {
+		return nil, err
+	}
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, fmt.Errorf("%q: element %d is %v", name, i, x)
+		}
+	}
+	return v, nil
+}
+
+// indices reads n packed indices of width bits from a U8 tensor.
+func indices(get func(string) (*tensor.Tensor, error), name string, bits, n int) ([]uint16, error) {
+	t, err := get(name)
+	if err != nil {
+		return nil, err
+	}
+	want := PackedBytes(n, bits)
+	if t.DType != tensor.U8 || !slices.Equal(t.Shape, []int{want}) {
+		return nil, fmt.Errorf("%q is %s %v, want U8 [%d] (%d indices of %d bits)", name, t.DType, t.Shape, want, n, bits)
+	}
+	if !paddingIsZero(t.Data, bits, n) {
+		return nil, fmt.Errorf("%q: nonzero bits after the last index", name)
+	}
+	idx := make([]uint16, n)
+	UnpackIndices(t.Data, bits, n, idx)
+	return idx, nil
+}

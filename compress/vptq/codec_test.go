@@ -1,0 +1,345 @@
+package vptq_test
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/evomerge/evomerge/compress"
+	"github.com/evomerge/evomerge/compress/vptq"
+	"github.com/evomerge/evomerge/tensor"
+)
+
+func newCodec(t *testing.T, opts compress.Options) compress.Codec {
+	t.Helper()
+	c, err := compress.New("vptq", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestOptions(t *testing.T) {
+	c, err := vptq.New(compress.Options{"vector_length": 2, "codebook_bits": 6, "residual_bits": 0, "normalize": 0, "iterations": 5, "seed": 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := vptq.Settings{VectorLength: 2, CodebookBits: 6, ResidualBits: 0, Normalize: false, Iterations: 5, Seed: 12}
+	if c.Settings() != want {
+		t.Errorf("settings %+v, want %+v", c.Settings(), want)
+	}
+	d, _ := vptq.New(nil)
+	if d.Settings() != vptq.DefaultSettings() {
+		t.Errorf("no options: %+v, want the defaults", d.Settings())
+	}
+	for _, tc := range []struct {
+		opts compress.Options
+		want string
+	}{
+		{compress.Options{"bits": 4}, `unknown option "bits" (known: vector_length, codebook_bits, residual_bits, normalize, iterations, seed)`},
+		{compress.Options{"codebook_bits": 13}, "codebook_bits = 13: want an integer in [1, 12]"},
+		{compress.Options{"vector_length": 2.5}, "vector_length = 2.5: want an integer"},
+		{compress.Options{"vector_length": 0}, "vector_length = 0"},
+		{compress.Options{"normalize": 2}, "normalize = 2"},
+	} {
+		if _, err := compress.New("vptq", tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%v): err = %v, want %q", tc.opts, err, tc.want)
+		}
+	}
+}
+
+func dense(t *testing.T, c compress.Codec, in *tensor.Tensor) []float32 {
+	t.Helper()
+	stored, meta, err := c.Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]*tensor.Tensor{}
+	for _, s := range stored {
+		byName[s.Name] = s
+	}
+	out, err := c.Decode(in.Name, meta, func(n string) (*tensor.Tensor, error) {
+		if s, ok := byName[n]; ok {
+			return s, nil
+		}
+		return nil, fmt.Errorf("no tensor %q", n)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(out.Shape, in.Shape) {
+		t.Fatalf("decoded shape %v, want %v", out.Shape, in.Shape)
+	}
+	v, _ := out.Float32s()
+	return v
+}
+
+// A matrix whose column vectors take at most 2^codebook_bits distinct values is stored
+// exactly: k-means puts a centroid on each.
+func TestFewDistinctVectorsAreStoredExactly(t *testing.T) {
+	// 6 rows, vector length 4: two groups, the second padded with two zero rows.
+	patterns := [][]float32{{1, 2, 3, 4, 5, 6}, {-1, 0, 1, 0, -1, 0}, {0.5, 0.5, 0.5, 0.5, 0.25, 0.25}}
+	const rows, cols = 6, 10
+	w := make([]float32, rows*cols)
+	for c := range cols {
+		p := patterns[c%3]
+		for r := range rows {
+			w[r*cols+c] = p[r]
+		}
+	}
+	in := tensor.FromFloat32("w", tensor.F32, []int{rows, cols}, w)
+	// Six distinct vectors (three per group) share one codebook of 2^3 entries.
+	got := dense(t, newCodec(t, compress.Options{"codebook_bits": 3, "residual_bits": 0, "normalize": 0}), in)
+	if !slices.Equal(got, w) {
+		t.Errorf("decoded\n%v\nwant\n%v", got, w)
+	}
+}
+
+// Columns that are shifted and scaled copies of one pattern become identical after
+// normalization: one centroid, and σ·u + μ restores each column.
+func TestNormalizationRestoresScaledColumns(t *testing.T) {
+	pattern := []float32{3, -1, 0, 2, 1, -5, 4, 0}
+	const rows, cols = 8, 5
+	w := make([]float32, rows*cols)
+	for c := range cols {
+		for r := range rows {
+			w[r*cols+c] = pattern[r]*float32(c+1)*0.5 + float32(c) - 2
+		}
+	}
+	in := tensor.FromFloat32("w", tensor.F32, []int{rows, cols}, w)
+	got := dense(t, newCodec(t, compress.Options{"codebook_bits": 1, "residual_bits": 0}), in)
+	for i := range w {
+		if math.Abs(float64(got[i]-w[i])) > 1e-5 {
+			t.Fatalf("element %d: %v, want %v", i, got[i], w[i])
+		}
+	}
+}
+
+func gaussian(rng *rand.Rand, n int) []float32 {
+	w := make([]float32, n)
+	for i := range w {
+		w[i] = float32(rng.NormFloat64() * 0.05)
+	}
+	return w
+}
+
+func relError(a, b []float32) float64 {
+	var num, den float64
+	for i := range a {
+		d := float64(a[i] - b[i])
+		num += d * d
+		den += float64(b[i]) * float64(b[i])
+	}
+	return math.Sqrt(num / den)
+}
+
+// On an unstructured matrix the error falls as bits are added: 2, 3 and 4 bits of
+// index per weight (a residual codebook of 0, 16 and 256 entries).
+func TestMoreBitsLessError(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	w := gaussian(rng, 128*200)
+	in := tensor.FromFloat32("w", tensor.F32, []int{128, 200}, w)
+	var errs []float64
+	for _, res := range []float64{0, 4, 8} {
+		errs = append(errs, relError(dense(t, newCodec(t, compress.Options{"residual_bits": res}), in), w))
+	}
+	t.Logf("relative error at 2, 3, 4 bits per weight: %.3f", errs)
+	if !(errs[1] < 0.8*errs[0] && errs[2] < 0.8*errs[1] && errs[2] < 0.2) {
+		t.Errorf("relative error at 2, 3, 4 bits per weight: %.3f; want each at least 20%% below the last, and under 0.2 at 4 bits", errs)
+	}
+}
+
+func TestMulVecMatchesDense(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, tc := range []struct {
+		rows, cols int
+		opts       compress.Options
+	}{
+		{64, 50, nil},
+		{61, 33, nil}, // padded last group
+		{30, 20, compress.Options{"vector_length": 3, "codebook_bits": 4, "residual_bits": 3}},
+		{17, 9, compress.Options{"vector_length": 8, "codebook_bits": 3, "residual_bits": 0, "normalize": 0}},
+		{5, 7, compress.Options{"vector_length": 1, "codebook_bits": 2}},
+	} {
+		w := gaussian(rng, tc.rows*tc.cols)
+		c, err := vptq.New(tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := vptq.Quantize(w, tc.rows, tc.cols, c.Settings(), 1)
+		d := q.Dense()
+		x := gaussian(rng, tc.cols)
+		y := make([]float32, tc.rows)
+		q.MulVec(x, y)
+		for r := range tc.rows {
+			var want float64
+			for k := range tc.cols {
+				want += float64(d[r*tc.cols+k]) * float64(x[k])
+			}
+			if math.Abs(float64(y[r])-want) > 1e-5 {
+				t.Fatalf("%d×%d %v: y[%d] = %v, dense product %v", tc.rows, tc.cols, tc.opts, r, y[r], want)
+			}
+		}
+	}
+}
+
+func TestEncodeLeavesNonMatricesAloneAndRejectsNonFinite(t *testing.T) {
+	c := newCodec(t, nil)
+	for _, in := range []*tensor.Tensor{
+		tensor.FromFloat32("bias", tensor.F32, []int{3}, []float32{1, 2, 3}),
+		tensor.FromFloat32("empty", tensor.F32, []int{0, 4}, nil),
+		{Name: "int", DType: tensor.I8, Shape: []int{2, 2}, Data: []byte{1, 2, 3, 4}},
+	} {
+		stored, meta, err := c.Encode(in)
+		if err != nil || len(stored) != 1 || stored[0] != in || len(meta) != 0 {
+			t.Errorf("Encode(%q) changed a tensor it should leave alone: %v", in.Name, err)
+		}
+	}
+	in := tensor.FromFloat32("w", tensor.F32, []int{2, 2}, []float32{1, float32(math.NaN()), 3, 4})
+	if _, _, err := c.Encode(in); err == nil || !strings.Contains(err.Error(), `"w"`) || !strings.Contains(err.Error(), "row 0, column 1") {
+		t.Errorf("Encode with NaN: %v", err)
+	}
+}
+
+func writeModel(t *testing.T, dir string) string {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(31, 32))
+	path := filepath.Join(dir, "model.safetensors")
+	err := tensor.WriteFile(path, map[string]string{"format": "pt"}, []*tensor.Tensor{
+		tensor.FromFloat32("fc1.weight", tensor.F32, []int{256, 784}, gaussian(rng, 256*784)),
+		tensor.FromFloat32("fc1.bias", tensor.F32, []int{256}, gaussian(rng, 256)),
+		tensor.FromFloat32("fc2.weight", tensor.F16, []int{10, 256}, gaussian(rng, 2560)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestCompressFileIsDeterministicAndCountsEveryStoredBit(t *testing.T) {
+	dir := t.TempDir()
+	src := writeModel(t, dir)
+	a, b := filepath.Join(dir, "a.safetensors"), filepath.Join(dir, "b.safetensors")
+	stats, err := compress.CompressFile(newCodec(t, nil), src, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := compress.CompressFile(newCodec(t, nil), src, b); err != nil {
+		t.Fatal(err)
+	}
+	ab, _ := os.ReadFile(a)
+	bb, _ := os.ReadFile(b)
+	if !bytes.Equal(ab, bb) {
+		t.Error("compressing the same file twice gave different bytes")
+	}
+	// fc1: 64 groups × 784 columns × (8 + 8) index bits, two 256×4 F32 codebooks, two
+	// F32 statistics per column. fc2: 3 groups × 256 × 16 bits, the codebooks, 2 × 256 × 32.
+	fc1 := 64*784*16 + 2*256*4*32 + 2*784*32
+	fc2 := 3*256*16 + 2*256*4*32 + 2*256*32
+	if want := float64(fc1+fc2) / float64(256*784+2560); stats.BitsPerWeight != want || stats.CompressedTensors != 2 || stats.DenseTensors != 1 {
+		t.Errorf("stats %+v, want %v bits/weight, 2 compressed, 1 dense", stats, want)
+	}
+	got, _, err := compress.ReadDense(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[1].Name != "fc1.weight" || !slices.Equal(got[1].Shape, []int{256, 784}) {
+		t.Fatalf("ReadDense gave %d tensors", len(got))
+	}
+}
+
+func corrupt(t *testing.T, path string, edit func(ts map[string]*tensor.Tensor, meta map[string]string)) {
+	t.Helper()
+	f, err := tensor.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := map[string]*tensor.Tensor{}
+	for _, info := range f.Infos() {
+		x, err := f.Read(info.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts[info.Name] = x
+	}
+	meta := f.Metadata()
+	f.Close()
+	edit(ts, meta)
+	var list []*tensor.Tensor
+	for _, x := range ts {
+		list = append(list, x)
+	}
+	if err := tensor.WriteFile(path, meta, list); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReadDenseRejectsCorruptFiles(t *testing.T) {
+	type edit = func(ts map[string]*tensor.Tensor, meta map[string]string)
+	for _, tc := range []struct {
+		name string
+		edit edit
+		want []string
+	}{
+		{"missing layout", func(_ map[string]*tensor.Tensor, m map[string]string) { delete(m, "w.vq") },
+			[]string{`tensor "w"`, `metadata key "w.vq" is missing`}},
+		{"unknown layout field", func(_ map[string]*tensor.Tensor, m map[string]string) {
+			m["w.vq"] = `{"rows":6,"cols":9,"vector_length":4,"codebook_bits":2,"residual_bits":2,"normalize":true,"extra":1}`
+		}, []string{`tensor "w"`, `unknown field "extra"`}},
+		{"layout out of range", func(_ map[string]*tensor.Tensor, m map[string]string) {
+			m["w.vq"] = `{"rows":6,"cols":9,"vector_length":0,"codebook_bits":2,"residual_bits":2,"normalize":true}`
+		}, []string{`tensor "w"`, "out of range"}},
+		{"missing residual codebook", func(ts map[string]*tensor.Tensor, _ map[string]string) { delete(ts, "w.vq.res_codebook") },
+			[]string{`tensor "w"`, `no tensor "w.vq.res_codebook"`}},
+		{"codebook shape", func(ts map[string]*tensor.Tensor, _ map[string]string) {
+			x := ts["w.vq.codebook"]
+			x.Shape, x.Data = []int{2, 4}, x.Data[:32]
+		}, []string{`"w.vq.codebook" is F32 [2 4], want F32 [4 4]`}},
+		{"NaN in codebook", func(ts map[string]*tensor.Tensor, _ map[string]string) {
+			copy(ts["w.vq.codebook"].Data[4:8], tensor.FromFloat32("", tensor.F32, []int{1}, []float32{float32(math.NaN())}).Data)
+		}, []string{`"w.vq.codebook": element 1 is NaN`}},
+		{"truncated indices", func(ts map[string]*tensor.Tensor, _ map[string]string) {
+			x := ts["w.vq.indices"]
+			x.Shape, x.Data = []int{4}, x.Data[:4]
+		}, []string{`"w.vq.indices" is U8 [4], want U8 [5] (18 indices of 2 bits)`}},
+		{"stray index bits", func(ts map[string]*tensor.Tensor, _ map[string]string) {
+			x := ts["w.vq.res_indices"]
+			x.Data[len(x.Data)-1] |= 0x80
+		}, []string{`"w.vq.res_indices": nonzero bits after the last index`}},
+		{"zero column scale", func(ts map[string]*tensor.Tensor, _ map[string]string) {
+			clear(ts["w.vq.col_scale"].Data[8:12])
+		}, []string{`tensor "w"`, "column 2 scale 0 is not positive"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			rng := rand.New(rand.NewPCG(1, 1))
+			src := filepath.Join(dir, "m.safetensors")
+			if err := tensor.WriteFile(src, nil, []*tensor.Tensor{tensor.FromFloat32("w", tensor.F32, []int{6, 9}, gaussian(rng, 54))}); err != nil {
+				t.Fatal(err)
+			}
+			dst := filepath.Join(dir, "c.safetensors")
+			if _, err := compress.CompressFile(newCodec(t, compress.Options{"codebook_bits": 2, "residual_bits": 2}), src, dst); err != nil {
+				t.Fatal(err)
+			}
+			corrupt(t, dst, tc.edit)
+			_, _, err := compress.ReadDense(dst)
+			if err == nil {
+				t.Fatal("ReadDense of a corrupt file succeeded")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if !strings.Contains(err.Error(), dst) {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
+	}
+}
