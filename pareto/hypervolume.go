@@ -13,7 +13,8 @@ import (
 //
 // A point contributes only if it is strictly better than ref in every objective; points
 // with a NaN value, or not beyond ref, add nothing. Dominated and duplicate points may be
-// passed: they add nothing either. ref must be finite.
+// passed: they add nothing either. ref must be finite; a point infinitely better than
+// ref in some objective makes the hypervolume +Inf.
 //
 // The computation is exact. Two objectives take one sort and a sweep, O(N log N); more
 // objectives slice along the last one and recurse (the HSO scheme of While, Bradstreet,

@@ -73,11 +73,12 @@ func (s *FS) TempFile(pattern string) (*os.File, error) {
 	return f, nil
 }
 
-// SweepTemp removes files in the temp area that have not been written for olderThan:
-// leftovers of processes killed in the middle of a put. Files still being written are
-// younger than that (every write moves their modification time), so several processes
-// sharing the store may each sweep at start. It returns how many files and bytes it
-// removed.
+// SweepTemp removes files in the temp area that have not been modified for olderThan:
+// leftovers of processes killed in the middle of a put. A file in use is normally
+// younger than that (writes move its modification time), so several processes sharing
+// the store may each sweep at start; a placeholder left idle for longer by a very long
+// computation, or by a process suspended for that long, may be removed, and that put
+// fails and is retried. It returns how many files and bytes it removed.
 func (s *FS) SweepTemp(olderThan time.Duration) (files int, bytes int64, err error) {
 	dir := filepath.Join(s.Root, "tmp")
 	entries, err := os.ReadDir(dir)

@@ -221,9 +221,10 @@ func openStore(g *globals) (*store.FS, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Best effort: a store that cannot be swept (read-only, shared) still works.
 	files, bytes, err := st.SweepTemp(time.Hour)
 	if err != nil {
-		return nil, err
+		g.log.Warn().Err(err).Str("store", st.Root).Msg("could not remove leftovers of interrupted writes")
 	}
 	if files > 0 {
 		g.log.Info().Int("files", files).Int64("bytes", bytes).Str("store", st.Root).Msg("removed leftovers of interrupted writes")

@@ -253,7 +253,7 @@ func (q *Quantized) Tensors(name string) []*tensor.Tensor {
 }
 
 func packed(name string, idx []uint16, bits int) *tensor.Tensor {
-	b := PackIndices(idx, bits)
+	b := compress.PackBits(idx, bits)
 	return &tensor.Tensor{Name: name, DType: tensor.U8, Shape: []int{len(b)}, Data: b}
 }
 
@@ -281,7 +281,9 @@ func (q *Quantized) Dense() []float32 {
 // Load reads the compressed tensor name from a file's metadata and stored tensors (get
 // looks a stored tensor up by name) without dequantizing it, checking the layout and
 // every part's dtype, shape and values (finite codebooks and column statistics,
-// positive scales, zero index padding). Errors name the tensor and the part.
+// positive scales, zero index padding, no parts the layout does not use). Errors name
+// the tensor and the part. Finite parts can still multiply out to ±Inf near the float32
+// limit; the evaluator's functional gate catches non-finite outputs.
 func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor, error)) (*Quantized, error) {
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("vptq: tensor %q: %s", name, fmt.Sprintf(format, a...))
@@ -296,7 +298,7 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 	if err := dec.Decode(&l); err != nil {
 		return nil, fail("metadata %q=%q: %v", name+LayoutSuffix, raw, err)
 	}
-	if l.Rows < 1 || l.Cols < 1 || l.VectorLength < 1 || l.VectorLength > 16 ||
+	if !compress.MatrixShapeOK(l.Rows, l.Cols) || l.VectorLength < 1 || l.VectorLength > 16 ||
 		l.CodebookBits < 1 || l.CodebookBits > 16 || l.ResidualBits < 0 || l.ResidualBits > 16 {
 		return nil, fail("metadata %q=%q: sizes out of range", name+LayoutSuffix, raw)
 	}
@@ -309,7 +311,11 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 	if q.Indices, err = indices(get, name+IndicesSuffix, l.CodebookBits, n); err != nil {
 		return nil, fail("%v", err)
 	}
-	if l.ResidualBits > 0 {
+	if l.ResidualBits == 0 {
+		if err := compress.Unused(get, name+ResCodebookSuffix, name+ResIndicesSuffix); err != nil {
+			return nil, fail("%v", err)
+		}
+	} else {
 		if q.ResCodebook, err = floats(get, name+ResCodebookSuffix, []int{1 << l.ResidualBits, l.VectorLength}); err != nil {
 			return nil, fail("%v", err)
 		}
@@ -317,7 +323,11 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 			return nil, fail("%v", err)
 		}
 	}
-	if l.Normalize {
+	if !l.Normalize {
+		if err := compress.Unused(get, name+ColScaleSuffix, name+ColBiasSuffix); err != nil {
+			return nil, fail("%v", err)
+		}
+	} else {
 		if q.ColScale, err = floats(get, name+ColScaleSuffix, []int{l.Cols}); err != nil {
 			return nil, fail("%v", err)
 		}
@@ -360,14 +370,14 @@ func indices(get func(string) (*tensor.Tensor, error), name string, bits, n int)
 	if err != nil {
 		return nil, err
 	}
-	want := PackedBytes(n, bits)
+	want := compress.PackedBytes(n, bits)
 	if t.DType != tensor.U8 || !slices.Equal(t.Shape, []int{want}) {
 		return nil, fmt.Errorf("%q is %s %v, want U8 [%d] (%d indices of %d bits)", name, t.DType, t.Shape, want, n, bits)
 	}
-	if !paddingIsZero(t.Data, bits, n) {
+	if !compress.PaddingIsZero(t.Data, bits, n) {
 		return nil, fmt.Errorf("%q: nonzero bits after the last index", name)
 	}
 	idx := make([]uint16, n)
-	UnpackIndices(t.Data, bits, n, idx)
+	compress.UnpackBits(t.Data, bits, n, idx)
 	return idx, nil
 }

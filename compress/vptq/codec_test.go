@@ -166,6 +166,7 @@ func TestMulVecMatchesDense(t *testing.T) {
 		{30, 20, compress.Options{"vector_length": 3, "codebook_bits": 4, "residual_bits": 3}},
 		{17, 9, compress.Options{"vector_length": 8, "codebook_bits": 3, "residual_bits": 0, "normalize": 0}},
 		{5, 7, compress.Options{"vector_length": 1, "codebook_bits": 2}},
+		{12, 31, compress.Options{"residual_bits": 0, "codebook_bits": 5}}, // v = 4 without residual, odd columns
 	} {
 		w := gaussian(rng, tc.rows*tc.cols)
 		c, err := vptq.New(tc.opts)
@@ -295,6 +296,12 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 		{"layout out of range", func(_ map[string]*tensor.Tensor, m map[string]string) {
 			m["w.vq"] = `{"rows":6,"cols":9,"vector_length":0,"codebook_bits":2,"residual_bits":2,"normalize":true}`
 		}, []string{`tensor "w"`, "out of range"}},
+		{"sizes that overflow", func(_ map[string]*tensor.Tensor, m map[string]string) {
+			m["w.vq"] = `{"rows":1,"cols":2305843009213693952,"vector_length":1,"codebook_bits":8,"residual_bits":2,"normalize":true}`
+		}, []string{`tensor "w"`, "out of range"}},
+		{"part the layout does not use", func(_ map[string]*tensor.Tensor, m map[string]string) {
+			m["w.vq"] = strings.Replace(m["w.vq"], `"normalize":true`, `"normalize":false`, 1)
+		}, []string{`tensor "w"`, `stored tensor "w.vq.col_scale" is present but the layout does not use it`}},
 		{"missing residual codebook", func(ts map[string]*tensor.Tensor, _ map[string]string) { delete(ts, "w.vq.res_codebook") },
 			[]string{`tensor "w"`, `no tensor "w.vq.res_codebook"`}},
 		{"codebook shape", func(ts map[string]*tensor.Tensor, _ map[string]string) {

@@ -36,7 +36,7 @@
 // A compressed tensor "<name>" of shape [rows, cols] becomes
 //
 //	"<name>.vq.codebook"      F32 [2^codebook_bits, v]
-//	"<name>.vq.indices"       U8  packed indices, codebook_bits each (PackIndices)
+//	"<name>.vq.indices"       U8  packed indices, codebook_bits each (compress.PackBits)
 //	"<name>.vq.res_codebook"  F32 [2^residual_bits, v]     if residual_bits > 0
 //	"<name>.vq.res_indices"   U8  packed residual indices  if residual_bits > 0
 //	"<name>.vq.col_scale"     F32 [cols]  σ                if normalize
@@ -48,8 +48,7 @@
 //
 // # Kernels
 //
-// KMeans clusters; PackIndices and UnpackIndices convert index streams of any width from
-// 1 to 16 bits; Quantized.MulVec computes y = W·x from the codebooks and indices without
-// materializing W (see its doc). Kernels panic on inconsistent lengths; Load returns
+// KMeans clusters; indices are packed with compress.PackBits; Quantized.MulVec computes
+// y = W·x from the codebooks and indices without materializing W (see its doc). Kernels panic on inconsistent lengths; Load returns
 // errors for bad data from a file.
 package vptq

@@ -8,8 +8,9 @@ import "fmt"
 // Vectors run down columns, so column c contributes x_c times a codeword to v outputs at
 // once: y[g·v : g·v+v] += x_c·(C[i] + R[i']) for index pair (i, i') of vector (g, c). The
 // per-column normalization folds into the input and one shared offset:
-// Σ_c x_c(σ_c·u + μ_c) = Σ_c (x_c σ_c)·u + Σ_c x_c μ_c. Per weight it reads 2·bits/v
-// bits of indices instead of 32 bits of float, and the codebooks stay in cache.
+// Σ_c x_c(σ_c·u + μ_c) = Σ_c (x_c σ_c)·u + Σ_c x_c μ_c. In memory the indices are
+// unpacked to 16 bits, so per weight it reads 2·16/v bits (8 at v = 4) instead of 32
+// bits of float; the codebooks stay in cache.
 //
 // MulVec panics if the lengths do not match.
 func (q *Quantized) MulVec(x, y []float32) {

@@ -90,6 +90,9 @@ func TestKMeansConvergesToALloydFixedPoint(t *testing.T) {
 	}
 }
 
+// The per-point work runs on any number of goroutines; the partial sums are added in a
+// fixed chunk order by construction (chunk is a constant), which this test alone could
+// not tell apart from a core-count-dependent order.
 func TestKMeansIsReproducibleOnAnyCoreCount(t *testing.T) {
 	data := randomPoints(9000, 4, 7) // several chunks of parallel work
 	s := KMeansSettings{K: 32, Iterations: 15, Seed: 9}
@@ -138,5 +141,20 @@ func BenchmarkKMeans(b *testing.B) {
 	b.SetBytes(int64(4 * len(data)))
 	for b.Loop() {
 		KMeans(data, 4, KMeansSettings{K: 256, Iterations: 20, Seed: 1, Tolerance: 1e-3, MaxTrain: TrainVectors(256)})
+	}
+}
+
+// A centroid that loses all its points moves onto the point farthest from its own
+// centroid, which is then no longer counted as far.
+func TestUpdateReseedsEmptyCentroids(t *testing.T) {
+	data := []float32{0, 1, 2, 10, 30}
+	centroids := []float32{1, 99, 99} // centroids 1 and 2 have no points
+	assign := []uint16{0, 0, 0, 0, 0}
+	dist := []float32{1, 0, 1, 81, 841}
+	update(data, 1, centroids, assign, dist)
+	// Centroid 0 is the mean 8.6; centroid 1 takes 30 (distance 841), centroid 2 the
+	// next farthest, 10 (81).
+	if want := []float32{8.6, 30, 10}; !slices.Equal(centroids, want) {
+		t.Errorf("centroids %v, want %v", centroids, want)
 	}
 }

@@ -1,4 +1,4 @@
-package vptq
+package compress
 
 import (
 	"fmt"
@@ -7,17 +7,17 @@ import (
 	"testing"
 )
 
-func TestPackIndicesHandExample(t *testing.T) {
+func TestPackBitsHandExample(t *testing.T) {
 	// 5 = 101, 2 = 010, 7 = 111 at stream bits 0–2, 3–5, 6–8:
 	// byte 0 = bits 0..7 = 1,0,1,0,1,0,1,1 (LSB first) = 0xD5, byte 1 = bit 8 = 0x01.
-	got := PackIndices([]uint16{5, 2, 7}, 3)
+	got := PackBits([]uint16{5, 2, 7}, 3)
 	if want := []byte{0xD5, 0x01}; !slices.Equal(got, want) {
-		t.Errorf("PackIndices = %#v, want %#v", got, want)
+		t.Errorf("PackBits = %#v, want %#v", got, want)
 	}
 	dst := make([]uint16, 3)
-	UnpackIndices(got, 3, 3, dst)
+	UnpackBits(got, 3, 3, dst)
 	if !slices.Equal(dst, []uint16{5, 2, 7}) {
-		t.Errorf("UnpackIndices = %v", dst)
+		t.Errorf("UnpackBits = %v", dst)
 	}
 }
 
@@ -43,15 +43,15 @@ func TestPackUnpackEveryWidthAgainstBitByBit(t *testing.T) {
 			for i := range idx {
 				idx[i] = uint16(rng.IntN(1 << bits))
 			}
-			got := PackIndices(idx, bits)
+			got := PackBits(idx, bits)
 			if want := packNaive(idx, bits); !slices.Equal(got, want) {
-				t.Fatalf("bits %d, n %d: PackIndices differs from the bit-by-bit packing", bits, n)
+				t.Fatalf("bits %d, n %d: PackBits differs from the bit-by-bit packing", bits, n)
 			}
-			if !paddingIsZero(got, bits, n) {
+			if !PaddingIsZero(got, bits, n) {
 				t.Fatalf("bits %d, n %d: padding not zero", bits, n)
 			}
 			back := make([]uint16, n)
-			UnpackIndices(got, bits, n, back)
+			UnpackBits(got, bits, n, back)
 			if !slices.Equal(back, idx) {
 				t.Fatalf("bits %d, n %d: round trip changed the indices", bits, n)
 			}
@@ -60,23 +60,23 @@ func TestPackUnpackEveryWidthAgainstBitByBit(t *testing.T) {
 }
 
 func TestPaddingIsZeroSpotsStrayBits(t *testing.T) {
-	b := PackIndices([]uint16{1, 1, 1}, 3) // 9 bits: byte 1 holds one used bit
+	b := PackBits([]uint16{1, 1, 1}, 3) // 9 bits: byte 1 holds one used bit
 	b[1] |= 0x80
-	if paddingIsZero(b, 3, 3) {
+	if PaddingIsZero(b, 3, 3) {
 		t.Error("a set bit after the last index went unnoticed")
 	}
 }
 
-func TestPackIndicesPanicsOnIndexTooWide(t *testing.T) {
+func TestPackBitsPanicsOnIndexTooWide(t *testing.T) {
 	defer func() {
 		if recover() == nil {
 			t.Error("no panic for index 8 at 3 bits")
 		}
 	}()
-	PackIndices([]uint16{8}, 3)
+	PackBits([]uint16{8}, 3)
 }
 
-func BenchmarkUnpackIndices(b *testing.B) {
+func BenchmarkUnpackBits(b *testing.B) {
 	for _, bits := range []int{8, 12} {
 		b.Run(fmt.Sprintf("bits=%d", bits), func(b *testing.B) {
 			n := 1 << 20
@@ -84,11 +84,11 @@ func BenchmarkUnpackIndices(b *testing.B) {
 			for i := range idx {
 				idx[i] = uint16(i % (1 << bits))
 			}
-			p := PackIndices(idx, bits)
+			p := PackBits(idx, bits)
 			dst := make([]uint16, n)
 			b.SetBytes(int64(len(p)))
 			for b.Loop() {
-				UnpackIndices(p, bits, n, dst)
+				UnpackBits(p, bits, n, dst)
 			}
 		})
 	}
