@@ -101,7 +101,7 @@ func TestMNISTEvaluateScoresCompressedModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, test, _ := nn.LoadMNIST("")
-	for _, alg := range []string{"bitnet", "vptq"} {
+	for _, alg := range []string{"bitnet", "vptq", "seedlm"} {
 		t.Run(alg, func(t *testing.T) {
 			codec, err := compress.New(alg, nil)
 			if err != nil {

@@ -9,5 +9,6 @@ package all
 
 import (
 	_ "github.com/evomerge/evomerge/compress/bitnet"
+	_ "github.com/evomerge/evomerge/compress/seedlm"
 	_ "github.com/evomerge/evomerge/compress/vptq"
 )

@@ -1,0 +1,340 @@
+package seedlm
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/evomerge/evomerge/compress"
+	"github.com/evomerge/evomerge/tensor"
+)
+
+func TestOptions(t *testing.T) {
+	c, err := New(compress.Options{"block_size": 12, "latent": 4, "seed_bits": 16, "coef_bits": 3, "prune": 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Settings{BlockSize: 12, Latent: 4, SeedBits: 16, CoefBits: 3, Prune: 0.25}); c.Settings() != want {
+		t.Errorf("settings %+v, want %+v", c.Settings(), want)
+	}
+	for _, tc := range []struct {
+		opts compress.Options
+		want string
+	}{
+		{compress.Options{"k": 16}, `unknown option "k" (known: block_size, latent, seed_bits, coef_bits, prune)`},
+		{compress.Options{"seed_bits": 17}, "seed_bits = 17: want an integer in [4, 16]"},
+		{compress.Options{"prune": 0.95}, "prune = 0.95: want a number in [0, 0.9]"},
+		{compress.Options{"latent": 8}, "latent 8 must be smaller than block_size 8"},
+		{compress.Options{"coef_bits": 3.5}, "coef_bits = 3.5"},
+	} {
+		if _, err := compress.New("seedlm", tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%v): %v, want %q", tc.opts, err, tc.want)
+		}
+	}
+}
+
+func TestDenseHandExample(t *testing.T) {
+	// K = 4 from seed 1: states 2, 4, … so U(1) = [(2−8)/8, (4−8)/8] = [−0.75, −0.5]
+	// (C = 2, P = 1). Block 0: 2^0·U·3 = [−2.25, −1.5]. Block 1: 2^1·U·(−2) = [3, 2],
+	// of which column 2 is in the 1×3 matrix.
+	q := &Quantized{Layout: Layout{Rows: 1, Cols: 3, BlockSize: 2, Latent: 1, SeedBits: 4, CoefBits: 4, Kept: 2},
+		Seeds: []uint16{1, 1}, Exps: []uint16{0, 1}, Coefs: []int8{3, -2}}
+	if got, want := q.Dense(), []float32{-2.25, -1.5, 3}; !slices.Equal(got, want) {
+		t.Errorf("Dense = %v, want %v", got, want)
+	}
+	y := make([]float32, 1)
+	q.MulVec([]float32{1, 2, 3}, y)
+	if y[0] != -2.25-3+9 {
+		t.Errorf("MulVec = %v, want %v", y[0], -2.25-3+9)
+	}
+}
+
+// Blocks that are exactly 2^e·U(s)·q for some seed and small integers are found again
+// without error: the search covers every seed.
+func TestGeneratedBlocksAreRecoveredExactly(t *testing.T) {
+	s := Settings{BlockSize: 8, Latent: 3, SeedBits: 8, CoefBits: 4}
+	b := NewBases(s.SeedBits, s.BlockSize, s.Latent)
+	rng := rand.New(rand.NewPCG(5, 5))
+	const rows, cols = 6, 20 // 3 blocks per row, the last one padded
+	w := make([]float32, rows*cols)
+	for r := range rows {
+		for bi := range 3 {
+			seed := 1 + rng.IntN(255)
+			for !b.Full[seed-1] {
+				seed = 1 + rng.IntN(255)
+			}
+			q := []float32{float32(rng.IntN(15) - 7), float32(rng.IntN(15) - 7), 7} // 7 pins the exponent
+			u := b.U[(seed-1)*24 : seed*24]
+			for i := range 8 {
+				if col := bi*8 + i; col < cols {
+					w[r*cols+col] = 0.125 * (u[i*3]*q[0] + u[i*3+1]*q[1] + u[i*3+2]*q[2])
+				}
+			}
+		}
+	}
+	// The padded blocks hold 4 of 8 generated weights: only the full ones are exact.
+	got := Quantize(w, rows, cols, s).Dense()
+	for r := range rows {
+		for col := range 16 {
+			if got[r*cols+col] != w[r*cols+col] {
+				t.Fatalf("row %d column %d: %v, want %v", r, col, got[r*cols+col], w[r*cols+col])
+			}
+		}
+	}
+}
+
+func gaussian(rng *rand.Rand, n int) []float32 {
+	w := make([]float32, n)
+	for i := range w {
+		w[i] = float32(rng.NormFloat64() * 0.05)
+	}
+	return w
+}
+
+func relError(a, b []float32) float64 {
+	var num, den float64
+	for i := range a {
+		d := float64(a[i] - b[i])
+		num, den = num+d*d, den+float64(b[i])*float64(b[i])
+	}
+	return math.Sqrt(num / den)
+}
+
+// More seeds to search and more coefficients per block both lower the error.
+func TestMoreSeedsAndCoefficientsLessError(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	w := gaussian(rng, 64*96)
+	errOf := func(s Settings) float64 { return relError(Quantize(w, 64, 96, s).Dense(), w) }
+	base := DefaultSettings()
+	few := base
+	few.SeedBits = 6
+	more := base
+	more.Latent = 4
+	eFew, eBase, eMore := errOf(few), errOf(base), errOf(more)
+	t.Logf("relative error: 63 seeds %.3f, 4095 seeds %.3f, 4095 seeds and 4 coefficients %.3f", eFew, eBase, eMore)
+	if !(eBase < eFew && eMore < eBase && eBase < 0.3) {
+		t.Errorf("relative errors %.3f, %.3f, %.3f: want falling, and below 0.3 with the defaults", eFew, eBase, eMore)
+	}
+}
+
+func TestPruningDropsTheSmallestBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 3))
+	const rows, cols = 8, 32
+	w := gaussian(rng, rows*cols)
+	for i := range 8 { // row 0's first block is tiny: it must be among the dropped
+		w[i] *= 1e-3
+	}
+	s := DefaultSettings()
+	s.Prune = 0.5
+	q := Quantize(w, rows, cols, s)
+	if q.Kept != 16 || len(q.Seeds) != 16 {
+		t.Fatalf("kept %d of 32 blocks, want 16", q.Kept)
+	}
+	d := q.Dense()
+	var zero int
+	var keptMin, droppedMax float64 = math.Inf(1), 0
+	for bi := range 32 {
+		var norm float64
+		allZero := true
+		for i := range 8 {
+			x := w[bi*8+i] // 4 blocks per row: block bi is row bi/4, columns (bi%4)·8…
+			norm += float64(x) * float64(x)
+			if d[bi*8+i] != 0 {
+				allZero = false
+			}
+		}
+		if q.Mask[bi] {
+			keptMin = min(keptMin, norm)
+		} else {
+			droppedMax = max(droppedMax, norm)
+			if !allZero {
+				t.Errorf("dropped block %d is not zero", bi)
+			}
+			zero++
+		}
+	}
+	if zero != 16 || droppedMax > keptMin || q.Mask[0] {
+		t.Errorf("%d dropped blocks; largest dropped norm %v, smallest kept %v; block 0 kept %v", zero, droppedMax, keptMin, q.Mask[0])
+	}
+}
+
+func TestMulVecMatchesDense(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 1))
+	for _, tc := range []struct {
+		rows, cols int
+		s          Settings
+	}{
+		{16, 40, DefaultSettings()},
+		{7, 19, Settings{BlockSize: 6, Latent: 2, SeedBits: 8, CoefBits: 5, Prune: 0.3}},
+	} {
+		w := gaussian(rng, tc.rows*tc.cols)
+		q := Quantize(w, tc.rows, tc.cols, tc.s)
+		d := q.Dense()
+		x := gaussian(rng, tc.cols)
+		y := make([]float32, tc.rows)
+		q.MulVec(x, y)
+		for r := range tc.rows {
+			var want float64
+			for c := range tc.cols {
+				want += float64(d[r*tc.cols+c]) * float64(x[c])
+			}
+			if math.Abs(float64(y[r])-want) > 1e-6 {
+				t.Fatalf("%d×%d: y[%d] = %v, dense product %v", tc.rows, tc.cols, r, y[r], want)
+			}
+		}
+	}
+}
+
+func TestQuantizeIsReproducibleOnAnyCoreCount(t *testing.T) {
+	w := gaussian(rand.New(rand.NewPCG(6, 6)), 64*100) // more than one chunk of blocks
+	old := runtime.GOMAXPROCS(1)
+	a := Quantize(w, 64, 100, DefaultSettings())
+	runtime.GOMAXPROCS(2)
+	b := Quantize(w, 64, 100, DefaultSettings())
+	runtime.GOMAXPROCS(old)
+	if !slices.Equal(a.Seeds, b.Seeds) || !slices.Equal(a.Coefs, b.Coefs) || !slices.Equal(a.Exps, b.Exps) || a.ExpBase != b.ExpBase {
+		t.Error("different results on 1 and 2 cores")
+	}
+}
+
+func newCodec(t *testing.T, opts compress.Options) compress.Codec {
+	t.Helper()
+	c, err := compress.New("seedlm", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestCompressFileIsDeterministicAndCountsEveryStoredBit(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(7, 7))
+	src := filepath.Join(dir, "m.safetensors")
+	err := tensor.WriteFile(src, nil, []*tensor.Tensor{
+		tensor.FromFloat32("fc.weight", tensor.F32, []int{32, 50}, gaussian(rng, 1600)),
+		tensor.FromFloat32("fc.bias", tensor.F32, []int{32}, gaussian(rng, 32)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := filepath.Join(dir, "a.safetensors"), filepath.Join(dir, "b.safetensors")
+	opts := compress.Options{"prune": 0.25}
+	stats, err := compress.CompressFile(newCodec(t, opts), src, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := compress.CompressFile(newCodec(t, opts), src, b); err != nil {
+		t.Fatal(err)
+	}
+	ab, _ := os.ReadFile(a)
+	bb, _ := os.ReadFile(b)
+	if !bytes.Equal(ab, bb) {
+		t.Error("compressing the same file twice gave different bytes")
+	}
+	// 32 rows × 7 blocks = 224 blocks, 168 kept: seeds 168·12 bits (252 bytes), exponents
+	// 168·4 (84), coefficients 168·3·4 (252), mask 224 bits (28).
+	if want := float64(8*(252+84+252+28)) / 1600; stats.BitsPerWeight != want || stats.CompressedTensors != 1 {
+		t.Errorf("stats %+v, want %v bits/weight", stats, want)
+	}
+	got, _, err := compress.ReadDense(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[1].Name != "fc.weight" {
+		t.Fatalf("ReadDense: %d tensors", len(got))
+	}
+}
+
+func corrupt(t *testing.T, path string, edit func(ts map[string]*tensor.Tensor, meta map[string]string)) {
+	t.Helper()
+	f, err := tensor.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := map[string]*tensor.Tensor{}
+	for _, info := range f.Infos() {
+		x, err := f.Read(info.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts[info.Name] = x
+	}
+	meta := f.Metadata()
+	f.Close()
+	edit(ts, meta)
+	var list []*tensor.Tensor
+	for _, x := range ts {
+		list = append(list, x)
+	}
+	if err := tensor.WriteFile(path, meta, list); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReadDenseRejectsCorruptFiles(t *testing.T) {
+	type edit = func(ts map[string]*tensor.Tensor, meta map[string]string)
+	layout := func(m map[string]string, from, to string) {
+		m["w.seedlm"] = strings.Replace(m["w.seedlm"], from, to, 1)
+	}
+	for _, tc := range []struct {
+		name string
+		edit edit
+		want string
+	}{
+		{"missing layout", func(_ map[string]*tensor.Tensor, m map[string]string) { delete(m, "w.seedlm") }, `metadata key "w.seedlm" is missing`},
+		{"unknown layout field", func(_ map[string]*tensor.Tensor, m map[string]string) { layout(m, "{", `{"x":1,`) }, `unknown field "x"`},
+		{"latent not below block size", func(_ map[string]*tensor.Tensor, m map[string]string) { layout(m, `"latent":3`, `"latent":8`) }, "sizes out of range"},
+		{"kept count off", func(_ map[string]*tensor.Tensor, m map[string]string) { layout(m, `"kept":15`, `"kept":14`) }, "the mask keeps 15 blocks, the layout says 14"},
+		{"sizes that overflow", func(_ map[string]*tensor.Tensor, m map[string]string) {
+			layout(m, `"rows":5`, `"rows":4611686018427387904`)
+		}, "sizes out of range"},
+		{"mask the layout does not use", func(_ map[string]*tensor.Tensor, m map[string]string) {
+			layout(m, `"pruned":true`, `"pruned":false`)
+			layout(m, `"kept":15`, `"kept":20`)
+		}, `stored tensor "w.seedlm.mask" is present but the layout does not use it`},
+		{"missing coefficients", func(ts map[string]*tensor.Tensor, _ map[string]string) { delete(ts, "w.seedlm.coefs") }, `no tensor "w.seedlm.coefs"`},
+		{"seed zero", func(ts map[string]*tensor.Tensor, _ map[string]string) {
+			d := ts["w.seedlm.seeds"].Data
+			d[0], d[1] = 0, d[1]&0xF0 // block 0's 12 bits
+		}, "block 0 has seed 0"},
+		{"mask disagrees", func(ts map[string]*tensor.Tensor, _ map[string]string) { ts["w.seedlm.mask"].Data[0] ^= 0x01 }, "the mask keeps"},
+		{"stray bits", func(ts map[string]*tensor.Tensor, _ map[string]string) { ts["w.seedlm.mask"].Data[2] |= 0x80 }, "nonzero bits after the last value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			src := filepath.Join(dir, "m.safetensors")
+			// 5 rows × 4 blocks (the last padded) = 20 blocks; prune 0.25 keeps 15, so
+			// the seeds (180 bits) and the mask (20 bits) end in padding.
+			if err := tensor.WriteFile(src, nil, []*tensor.Tensor{tensor.FromFloat32("w", tensor.F32, []int{5, 30}, gaussian(rand.New(rand.NewPCG(1, 1)), 150))}); err != nil {
+				t.Fatal(err)
+			}
+			dst := filepath.Join(dir, "c.safetensors")
+			if _, err := compress.CompressFile(newCodec(t, compress.Options{"prune": 0.25}), src, dst); err != nil {
+				t.Fatal(err)
+			}
+			corrupt(t, dst, tc.edit)
+			_, _, err := compress.ReadDense(dst)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `tensor "w"`) || !strings.Contains(err.Error(), dst) {
+				t.Errorf("ReadDense: %v; want an error naming the file, the tensor and %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEncodeLeavesNonMatricesAloneAndRejectsNonFinite(t *testing.T) {
+	c := newCodec(t, nil)
+	bias := tensor.FromFloat32("bias", tensor.F32, []int{3}, []float32{1, 2, 3})
+	if stored, meta, err := c.Encode(bias); err != nil || len(stored) != 1 || stored[0] != bias || meta != nil {
+		t.Errorf("Encode(bias) changed it: %v", err)
+	}
+	in := tensor.FromFloat32("w", tensor.F32, []int{2, 2}, []float32{1, 2, float32(math.Inf(-1)), 4})
+	if _, _, err := c.Encode(in); err == nil || !strings.Contains(err.Error(), "row 1, column 0") {
+		t.Errorf("Encode(-Inf): %v", err)
+	}
+}
