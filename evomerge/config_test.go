@@ -53,13 +53,21 @@ func TestDemoConfigLoads(t *testing.T) {
 	}
 }
 
-func TestVPTQConfigLoads(t *testing.T) {
-	c, err := LoadConfig("../configs/mnist-vptq.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Compression.Algorithm != "vptq" || c.Compression.TargetRatio != 4 || c.Compression.Options["codebook_bits"] != 8 {
-		t.Errorf("vptq compression block: %+v", c.Compression)
+func TestCodecConfigsLoad(t *testing.T) {
+	for _, tc := range []struct {
+		file, algorithm, option string
+		ratio, value        float64
+	}{
+		{"../configs/mnist-vptq.yaml", "vptq", "codebook_bits", 4, 8},
+		{"../configs/mnist-seedlm.yaml", "seedlm", "prune", 6, 0.25},
+	} {
+		c, err := LoadConfig(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cs := c.Compression; cs.Algorithm != tc.algorithm || cs.TargetRatio != tc.ratio || cs.Options[tc.option] != tc.value {
+			t.Errorf("%s compression block: %+v", tc.file, cs)
+		}
 	}
 }
 
