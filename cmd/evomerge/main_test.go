@@ -11,12 +11,18 @@ import (
 // captureStderr runs fn and returns what it wrote to stderr.
 func captureStderr(t *testing.T, fn func()) string {
 	t.Helper()
+	return capture(t, &os.Stderr, fn)
+}
+
+// capture runs fn with *f redirected to a pipe and returns what fn wrote to it.
+func capture(t *testing.T, f **os.File, fn func()) string {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := os.Stderr
-	os.Stderr = w
+	old := *f
+	*f = w
 	done := make(chan string)
 	go func() {
 		var b strings.Builder
@@ -32,7 +38,7 @@ func captureStderr(t *testing.T, fn func()) string {
 	}()
 	fn()
 	w.Close()
-	os.Stderr = old
+	*f = old
 	return <-done
 }
 

@@ -399,3 +399,13 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	}
 	return nil
 }
+
+// exactArgs is cobra.ExactArgs as a usage error (exit code 2).
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s: want %d argument(s), got %d; usage: evomerge %s", cmd.Name(), n, len(args), cmd.Use)
+		}
+		return nil
+	}
+}

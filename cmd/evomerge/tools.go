@@ -1,0 +1,254 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/evomerge/evomerge/bench"
+	"github.com/evomerge/evomerge/compress"
+	"github.com/evomerge/evomerge/nn"
+	"github.com/evomerge/evomerge/tensor"
+)
+
+// The one-off tools: compress, bench and inspect a model without a server.
+
+// modelFile resolves a model argument to its safetensors file: the file itself, or
+// DIR/model.safetensors. A missing path or a sharded folder is a usage error.
+func modelFile(arg string) (string, error) {
+	st, err := os.Stat(arg)
+	if err != nil {
+		return "", usagef("%s: no such file or folder", arg)
+	}
+	if !st.IsDir() {
+		return arg, nil
+	}
+	single := filepath.Join(arg, nn.ModelFile)
+	if _, err := os.Stat(single); err == nil {
+		return single, nil
+	}
+	if _, err := os.Stat(filepath.Join(arg, "model.safetensors.index.json")); err == nil {
+		return "", usagef("%s is a sharded checkpoint; this command takes one safetensors file", arg)
+	}
+	return "", usagef("%s: folder has no %s", arg, nn.ModelFile)
+}
+
+// parseOptions turns repeated "key=value" flags into codec options.
+func parseOptions(kvs []string) (compress.Options, error) {
+	opts := compress.Options{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usagef("--option %q: want key=value", kv)
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil, usagef("--option %s: %q is not a number", k, v)
+		}
+		opts[k] = f
+	}
+	return opts, nil
+}
+
+func compressCmd(g *globals) *cobra.Command {
+	var alg string
+	var kvs []string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "compress -a bitnet|vptq|seedlm [--option key=value ...] IN OUT_DIR",
+		Short: "Compress one model (a safetensors file or a folder with model.safetensors) into OUT_DIR/model.safetensors",
+		Args:  exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if alg == "" {
+				return usagef("compress: -a ALGORITHM is required (one of %s)", strings.Join(compress.Names(), ", "))
+			}
+			opts, err := parseOptions(kvs)
+			if err != nil {
+				return err
+			}
+			codec, err := compress.New(alg, opts)
+			if err != nil {
+				return usagef("compress: %v", err)
+			}
+			src, err := modelFile(args[0])
+			if err != nil {
+				return err
+			}
+			out := args[1]
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return err
+			}
+			dst := filepath.Join(out, nn.ModelFile)
+			if mustAbs(src) == mustAbs(dst) {
+				return usagef("compress: the output %s would overwrite the input", dst)
+			}
+			start := time.Now()
+			fmt.Fprintf(os.Stderr, "compressing %s with %s …\n", src, alg)
+			stats, err := compress.CompressFile(codec, src, dst)
+			if err != nil {
+				return err
+			}
+			if err := copyConfig(filepath.Dir(src), out); err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(stats)
+			}
+			fmt.Printf("%s: %s, %d matrices compressed (%d tensors kept as they were), %.2f bits per weight; %d → %d bytes (%.1f×) in %.1f s\n",
+				dst, stats.Algorithm, stats.CompressedTensors, stats.DenseTensors, stats.BitsPerWeight,
+				stats.InputBytes, stats.OutputBytes, stats.Ratio, time.Since(start).Seconds())
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&alg, "algorithm", "a", "", "codec: "+strings.Join(compress.Names(), ", "))
+	fl.StringArrayVar(&kvs, "option", nil, "codec option key=value (repeatable), e.g. --option prune=0.25")
+	fl.BoolVar(&asJSON, "json", false, "print the statistics as JSON")
+	return cmd
+}
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+// copyConfig copies a model folder's config.json next to the compressed model, if there
+// is one, so the folder stays a loadable model.
+func copyConfig(srcDir, dstDir string) error {
+	src := filepath.Join(srcDir, nn.ConfigFile)
+	in, err := os.Open(src)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return tensor.WriteAtomic(filepath.Join(dstDir, nn.ConfigFile), func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+}
+
+func benchCmd(g *globals) *cobra.Command {
+	var evaluator string
+	var limit, runs int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "bench -e mnist [--limit N] [--latency-runs N] MODEL",
+		Short: "Score one model (dense or compressed): accuracy, bytes on disk, median batch-1 latency",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if evaluator != "mnist" {
+				return usagef("bench: unknown evaluator %q (known: mnist)", evaluator)
+			}
+			if limit < 0 || runs < 1 {
+				return usagef("bench: --limit must be ≥ 0 and --latency-runs ≥ 1")
+			}
+			path, err := modelFile(args[0])
+			if err != nil {
+				return err
+			}
+			e, err := bench.NewMNIST(bench.MNISTSettings{Limit: limit, LatencyRuns: runs})
+			if err != nil {
+				return err
+			}
+			r, err := e.Evaluate(cmd.Context(), path)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(r)
+			}
+			fmt.Printf("%s: accuracy %.4f on %d MNIST test images, %d bytes, latency %.4f ms (median of %d batch-1 runs), outputs finite: %v\n",
+				path, r.Accuracy, r.Examples, r.SizeBytes, r.LatencyMs, runs, r.Finite)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&evaluator, "evaluator", "e", "mnist", "evaluator: mnist")
+	fl.IntVar(&limit, "limit", 0, "test images to score (0: all 10,000)")
+	fl.IntVar(&runs, "latency-runs", 200, "batch-1 forward passes timed")
+	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func inspectCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "inspect PATH",
+		Short: "Show a checkpoint's tensors and metadata (a file, a folder, or a sharded folder), validating its headers",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := os.Stat(args[0]); err != nil {
+				return usagef("%s: no such file or folder", args[0])
+			}
+			c, err := tensor.OpenCheckpoint(args[0])
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			type row struct {
+				Name  string `json:"name"`
+				DType string `json:"dtype"`
+				Shape []int  `json:"shape"`
+				Bytes int64  `json:"bytes"`
+			}
+			var rows []row
+			var total int64
+			for _, in := range c.Infos() {
+				rows = append(rows, row{in.Name, string(in.DType), in.Shape, in.End - in.Begin})
+				total += in.End - in.Begin
+			}
+			meta := c.Metadata()
+			if asJSON {
+				return printJSON(map[string]any{"path": args[0], "metadata": meta, "tensors": rows, "tensor_bytes": total})
+			}
+			fmt.Printf("%s: %d tensors, %d bytes of tensor data\n", args[0], len(rows), total)
+			if alg, ok := meta[compress.MetaAlgorithm]; ok {
+				names := strings.Split(meta[compress.MetaTensors], ",")
+				fmt.Printf("compressed with %s: %s\n", alg, strings.Join(names, ", "))
+			}
+			if len(meta) > 0 {
+				fmt.Println("metadata:")
+				for _, k := range slices.Sorted(maps.Keys(meta)) {
+					v := meta[k]
+					if len(v) > 120 {
+						v = v[:117] + "..."
+					}
+					fmt.Printf("  %s = %s\n", k, v)
+				}
+			}
+			fmt.Printf("%-40s %-5s %-16s %12s\n", "tensor", "dtype", "shape", "bytes")
+			for _, r := range rows {
+				fmt.Printf("%-40s %-5s %-16s %12d\n", r.Name, r.DType, fmt.Sprint(r.Shape), r.Bytes)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	return cmd
+}
+
+func printJSON(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Println(string(b))
+	return err
+}
