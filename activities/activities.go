@@ -360,7 +360,7 @@ func (a *Activities) Compress(ctx context.Context, in CompressInput) (CompressRe
 	if err != nil {
 		return CompressResult{}, badInput(err)
 	}
-	key := store.Key(compressVersion, in.Model.Digest, in.Algorithm, in.Options, in.Dense)
+	key := store.Key(compressVersion, codec.Version(), in.Model.Digest, in.Algorithm, in.Options, in.Dense)
 	valid := func(r CompressResult) bool { return a.Store.Has(r.Artifact) && (!in.Dense || a.Store.Has(r.Dense)) }
 	var out CompressResult
 	err = heartbeat(ctx, func() error {

@@ -129,6 +129,11 @@ func TestMNISTEvaluateScoresCompressedModels(t *testing.T) {
 			if !rPacked.Finite {
 				t.Error("compressed model's logits are not finite")
 			}
+			// Every codec keeps most of the model: measured 0.700 (bitnet), 0.753 (vptq)
+			// and 0.763 (seedlm) against 0.764 dense on these 1,000 images.
+			if rPacked.Accuracy < 0.85*rDense.Accuracy {
+				t.Errorf("%s accuracy %.3f, below 85%% of the dense %.3f", alg, rPacked.Accuracy, rDense.Accuracy)
+			}
 		})
 	}
 }

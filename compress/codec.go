@@ -17,6 +17,10 @@ import (
 type Codec interface {
 	// Name is the registry name ("bitnet", "vptq", "seedlm").
 	Name() string
+	// Version names the encoder's algorithm and format ("seedlm/2"). It changes whenever
+	// the same tensor and options would encode to different bytes, so that memoized
+	// outputs of an older encoder are not reused.
+	Version() string
 	// Encode compresses one dense tensor. It returns the tensors to store in its place
 	// and metadata entries needed to decode it (keys should be prefixed with the
 	// tensor's name). A tensor left dense comes back as itself with no metadata.

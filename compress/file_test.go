@@ -19,7 +19,8 @@ import (
 // fails on a tensor called "fail".
 type halveCodec struct{}
 
-func (halveCodec) Name() string { return "test-halve" }
+func (halveCodec) Name() string    { return "test-halve" }
+func (halveCodec) Version() string { return "test-halve/1" }
 
 func (halveCodec) Encode(t *tensor.Tensor) ([]*tensor.Tensor, map[string]string, error) {
 	if t.Name == "fail" {

@@ -45,6 +45,9 @@ func New(opts compress.Options) (*Codec, error) {
 // Name returns "bitnet".
 func (*Codec) Name() string { return Name }
 
+// Version identifies the encoder; bump it when its output for the same input changes.
+func (*Codec) Version() string { return "bitnet/1" }
+
 // Encode quantizes a 2-D F32/F16/BF16 tensor to "<name>.ternary" and "<name>.scale" with
 // metadata "<name>.shape"; any other tensor (1-D, other ranks, integer dtypes, an empty
 // matrix) comes back as itself. It fails on a matrix holding NaN or ±Inf.

@@ -44,14 +44,15 @@ type option struct {
 	min, max float64
 	integer  bool
 	set      func(*Settings, float64)
+	get      func(Settings) float64
 }
 
 var options = []option{
-	{"block_size", 2, 32, true, func(s *Settings, v float64) { s.BlockSize = int(v) }},
-	{"latent", 1, 8, true, func(s *Settings, v float64) { s.Latent = int(v) }},
-	{"seed_bits", 4, 16, true, func(s *Settings, v float64) { s.SeedBits = int(v) }},
-	{"coef_bits", 2, 8, true, func(s *Settings, v float64) { s.CoefBits = int(v) }},
-	{"prune", 0, 0.9, false, func(s *Settings, v float64) { s.Prune = v }},
+	{"block_size", 2, 32, true, func(s *Settings, v float64) { s.BlockSize = int(v) }, func(s Settings) float64 { return float64(s.BlockSize) }},
+	{"latent", 1, 8, true, func(s *Settings, v float64) { s.Latent = int(v) }, func(s Settings) float64 { return float64(s.Latent) }},
+	{"seed_bits", 4, 16, true, func(s *Settings, v float64) { s.SeedBits = int(v) }, func(s Settings) float64 { return float64(s.SeedBits) }},
+	{"coef_bits", 2, 8, true, func(s *Settings, v float64) { s.CoefBits = int(v) }, func(s Settings) float64 { return float64(s.CoefBits) }},
+	{"prune", 0, 0.9, false, func(s *Settings, v float64) { s.Prune = v }, func(s Settings) float64 { return s.Prune }},
 }
 
 func init() {
@@ -85,14 +86,47 @@ func New(opts compress.Options) (*Codec, error) {
 		}
 		o.set(&s, v)
 	}
-	if s.Latent >= s.BlockSize {
-		return nil, fmt.Errorf("seedlm: latent %d must be smaller than block_size %d (otherwise nothing is compressed)", s.Latent, s.BlockSize)
+	if err := s.validate(); err != nil {
+		return nil, err
 	}
 	return &Codec{s: s}, nil
 }
 
+// validate checks every setting's range (the options table), that latent is below
+// block_size, and that some seed gives a well-conditioned basis (with a 4-bit register
+// and 5 or 6 coefficients none does: the register's period is too short).
+func (s Settings) validate() error {
+	for _, o := range options {
+		if v := o.get(s); !(v >= o.min && v <= o.max) {
+			return fmt.Errorf("seedlm: %s = %v is outside [%v, %v]", o.name, o.get(s), o.min, o.max)
+		}
+	}
+	if s.Latent >= s.BlockSize {
+		return fmt.Errorf("seedlm: latent %d must be smaller than block_size %d (otherwise nothing is compressed)", s.Latent, s.BlockSize)
+	}
+	if !slices.Contains(NewBases(s.SeedBits, s.BlockSize, s.Latent).Full, true) {
+		return fmt.Errorf("seedlm: no seed of a %d-bit register gives %d independent columns of %d values; use more seed_bits or a smaller latent",
+			s.SeedBits, s.Latent, s.BlockSize)
+	}
+	return nil
+}
+
+// The exponent range Load accepts and Encode produces: 2^(exp_base+15) times the largest
+// coefficient and basis sum stays far below float32's limit, and 2^exp_base at worst
+// underflows to zero.
+const (
+	minExpBase = -160
+	maxExpBase = 100
+	// maxWeight is the largest weight magnitude Encode takes; it keeps exp_base below
+	// maxExpBase.
+	maxWeight = 1e25
+)
+
 // Name returns "seedlm".
 func (*Codec) Name() string { return Name }
+
+// Version identifies the encoder; bump it when its output for the same input changes.
+func (*Codec) Version() string { return "seedlm/1" }
 
 // Settings returns the codec's settings.
 func (c *Codec) Settings() Settings { return c.s }
@@ -111,6 +145,10 @@ func (c *Codec) Encode(t *tensor.Tensor) ([]*tensor.Tensor, map[string]string, e
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return nil, nil, fmt.Errorf("seedlm: tensor %q: element %d (row %d, column %d) is %v; cannot compress a non-finite weight",
 				t.Name, i, i/t.Shape[1], i%t.Shape[1], v)
+		}
+		if math.Abs(float64(v)) > maxWeight {
+			return nil, nil, fmt.Errorf("seedlm: tensor %q: element %d (row %d, column %d) is %v, beyond the ±%g that 4-bit exponents can represent",
+				t.Name, i, i/t.Shape[1], i%t.Shape[1], v, maxWeight)
 		}
 	}
 	q := Quantize(w, t.Shape[0], t.Shape[1], c.s)
@@ -171,16 +209,16 @@ func packed(name string, vals []uint16, bits int) *tensor.Tensor {
 // Dense returns the Rows×Cols row-major matrix q represents: each kept block is
 // 2^(ExpBase+code)·U(seed)·coefficients, each pruned block zero.
 func (q *Quantized) Dense() []float32 {
-	b := NewBases(q.SeedBits, q.BlockSize, q.Latent)
 	c, nbr := q.BlockSize, q.blocksPerRow()
 	out := make([]float32, q.Rows*q.Cols)
 	blk := make([]float32, c)
+	o := orbitOf(q.SeedBits)
 	k := 0 // kept block counter
 	for blkIdx := range q.Rows * nbr {
 		if q.Mask != nil && !q.Mask[blkIdx] {
 			continue
 		}
-		q.block(b, k, blk)
+		q.block(o.window(uint32(q.Seeds[k]), c*q.Latent), k, blk)
 		k++
 		r, c0 := blkIdx/nbr, (blkIdx%nbr)*c
 		copy(out[r*q.Cols+c0:r*q.Cols+min(c0+c, q.Cols)], blk)
@@ -188,10 +226,9 @@ func (q *Quantized) Dense() []float32 {
 	return out
 }
 
-// block reconstructs kept block k into blk.
-func (q *Quantized) block(b *Bases, k int, blk []float32) {
+// block reconstructs kept block k into blk from its basis u = U(seed).
+func (q *Quantized) block(u []float32, k int, blk []float32) {
 	c, p := q.BlockSize, q.Latent
-	u := b.U[(int(q.Seeds[k])-1)*c*p : int(q.Seeds[k])*c*p]
 	scale := float32(math.Ldexp(1, q.ExpBase+int(q.Exps[k])))
 	t := q.Coefs[k*p : (k+1)*p]
 	for i := range c {
@@ -220,8 +257,11 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 	if err := dec.Decode(&l); err != nil {
 		return nil, fail("metadata %q=%q: %v", name+LayoutSuffix, raw, err)
 	}
+	if dec.More() {
+		return nil, fail("metadata %q=%q: data after the JSON object", name+LayoutSuffix, raw)
+	}
 	if !compress.MatrixShapeOK(l.Rows, l.Cols) || l.BlockSize < 2 || l.BlockSize > 32 || l.Latent < 1 || l.Latent >= l.BlockSize ||
-		l.SeedBits < 4 || l.SeedBits > 16 || l.CoefBits < 2 || l.CoefBits > 8 || l.ExpBase < -1000 || l.ExpBase > 1000 ||
+		l.SeedBits < 4 || l.SeedBits > 16 || l.CoefBits < 2 || l.CoefBits > 8 || l.ExpBase < minExpBase || l.ExpBase > maxExpBase ||
 		l.Kept < 0 || l.Kept > l.Rows*l.blocksPerRow() || (!l.Pruned && l.Kept != l.Rows*l.blocksPerRow()) {
 		return nil, fail("metadata %q=%q: sizes out of range", name+LayoutSuffix, raw)
 	}

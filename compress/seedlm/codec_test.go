@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -303,6 +304,10 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 			d := ts["w.seedlm.seeds"].Data
 			d[0], d[1] = 0, d[1]&0xF0 // block 0's 12 bits
 		}, "block 0 has seed 0"},
+		{"exponent base beyond float32", func(_ map[string]*tensor.Tensor, m map[string]string) {
+			m["w.seedlm"] = regexp.MustCompile(`"exp_base":-?\d+`).ReplaceAllString(m["w.seedlm"], `"exp_base":1000`)
+		}, "sizes out of range"},
+		{"data after the layout", func(_ map[string]*tensor.Tensor, m map[string]string) { m["w.seedlm"] += "garbage" }, "data after the JSON object"},
 		{"mask disagrees", func(ts map[string]*tensor.Tensor, _ map[string]string) { ts["w.seedlm.mask"].Data[0] ^= 0x01 }, "the mask keeps"},
 		{"stray bits", func(ts map[string]*tensor.Tensor, _ map[string]string) { ts["w.seedlm.mask"].Data[2] |= 0x80 }, "nonzero bits after the last value"},
 	} {
@@ -336,5 +341,94 @@ func TestEncodeLeavesNonMatricesAloneAndRejectsNonFinite(t *testing.T) {
 	in := tensor.FromFloat32("w", tensor.F32, []int{2, 2}, []float32{1, 2, float32(math.Inf(-1)), 4})
 	if _, _, err := c.Encode(in); err == nil || !strings.Contains(err.Error(), "row 1, column 0") {
 		t.Errorf("Encode(-Inf): %v", err)
+	}
+}
+
+// What the file stores decodes to exactly what the encoder computed, bit for bit:
+// seeds, exponents, negative coefficients (sign extension) and the pruning mask.
+func TestFileRoundTripIsBitExact(t *testing.T) {
+	dir := t.TempDir()
+	w := gaussian(rand.New(rand.NewPCG(8, 1)), 24*37)
+	src := filepath.Join(dir, "m.safetensors")
+	if err := tensor.WriteFile(src, nil, []*tensor.Tensor{tensor.FromFloat32("w", tensor.F32, []int{24, 37}, w)}); err != nil {
+		t.Fatal(err)
+	}
+	opts := compress.Options{"prune": 0.3, "coef_bits": 5}
+	dst := filepath.Join(dir, "c.safetensors")
+	if _, err := compress.CompressFile(newCodec(t, opts), src, dst); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := New(opts)
+	want := Quantize(w, 24, 37, c.Settings())
+	if !slices.ContainsFunc(want.Coefs, func(v int8) bool { return v < 0 }) || want.Mask == nil {
+		t.Fatal("the example needs negative coefficients and pruning")
+	}
+	got, _, err := compress.ReadDense(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := got[0].Float32s()
+	if !slices.Equal(v, want.Dense()) {
+		t.Error("decoded file differs from the encoder's reconstruction")
+	}
+}
+
+// Rows of very different magnitudes share one exponent base: no block's least-squares
+// outlier may coarsen the others, so a wider search (K = 16) never does worse than K = 12.
+func TestMixedMagnitudesAndWiderSearch(t *testing.T) {
+	const rows, cols = 64, 64
+	w := gaussian(rand.New(rand.NewPCG(3, 9)), rows*cols)
+	for r := range rows {
+		for c := range cols {
+			w[r*cols+c] *= float32(math.Ldexp(1, -(r % 7))) // row scales 1 … 2^-6
+		}
+	}
+	errOf := func(k int) float64 {
+		s := DefaultSettings()
+		s.SeedBits = k
+		return relError(Quantize(w, rows, cols, s).Dense(), w)
+	}
+	e12, e16 := errOf(12), errOf(16)
+	t.Logf("relative error on mixed-scale rows: K=12 %.3f, K=16 %.3f", e12, e16)
+	if !(e16 <= e12 && e12 < 0.25) {
+		t.Errorf("relative error K=12 %.3f, K=16 %.3f: want K=16 no worse, and K=12 below 0.25", e12, e16)
+	}
+}
+
+func TestExponentFor(t *testing.T) {
+	for _, tc := range []struct {
+		t    []float64
+		want int
+	}{
+		{[]float64{7.4}, 0},             // rounds to 7
+		{[]float64{-7.5, 1}, 1},         // 7.5 would round to 8: next exponent
+		{[]float64{0.875, 0.1}, -3},     // exactly 7·2^-3
+		{[]float64{0.9375 - 1e-12}, -3}, // just under 7.5·2^-3
+		{[]float64{0, 0}, math.MinInt32},
+	} {
+		if got := exponentFor(tc.t, 7); got != tc.want {
+			t.Errorf("exponentFor(%v) = %d, want %d", tc.t, got, tc.want)
+		}
+	}
+}
+
+func TestSettingsWithoutAUsableSeedAreRejected(t *testing.T) {
+	// A 4-bit register repeats after 15 states: with 5 coefficients per block, U has only
+	// 15/gcd(5, 15) = 3 distinct rows, so no seed gives 5 independent columns.
+	_, err := New(compress.Options{"seed_bits": 4, "latent": 5})
+	if err == nil || !strings.Contains(err.Error(), "no seed of a 4-bit register gives 5 independent columns") {
+		t.Errorf("New: %v", err)
+	}
+	if _, err := New(compress.Options{"seed_bits": 5, "latent": 5}); err != nil {
+		t.Errorf("5-bit register, 5 coefficients: %v", err)
+	}
+}
+
+func TestPruneFractionIsExact(t *testing.T) {
+	w := gaussian(rand.New(rand.NewPCG(1, 2)), 100*8) // 100 blocks
+	s := DefaultSettings()
+	s.Prune = 0.29
+	if q := Quantize(w, 100, 8, s); q.Kept != 71 {
+		t.Errorf("prune 0.29 of 100 blocks kept %d, want 71", q.Kept)
 	}
 }

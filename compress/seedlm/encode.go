@@ -44,11 +44,14 @@ type Quantized struct {
 	Coefs []int8   // per kept block, Latent coefficients
 }
 
-// Quantize compresses the rows×cols row-major matrix w (finite values) with s. It
-// panics if len(w) ≠ rows·cols or s is out of range.
+// Quantize compresses the rows×cols row-major matrix w (finite values of magnitude at
+// most 1e25) with s. It panics if len(w) ≠ rows·cols or s is invalid (see New).
 func Quantize(w []float32, rows, cols int, s Settings) *Quantized {
 	if rows < 1 || cols < 1 || len(w) != rows*cols {
 		panic(fmt.Sprintf("seedlm.Quantize: %d weights for a %d×%d matrix", len(w), rows, cols))
+	}
+	if err := s.validate(); err != nil {
+		panic(err.Error())
 	}
 	c, p := s.BlockSize, s.Latent
 	q := &Quantized{Layout: Layout{Rows: rows, Cols: cols, BlockSize: c, Latent: p, SeedBits: s.SeedBits, CoefBits: s.CoefBits}}
@@ -62,9 +65,10 @@ func Quantize(w []float32, rows, cols int, s Settings) *Quantized {
 		}
 	}
 
-	// Structured pruning: drop the blocks of smallest norm (ties: the later block).
+	// Structured pruning: drop the ⌊prune·blocks⌋ blocks of smallest norm (a stable sort:
+	// of equal norms, the earlier block goes first). The epsilon keeps 0.29·100 at 29.
 	kept := make([]int, 0, nb)
-	if drop := int(s.Prune * float64(nb)); drop > 0 {
+	if drop := int(math.Floor(s.Prune*float64(nb) + 1e-9)); drop > 0 {
 		order := make([]int, nb)
 		norms := make([]float64, nb)
 		for b := range nb {
@@ -111,7 +115,9 @@ func Quantize(w []float32, rows, cols int, s Settings) *Quantized {
 	if q.ExpBase == math.MinInt32 {
 		q.ExpBase = 0 // every block is zero
 	}
-	q.ExpBase -= ExpCodes - 1
+	// Weights bounded by maxWeight keep this below maxExpBase; weights so small that it
+	// falls below minExpBase round to zero at any exponent float32 has.
+	q.ExpBase = max(q.ExpBase-(ExpCodes-1), minExpBase)
 
 	// Pass 2: quantize each candidate's coefficients and keep the seed with the least
 	// error after quantization (ties: the smaller seed).

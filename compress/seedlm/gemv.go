@@ -6,18 +6,20 @@ import (
 )
 
 // MulVec sets y = W·x for the matrix W that q represents (len(x) = Cols, len(y) = Rows),
-// regenerating each block from its seed's basis instead of reading weights: per block
-// it computes z = U(seed)ᵀ·x_block (C·P multiply-adds) and adds 2^e·coefficients·z. That
-// trades about P times the arithmetic of a dense product for reading (K + 4 + P·bits)/C
-// bits per weight instead of 32 — the trade SeedLM makes for memory-bound hardware.
+// regenerating each block from its seed instead of reading weights: U(seed) is a window
+// of the register's cycle (tabulated once per width, at most 65,535 values, where
+// hardware would run the register), z = U(seed)ᵀ·x_block costs C·P multiply-adds, and
+// 2^e·coefficients·z is added. That trades several times the arithmetic
+// of a dense product for reading (K + 4 + P·bits)/C bits per weight instead of 32 — the
+// trade SeedLM makes for memory-bound hardware (its LFSR is a few gates there).
 //
 // MulVec panics if the lengths do not match.
 func (q *Quantized) MulVec(x, y []float32) {
 	if len(x) != q.Cols || len(y) != q.Rows {
 		panic(fmt.Sprintf("seedlm.MulVec: x has %d elements and y %d for a %d×%d matrix", len(x), len(y), q.Rows, q.Cols))
 	}
-	b := NewBases(q.SeedBits, q.BlockSize, q.Latent)
 	c, p, nbr := q.BlockSize, q.Latent, q.blocksPerRow()
+	o := orbitOf(q.SeedBits)
 	xp := make([]float32, nbr*c) // x zero-padded to whole blocks
 	copy(xp, x)
 	var scales [ExpCodes]float32
@@ -32,8 +34,7 @@ func (q *Quantized) MulVec(x, y []float32) {
 			if q.Mask != nil && !q.Mask[r*nbr+bi] {
 				continue
 			}
-			seed := int(q.Seeds[k])
-			u := b.U[(seed-1)*c*p : seed*c*p]
+			u := o.window(uint32(q.Seeds[k]), c*p)
 			xb := xp[bi*c : bi*c+c]
 			t := q.Coefs[k*p : k*p+p]
 			var s float32

@@ -1,6 +1,9 @@
 package seedlm
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // taps lists, for register widths 4–16, the feedback taps (1-based bit positions) of a
 // maximal-length Fibonacci LFSR (Xilinx application note XAPP052, "Efficient Shift
@@ -54,13 +57,58 @@ func parity(x uint32) uint32 {
 	return x & 1
 }
 
+// maxBasis is the most values one basis takes: block_size·latent ≤ 32·8.
+const maxBasis = 32 * 8
+
+// orbit is the whole cycle of a maximal-length K-bit register, mapped to (−1, 1): every
+// nonzero state appears once, so U(seed) for any seed is a window of it.
+type orbit struct {
+	vals []float32 // the mapped states in cycle order, then the first maxBasis again
+	pos  []int32   // pos[s]: index of state s in vals
+}
+
+var (
+	orbitMu sync.Mutex
+	orbits  = map[int]*orbit{}
+)
+
+// orbitOf returns (building once per process) the orbit of the K-bit register: 2^K − 1
+// steps, at most 65,535 values.
+func orbitOf(k int) *orbit {
+	orbitMu.Lock()
+	defer orbitMu.Unlock()
+	if o, ok := orbits[k]; ok {
+		return o
+	}
+	n := 1<<k - 1
+	o := &orbit{vals: make([]float32, 0, n+maxBasis), pos: make([]int32, n+1)}
+	half := float32(uint32(1) << (k - 1))
+	l := NewLFSR(k, 1)
+	state := uint32(1)
+	for i := range n {
+		o.pos[state] = int32(i)
+		o.vals = append(o.vals, (float32(state)-half)/half)
+		state = l.Next()
+	}
+	for i := range maxBasis {
+		o.vals = append(o.vals, o.vals[i%n])
+	}
+	orbits[k] = o
+	return o
+}
+
+// window returns U(seed) as a read-only slice of m values: the m states after seed.
+func (o *orbit) window(seed uint32, m int) []float32 {
+	start := int(o.pos[seed]) + 1
+	return o.vals[start : start+m : start+m]
+}
+
 // Basis fills u (C·P values, row-major C×P) with the pseudo-random matrix U(seed): the
 // next C·P states of the K-bit register started at seed, each mapped from [1, 2^K − 1]
-// to (−1, 1) by u = (v − 2^(K−1)) / 2^(K−1).
+// to (−1, 1) by u = (v − 2^(K−1)) / 2^(K−1). len(u) must be at most 256.
 func Basis(k int, seed uint32, u []float32) {
-	l := NewLFSR(k, seed)
-	half := float32(uint32(1) << (k - 1))
-	for i := range u {
-		u[i] = (float32(l.Next()) - half) / half
+	if seed == 0 || seed >= 1<<k || len(u) > maxBasis {
+		panic(fmt.Sprintf("seedlm.Basis: seed %d of a %d-bit register, %d values", seed, k, len(u)))
 	}
+	copy(u, orbitOf(k).window(seed, len(u)))
 }

@@ -56,3 +56,23 @@ func TestBasisMapsStatesIntoTheOpenInterval(t *testing.T) {
 		}
 	}
 }
+
+// The tabulated orbit gives the same matrices as running the register from the seed,
+// also when a basis is longer than the period (K = 4: 15 states, 256 values).
+func TestBasisFromOrbitMatchesTheRegister(t *testing.T) {
+	for _, k := range []int{4, 7, 12, 16} {
+		for _, seed := range []uint32{1, 2, 5, uint32(1<<k - 1), uint32(1<<k) / 3} {
+			for _, m := range []int{1, 24, 256} {
+				u := make([]float32, m)
+				Basis(k, seed, u)
+				l := NewLFSR(k, seed)
+				half := float32(uint32(1) << (k - 1))
+				for i := range m {
+					if want := (float32(l.Next()) - half) / half; u[i] != want {
+						t.Fatalf("K=%d seed %d: u[%d] = %v, the register gives %v", k, seed, i, u[i], want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -98,6 +98,9 @@ func New(opts compress.Options) (*Codec, error) {
 // Name returns "vptq".
 func (*Codec) Name() string { return Name }
 
+// Version identifies the encoder; bump it when its output for the same input changes.
+func (*Codec) Version() string { return "vptq/1" }
+
 // Settings returns the codec's settings.
 func (c *Codec) Settings() Settings { return c.s }
 
@@ -297,6 +300,9 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&l); err != nil {
 		return nil, fail("metadata %q=%q: %v", name+LayoutSuffix, raw, err)
+	}
+	if dec.More() {
+		return nil, fail("metadata %q=%q: data after the JSON object", name+LayoutSuffix, raw)
 	}
 	if !compress.MatrixShapeOK(l.Rows, l.Cols) || l.VectorLength < 1 || l.VectorLength > 16 ||
 		l.CodebookBits < 1 || l.CodebookBits > 16 || l.ResidualBits < 0 || l.ResidualBits > 16 {

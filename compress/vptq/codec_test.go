@@ -302,6 +302,8 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 		{"part the layout does not use", func(_ map[string]*tensor.Tensor, m map[string]string) {
 			m["w.vq"] = strings.Replace(m["w.vq"], `"normalize":true`, `"normalize":false`, 1)
 		}, []string{`tensor "w"`, `stored tensor "w.vq.col_scale" is present but the layout does not use it`}},
+		{"data after the layout", func(_ map[string]*tensor.Tensor, m map[string]string) { m["w.vq"] += " {}" },
+			[]string{`tensor "w"`, "data after the JSON object"}},
 		{"missing residual codebook", func(ts map[string]*tensor.Tensor, _ map[string]string) { delete(ts, "w.vq.res_codebook") },
 			[]string{`tensor "w"`, `no tensor "w.vq.res_codebook"`}},
 		{"codebook shape", func(ts map[string]*tensor.Tensor, _ map[string]string) {

@@ -21,7 +21,8 @@
 // later columns GPTQ-style with the layer's Hessian, which needs calibration inputs; a
 // codec here sees one tensor and no data, so this is VPTQ with the Hessian taken as the
 // identity: plain Euclidean k-means, no error feedback. A seed makes it reproducible:
-// the same tensor, name and options always give the same bytes.
+// the same tensor, name and options give the same bytes on one CPU architecture (Go may
+// fuse multiply–adds on arm64).
 //
 // Options (all integers): vector_length v (1–16, default 4), codebook_bits (1–12,
 // default 8), residual_bits (0–12, 0 = no residual codebook, default 8), normalize (0/1,
