@@ -56,7 +56,7 @@ func TestDemoConfigLoads(t *testing.T) {
 func TestCodecConfigsLoad(t *testing.T) {
 	for _, tc := range []struct {
 		file, algorithm, option string
-		ratio, value        float64
+		ratio, value            float64
 	}{
 		{"../configs/mnist-vptq.yaml", "vptq", "codebook_bits", 4, 8},
 		{"../configs/mnist-seedlm.yaml", "seedlm", "prune", 6, 0.25},
