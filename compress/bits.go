@@ -2,6 +2,7 @@ package compress
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/evomerge/evomerge/tensor"
 )
@@ -100,4 +101,23 @@ func Unused(get func(string) (*tensor.Tensor, error), names ...string) error {
 		}
 	}
 	return nil
+}
+
+// ReadPacked reads n values of width bits, packed by PackBits, from the U8 tensor called
+// name (get looks a stored tensor up), checking its length and that its padding is zero.
+func ReadPacked(get func(string) (*tensor.Tensor, error), name string, width, n int) ([]uint16, error) {
+	t, err := get(name)
+	if err != nil {
+		return nil, err
+	}
+	want := PackedBytes(n, width)
+	if t.DType != tensor.U8 || !slices.Equal(t.Shape, []int{want}) {
+		return nil, fmt.Errorf("%q is %s %v, want U8 [%d] (%d values of %d bits)", name, t.DType, t.Shape, want, n, width)
+	}
+	if !PaddingIsZero(t.Data, width, n) {
+		return nil, fmt.Errorf("%q: nonzero bits after the last value", name)
+	}
+	out := make([]uint16, n)
+	UnpackBits(t.Data, width, n, out)
+	return out, nil
 }

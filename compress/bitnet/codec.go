@@ -52,18 +52,12 @@ func (*Codec) Version() string { return "bitnet/1" }
 // metadata "<name>.shape"; any other tensor (1-D, other ranks, integer dtypes, an empty
 // matrix) comes back as itself. It fails on a matrix holding NaN or ±Inf.
 func (*Codec) Encode(t *tensor.Tensor) ([]*tensor.Tensor, map[string]string, error) {
-	if !compressible(t) {
-		return []*tensor.Tensor{t}, nil, nil
-	}
-	w, err := t.Float32s()
+	w, ok, err := compress.WeightMatrix(Name, t)
 	if err != nil {
-		return nil, nil, fmt.Errorf("bitnet: %w", err)
+		return nil, nil, err
 	}
-	for i, v := range w {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, nil, fmt.Errorf("bitnet: tensor %q: element %d (row %d, column %d) is %v; cannot quantize a non-finite weight",
-				t.Name, i, i/t.Shape[1], i%t.Shape[1], v)
-		}
+	if !ok {
+		return []*tensor.Tensor{t}, nil, nil // not a weight matrix: stored as it is
 	}
 	p := Quantize2D(w, t.Shape[0], t.Shape[1])
 	return p.Tensors(t.Name), map[string]string{t.Name + ShapeSuffix: fmt.Sprintf("%d,%d", p.Rows, p.Cols)}, nil
@@ -77,16 +71,6 @@ func (*Codec) Decode(name string, meta map[string]string, get func(string) (*ten
 		return nil, err
 	}
 	return tensor.FromFloat32(name, tensor.F32, []int{p.Rows, p.Cols}, p.Dense()), nil
-}
-
-// compressible reports whether Encode quantizes t.
-func compressible(t *tensor.Tensor) bool {
-	switch t.DType {
-	case tensor.F32, tensor.F16, tensor.BF16:
-	default:
-		return false
-	}
-	return len(t.Shape) == 2 && t.Shape[0] > 0 && t.Shape[1] > 0
 }
 
 // PackedTernary is one compressed matrix: Rows×Cols ternary codes packed by Pack, and

@@ -14,6 +14,7 @@ import (
 
 	"github.com/evomerge/evomerge/compress"
 	"github.com/evomerge/evomerge/compress/bitnet"
+	"github.com/evomerge/evomerge/compress/internal/codectest"
 	"github.com/evomerge/evomerge/tensor"
 )
 
@@ -220,33 +221,6 @@ func TestCompressingCompressedFileFails(t *testing.T) {
 	}
 }
 
-// corrupt rewrites the compressed model at path after edit changes its tensors/metadata.
-func corrupt(t *testing.T, path string, edit func(ts map[string]*tensor.Tensor, meta map[string]string)) {
-	t.Helper()
-	f, err := tensor.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := map[string]*tensor.Tensor{}
-	for _, info := range f.Infos() {
-		x, err := f.Read(info.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts[info.Name] = x
-	}
-	meta := f.Metadata()
-	f.Close()
-	edit(ts, meta)
-	var list []*tensor.Tensor
-	for _, x := range ts {
-		list = append(list, x)
-	}
-	if err := tensor.WriteFile(path, meta, list); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -283,7 +257,7 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 			if _, err := compress.CompressFile(newCodec(t), src, dst); err != nil {
 				t.Fatal(err)
 			}
-			corrupt(t, dst, tc.edit)
+			codectest.Corrupt(t, dst, tc.edit)
 			_, _, err := compress.ReadDense(dst)
 			if err == nil {
 				t.Fatal("ReadDense of a corrupt file succeeded")

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/evomerge/evomerge/compress/internal/codectest"
+
 	"github.com/evomerge/evomerge/compress/bitnet"
 )
 
@@ -94,25 +96,6 @@ func TestGEMVEveryByteValue(t *testing.T) {
 	}
 }
 
-// denseGEMV is the float32 baseline: y = W·x for a row-major rows×cols matrix.
-func denseGEMV(w []float32, rows, cols int, x, y []float32) {
-	for r := range rows {
-		row := w[r*cols : (r+1)*cols]
-		var a0, a1, a2, a3 float32
-		c := 0
-		for ; c+4 <= cols; c += 4 {
-			a0 += row[c] * x[c]
-			a1 += row[c+1] * x[c+1]
-			a2 += row[c+2] * x[c+2]
-			a3 += row[c+3] * x[c+3]
-		}
-		for ; c < cols; c++ {
-			a0 += row[c] * x[c]
-		}
-		y[r] = (a0 + a1) + (a2 + a3)
-	}
-}
-
 var gemvShapes = [][2]int{{256, 784}, {1024, 1024}, {4096, 4096}}
 
 // BenchmarkGEMVDense and BenchmarkGEMVTernary multiply the same quantized matrix, dense
@@ -127,7 +110,7 @@ func BenchmarkGEMVDense(b *testing.B) {
 			y := make([]float32, rows)
 			b.SetBytes(int64(4 * len(w)))
 			for b.Loop() {
-				denseGEMV(w, rows, cols, x, y)
+				codectest.DenseMulVec(w, rows, cols, x, y)
 			}
 			reportWeightsPerSec(b, rows*cols)
 		})

@@ -3,7 +3,6 @@ package seedlm
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -39,20 +38,17 @@ func DefaultSettings() Settings {
 	return Settings{BlockSize: 8, Latent: 3, SeedBits: 12, CoefBits: 4}
 }
 
-type option struct {
-	name     string
-	min, max float64
-	integer  bool
-	set      func(*Settings, float64)
-	get      func(Settings) float64
-}
-
-var options = []option{
-	{"block_size", 2, 32, true, func(s *Settings, v float64) { s.BlockSize = int(v) }, func(s Settings) float64 { return float64(s.BlockSize) }},
-	{"latent", 1, 8, true, func(s *Settings, v float64) { s.Latent = int(v) }, func(s Settings) float64 { return float64(s.Latent) }},
-	{"seed_bits", 4, 16, true, func(s *Settings, v float64) { s.SeedBits = int(v) }, func(s Settings) float64 { return float64(s.SeedBits) }},
-	{"coef_bits", 2, 8, true, func(s *Settings, v float64) { s.CoefBits = int(v) }, func(s Settings) float64 { return float64(s.CoefBits) }},
-	{"prune", 0, 0.9, false, func(s *Settings, v float64) { s.Prune = v }, func(s Settings) float64 { return s.Prune }},
+var options = []compress.Option[Settings]{
+	{Name: "block_size", Min: 2, Max: 32, Integer: true,
+		Set: func(s *Settings, v float64) { s.BlockSize = int(v) }, Get: func(s Settings) float64 { return float64(s.BlockSize) }},
+	{Name: "latent", Min: 1, Max: 8, Integer: true,
+		Set: func(s *Settings, v float64) { s.Latent = int(v) }, Get: func(s Settings) float64 { return float64(s.Latent) }},
+	{Name: "seed_bits", Min: 4, Max: 16, Integer: true,
+		Set: func(s *Settings, v float64) { s.SeedBits = int(v) }, Get: func(s Settings) float64 { return float64(s.SeedBits) }},
+	{Name: "coef_bits", Min: 2, Max: 8, Integer: true,
+		Set: func(s *Settings, v float64) { s.CoefBits = int(v) }, Get: func(s Settings) float64 { return float64(s.CoefBits) }},
+	{Name: "prune", Min: 0, Max: 0.9,
+		Set: func(s *Settings, v float64) { s.Prune = v }, Get: func(s Settings) float64 { return s.Prune }},
 }
 
 func init() {
@@ -66,25 +62,8 @@ type Codec struct{ s Settings }
 // the ranges); an unknown key is an error, and latent must be smaller than block_size.
 func New(opts compress.Options) (*Codec, error) {
 	s := DefaultSettings()
-	for _, k := range slices.Sorted(maps.Keys(opts)) {
-		v := opts[k]
-		i := slices.IndexFunc(options, func(o option) bool { return o.name == k })
-		if i < 0 {
-			names := make([]string, len(options))
-			for j, o := range options {
-				names[j] = o.name
-			}
-			return nil, fmt.Errorf("seedlm: unknown option %q (known: %s)", k, strings.Join(names, ", "))
-		}
-		o := options[i]
-		kind := "a number"
-		if o.integer {
-			kind = "an integer"
-		}
-		if math.IsNaN(v) || (o.integer && v != math.Trunc(v)) || v < o.min || v > o.max {
-			return nil, fmt.Errorf("seedlm: option %s = %v: want %s in [%v, %v]", k, v, kind, o.min, o.max)
-		}
-		o.set(&s, v)
+	if err := compress.ApplyOptions(Name, opts, options, &s); err != nil {
+		return nil, err
 	}
 	if err := s.validate(); err != nil {
 		return nil, err
@@ -96,10 +75,8 @@ func New(opts compress.Options) (*Codec, error) {
 // block_size, and that some seed gives a well-conditioned basis (with a 4-bit register
 // and 5 or 6 coefficients none does: the register's period is too short).
 func (s Settings) validate() error {
-	for _, o := range options {
-		if v := o.get(s); !(v >= o.min && v <= o.max) {
-			return fmt.Errorf("seedlm: %s = %v is outside [%v, %v]", o.name, o.get(s), o.min, o.max)
-		}
+	if err := compress.CheckRanges(Name, options, s); err != nil {
+		return err
 	}
 	if s.Latent >= s.BlockSize {
 		return fmt.Errorf("seedlm: latent %d must be smaller than block_size %d (otherwise nothing is compressed)", s.Latent, s.BlockSize)
@@ -134,18 +111,14 @@ func (c *Codec) Settings() Settings { return c.s }
 // Encode compresses a 2-D F32/F16/BF16 tensor; any other tensor comes back as itself.
 // It fails on a matrix holding NaN or ±Inf.
 func (c *Codec) Encode(t *tensor.Tensor) ([]*tensor.Tensor, map[string]string, error) {
-	if !compressible(t) {
-		return []*tensor.Tensor{t}, nil, nil
-	}
-	w, err := t.Float32s()
+	w, ok, err := compress.WeightMatrix(Name, t)
 	if err != nil {
-		return nil, nil, fmt.Errorf("seedlm: %w", err)
+		return nil, nil, err
+	}
+	if !ok {
+		return []*tensor.Tensor{t}, nil, nil // not a weight matrix: stored as it is
 	}
 	for i, v := range w {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, nil, fmt.Errorf("seedlm: tensor %q: element %d (row %d, column %d) is %v; cannot compress a non-finite weight",
-				t.Name, i, i/t.Shape[1], i%t.Shape[1], v)
-		}
 		if math.Abs(float64(v)) > maxWeight {
 			return nil, nil, fmt.Errorf("seedlm: tensor %q: element %d (row %d, column %d) is %v, beyond the ±%g that 4-bit exponents can represent",
 				t.Name, i, i/t.Shape[1], i%t.Shape[1], v, maxWeight)
@@ -166,15 +139,6 @@ func (*Codec) Decode(name string, meta map[string]string, get func(string) (*ten
 		return nil, err
 	}
 	return tensor.FromFloat32(name, tensor.F32, []int{q.Rows, q.Cols}, q.Dense()), nil
-}
-
-func compressible(t *tensor.Tensor) bool {
-	switch t.DType {
-	case tensor.F32, tensor.F16, tensor.BF16:
-	default:
-		return false
-	}
-	return len(t.Shape) == 2 && t.Shape[0] > 0 && t.Shape[1] > 0
 }
 
 // Tensors returns the stored form of q under name.
@@ -271,7 +235,7 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 			return nil, fail("%v", err)
 		}
 	} else {
-		m, err := unpacked(get, name+MaskSuffix, 1, l.Rows*l.blocksPerRow())
+		m, err := compress.ReadPacked(get, name+MaskSuffix, 1, l.Rows*l.blocksPerRow())
 		if err != nil {
 			return nil, fail("%v", err)
 		}
@@ -286,7 +250,7 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 		}
 	}
 	var err error
-	if q.Seeds, err = unpacked(get, name+SeedsSuffix, l.SeedBits, l.Kept); err != nil {
+	if q.Seeds, err = compress.ReadPacked(get, name+SeedsSuffix, l.SeedBits, l.Kept); err != nil {
 		return nil, fail("%v", err)
 	}
 	for i, s := range q.Seeds {
@@ -294,10 +258,10 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 			return nil, fail("block %d has seed 0, which no LFSR produces", i)
 		}
 	}
-	if q.Exps, err = unpacked(get, name+ExpsSuffix, 4, l.Kept); err != nil {
+	if q.Exps, err = compress.ReadPacked(get, name+ExpsSuffix, 4, l.Kept); err != nil {
 		return nil, fail("%v", err)
 	}
-	raw16, err := unpacked(get, name+CoefsSuffix, l.CoefBits, l.Kept*l.Latent)
+	raw16, err := compress.ReadPacked(get, name+CoefsSuffix, l.CoefBits, l.Kept*l.Latent)
 	if err != nil {
 		return nil, fail("%v", err)
 	}
@@ -306,22 +270,4 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 		q.Coefs[i] = int8(int16(v<<(16-l.CoefBits)) >> (16 - l.CoefBits)) // sign-extend
 	}
 	return q, nil
-}
-
-// unpacked reads n packed values of width bits from a U8 tensor.
-func unpacked(get func(string) (*tensor.Tensor, error), name string, width, n int) ([]uint16, error) {
-	t, err := get(name)
-	if err != nil {
-		return nil, err
-	}
-	want := compress.PackedBytes(n, width)
-	if t.DType != tensor.U8 || !slices.Equal(t.Shape, []int{want}) {
-		return nil, fmt.Errorf("%q is %s %v, want U8 [%d] (%d values of %d bits)", name, t.DType, t.Shape, want, n, width)
-	}
-	if !compress.PaddingIsZero(t.Data, width, n) {
-		return nil, fmt.Errorf("%q: nonzero bits after the last value", name)
-	}
-	out := make([]uint16, n)
-	compress.UnpackBits(t.Data, width, n, out)
-	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/evomerge/evomerge/compress"
+	"github.com/evomerge/evomerge/compress/internal/codectest"
 	"github.com/evomerge/evomerge/tensor"
 )
 
@@ -90,14 +91,6 @@ func TestGeneratedBlocksAreRecoveredExactly(t *testing.T) {
 	}
 }
 
-func gaussian(rng *rand.Rand, n int) []float32 {
-	w := make([]float32, n)
-	for i := range w {
-		w[i] = float32(rng.NormFloat64() * 0.05)
-	}
-	return w
-}
-
 func relError(a, b []float32) float64 {
 	var num, den float64
 	for i := range a {
@@ -110,7 +103,7 @@ func relError(a, b []float32) float64 {
 // More seeds to search and more coefficients per block both lower the error.
 func TestMoreSeedsAndCoefficientsLessError(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	w := gaussian(rng, 64*96)
+	w := codectest.Gaussian(rng, 64*96)
 	errOf := func(s Settings) float64 { return relError(Quantize(w, 64, 96, s).Dense(), w) }
 	base := DefaultSettings()
 	few := base
@@ -127,7 +120,7 @@ func TestMoreSeedsAndCoefficientsLessError(t *testing.T) {
 func TestPruningDropsTheSmallestBlocks(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 3))
 	const rows, cols = 8, 32
-	w := gaussian(rng, rows*cols)
+	w := codectest.Gaussian(rng, rows*cols)
 	for i := range 8 { // row 0's first block is tiny: it must be among the dropped
 		w[i] *= 1e-3
 	}
@@ -174,10 +167,10 @@ func TestMulVecMatchesDense(t *testing.T) {
 		{16, 40, DefaultSettings()},
 		{7, 19, Settings{BlockSize: 6, Latent: 2, SeedBits: 8, CoefBits: 5, Prune: 0.3}},
 	} {
-		w := gaussian(rng, tc.rows*tc.cols)
+		w := codectest.Gaussian(rng, tc.rows*tc.cols)
 		q := Quantize(w, tc.rows, tc.cols, tc.s)
 		d := q.Dense()
-		x := gaussian(rng, tc.cols)
+		x := codectest.Gaussian(rng, tc.cols)
 		y := make([]float32, tc.rows)
 		q.MulVec(x, y)
 		for r := range tc.rows {
@@ -193,7 +186,7 @@ func TestMulVecMatchesDense(t *testing.T) {
 }
 
 func TestQuantizeIsReproducibleOnAnyCoreCount(t *testing.T) {
-	w := gaussian(rand.New(rand.NewPCG(6, 6)), 64*100) // more than one chunk of blocks
+	w := codectest.Gaussian(rand.New(rand.NewPCG(6, 6)), 64*100) // more than one chunk of blocks
 	old := runtime.GOMAXPROCS(1)
 	a := Quantize(w, 64, 100, DefaultSettings())
 	runtime.GOMAXPROCS(2)
@@ -218,8 +211,8 @@ func TestCompressFileIsDeterministicAndCountsEveryStoredBit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	src := filepath.Join(dir, "m.safetensors")
 	err := tensor.WriteFile(src, nil, []*tensor.Tensor{
-		tensor.FromFloat32("fc.weight", tensor.F32, []int{32, 50}, gaussian(rng, 1600)),
-		tensor.FromFloat32("fc.bias", tensor.F32, []int{32}, gaussian(rng, 32)),
+		tensor.FromFloat32("fc.weight", tensor.F32, []int{32, 50}, codectest.Gaussian(rng, 1600)),
+		tensor.FromFloat32("fc.bias", tensor.F32, []int{32}, codectest.Gaussian(rng, 32)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -249,32 +242,6 @@ func TestCompressFileIsDeterministicAndCountsEveryStoredBit(t *testing.T) {
 	}
 	if len(got) != 2 || got[1].Name != "fc.weight" {
 		t.Fatalf("ReadDense: %d tensors", len(got))
-	}
-}
-
-func corrupt(t *testing.T, path string, edit func(ts map[string]*tensor.Tensor, meta map[string]string)) {
-	t.Helper()
-	f, err := tensor.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := map[string]*tensor.Tensor{}
-	for _, info := range f.Infos() {
-		x, err := f.Read(info.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts[info.Name] = x
-	}
-	meta := f.Metadata()
-	f.Close()
-	edit(ts, meta)
-	var list []*tensor.Tensor
-	for _, x := range ts {
-		list = append(list, x)
-	}
-	if err := tensor.WriteFile(path, meta, list); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -316,14 +283,14 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 			src := filepath.Join(dir, "m.safetensors")
 			// 5 rows × 4 blocks (the last padded) = 20 blocks; prune 0.25 keeps 15, so
 			// the seeds (180 bits) and the mask (20 bits) end in padding.
-			if err := tensor.WriteFile(src, nil, []*tensor.Tensor{tensor.FromFloat32("w", tensor.F32, []int{5, 30}, gaussian(rand.New(rand.NewPCG(1, 1)), 150))}); err != nil {
+			if err := tensor.WriteFile(src, nil, []*tensor.Tensor{tensor.FromFloat32("w", tensor.F32, []int{5, 30}, codectest.Gaussian(rand.New(rand.NewPCG(1, 1)), 150))}); err != nil {
 				t.Fatal(err)
 			}
 			dst := filepath.Join(dir, "c.safetensors")
 			if _, err := compress.CompressFile(newCodec(t, compress.Options{"prune": 0.25}), src, dst); err != nil {
 				t.Fatal(err)
 			}
-			corrupt(t, dst, tc.edit)
+			codectest.Corrupt(t, dst, tc.edit)
 			_, _, err := compress.ReadDense(dst)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `tensor "w"`) || !strings.Contains(err.Error(), dst) {
 				t.Errorf("ReadDense: %v; want an error naming the file, the tensor and %q", err, tc.want)
@@ -348,7 +315,7 @@ func TestEncodeLeavesNonMatricesAloneAndRejectsNonFinite(t *testing.T) {
 // seeds, exponents, negative coefficients (sign extension) and the pruning mask.
 func TestFileRoundTripIsBitExact(t *testing.T) {
 	dir := t.TempDir()
-	w := gaussian(rand.New(rand.NewPCG(8, 1)), 24*37)
+	w := codectest.Gaussian(rand.New(rand.NewPCG(8, 1)), 24*37)
 	src := filepath.Join(dir, "m.safetensors")
 	if err := tensor.WriteFile(src, nil, []*tensor.Tensor{tensor.FromFloat32("w", tensor.F32, []int{24, 37}, w)}); err != nil {
 		t.Fatal(err)
@@ -377,7 +344,7 @@ func TestFileRoundTripIsBitExact(t *testing.T) {
 // outlier may coarsen the others, so a wider search (K = 16) never does worse than K = 12.
 func TestMixedMagnitudesAndWiderSearch(t *testing.T) {
 	const rows, cols = 64, 64
-	w := gaussian(rand.New(rand.NewPCG(3, 9)), rows*cols)
+	w := codectest.Gaussian(rand.New(rand.NewPCG(3, 9)), rows*cols)
 	for r := range rows {
 		for c := range cols {
 			w[r*cols+c] *= float32(math.Ldexp(1, -(r % 7))) // row scales 1 … 2^-6
@@ -425,7 +392,7 @@ func TestSettingsWithoutAUsableSeedAreRejected(t *testing.T) {
 }
 
 func TestPruneFractionIsExact(t *testing.T) {
-	w := gaussian(rand.New(rand.NewPCG(1, 2)), 100*8) // 100 blocks
+	w := codectest.Gaussian(rand.New(rand.NewPCG(1, 2)), 100*8) // 100 blocks
 	s := DefaultSettings()
 	s.Prune = 0.29
 	if q := Quantize(w, 100, 8, s); q.Kept != 71 {

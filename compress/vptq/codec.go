@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -49,20 +48,13 @@ func DefaultSettings() Settings {
 	return Settings{VectorLength: 4, CodebookBits: 8, ResidualBits: 8, Normalize: true, Iterations: 20}
 }
 
-// option describes one option key: its range, and where it goes in Settings.
-type option struct {
-	name     string
-	min, max float64
-	set      func(*Settings, float64)
-}
-
-var options = []option{
-	{"vector_length", 1, 16, func(s *Settings, v float64) { s.VectorLength = int(v) }},
-	{"codebook_bits", 1, 12, func(s *Settings, v float64) { s.CodebookBits = int(v) }},
-	{"residual_bits", 0, 12, func(s *Settings, v float64) { s.ResidualBits = int(v) }},
-	{"normalize", 0, 1, func(s *Settings, v float64) { s.Normalize = v == 1 }},
-	{"iterations", 0, 1000, func(s *Settings, v float64) { s.Iterations = int(v) }},
-	{"seed", 0, 1 << 53, func(s *Settings, v float64) { s.Seed = uint64(v) }},
+var options = []compress.Option[Settings]{
+	{Name: "vector_length", Min: 1, Max: 16, Integer: true, Set: func(s *Settings, v float64) { s.VectorLength = int(v) }},
+	{Name: "codebook_bits", Min: 1, Max: 12, Integer: true, Set: func(s *Settings, v float64) { s.CodebookBits = int(v) }},
+	{Name: "residual_bits", Min: 0, Max: 12, Integer: true, Set: func(s *Settings, v float64) { s.ResidualBits = int(v) }},
+	{Name: "normalize", Min: 0, Max: 1, Integer: true, Set: func(s *Settings, v float64) { s.Normalize = v == 1 }},
+	{Name: "iterations", Min: 0, Max: 1000, Integer: true, Set: func(s *Settings, v float64) { s.Iterations = int(v) }},
+	{Name: "seed", Min: 0, Max: 1 << 53, Integer: true, Set: func(s *Settings, v float64) { s.Seed = uint64(v) }},
 }
 
 func init() {
@@ -76,21 +68,8 @@ type Codec struct{ s Settings }
 // integer in its range (see the package doc); an unknown key is an error.
 func New(opts compress.Options) (*Codec, error) {
 	s := DefaultSettings()
-	for _, k := range slices.Sorted(maps.Keys(opts)) {
-		v := opts[k]
-		i := slices.IndexFunc(options, func(o option) bool { return o.name == k })
-		if i < 0 {
-			names := make([]string, len(options))
-			for j, o := range options {
-				names[j] = o.name
-			}
-			return nil, fmt.Errorf("vptq: unknown option %q (known: %s)", k, strings.Join(names, ", "))
-		}
-		o := options[i]
-		if v != math.Trunc(v) || v < o.min || v > o.max {
-			return nil, fmt.Errorf("vptq: option %s = %v: want an integer in [%v, %v]", k, v, o.min, o.max)
-		}
-		o.set(&s, v)
+	if err := compress.ApplyOptions(Name, opts, options, &s); err != nil {
+		return nil, err
 	}
 	return &Codec{s: s}, nil
 }
@@ -121,18 +100,12 @@ func (l Layout) groups() int { return (l.Rows + l.VectorLength - 1) / l.VectorLe
 // Encode quantizes a 2-D F32/F16/BF16 tensor; any other tensor comes back as itself.
 // It fails on a matrix holding NaN or ±Inf.
 func (c *Codec) Encode(t *tensor.Tensor) ([]*tensor.Tensor, map[string]string, error) {
-	if !compressible(t) {
-		return []*tensor.Tensor{t}, nil, nil
-	}
-	w, err := t.Float32s()
+	w, ok, err := compress.WeightMatrix(Name, t)
 	if err != nil {
-		return nil, nil, fmt.Errorf("vptq: %w", err)
+		return nil, nil, err
 	}
-	for i, v := range w {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, nil, fmt.Errorf("vptq: tensor %q: element %d (row %d, column %d) is %v; cannot quantize a non-finite weight",
-				t.Name, i, i/t.Shape[1], i%t.Shape[1], v)
-		}
+	if !ok {
+		return []*tensor.Tensor{t}, nil, nil // not a weight matrix: stored as it is
 	}
 	h := fnv.New64a()
 	h.Write([]byte(t.Name))
@@ -152,15 +125,6 @@ func (*Codec) Decode(name string, meta map[string]string, get func(string) (*ten
 		return nil, err
 	}
 	return tensor.FromFloat32(name, tensor.F32, []int{q.Rows, q.Cols}, q.Dense()), nil
-}
-
-func compressible(t *tensor.Tensor) bool {
-	switch t.DType {
-	case tensor.F32, tensor.F16, tensor.BF16:
-	default:
-		return false
-	}
-	return len(t.Shape) == 2 && t.Shape[0] > 0 && t.Shape[1] > 0
 }
 
 // Quantized is one vector-quantized matrix in memory.
@@ -314,7 +278,7 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 	if q.Codebook, err = floats(get, name+CodebookSuffix, []int{1 << l.CodebookBits, l.VectorLength}); err != nil {
 		return nil, fail("%v", err)
 	}
-	if q.Indices, err = indices(get, name+IndicesSuffix, l.CodebookBits, n); err != nil {
+	if q.Indices, err = compress.ReadPacked(get, name+IndicesSuffix, l.CodebookBits, n); err != nil {
 		return nil, fail("%v", err)
 	}
 	if l.ResidualBits == 0 {
@@ -325,7 +289,7 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 		if q.ResCodebook, err = floats(get, name+ResCodebookSuffix, []int{1 << l.ResidualBits, l.VectorLength}); err != nil {
 			return nil, fail("%v", err)
 		}
-		if q.ResIndices, err = indices(get, name+ResIndicesSuffix, l.ResidualBits, n); err != nil {
+		if q.ResIndices, err = compress.ReadPacked(get, name+ResIndicesSuffix, l.ResidualBits, n); err != nil {
 			return nil, fail("%v", err)
 		}
 	}
@@ -368,22 +332,4 @@ func floats(get func(string) (*tensor.Tensor, error), name string, shape []int) 
 		}
 	}
 	return v, nil
-}
-
-// indices reads n packed indices of width bits from a U8 tensor.
-func indices(get func(string) (*tensor.Tensor, error), name string, bits, n int) ([]uint16, error) {
-	t, err := get(name)
-	if err != nil {
-		return nil, err
-	}
-	want := compress.PackedBytes(n, bits)
-	if t.DType != tensor.U8 || !slices.Equal(t.Shape, []int{want}) {
-		return nil, fmt.Errorf("%q is %s %v, want U8 [%d] (%d indices of %d bits)", name, t.DType, t.Shape, want, n, bits)
-	}
-	if !compress.PaddingIsZero(t.Data, bits, n) {
-		return nil, fmt.Errorf("%q: nonzero bits after the last index", name)
-	}
-	idx := make([]uint16, n)
-	compress.UnpackBits(t.Data, bits, n, idx)
-	return idx, nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/evomerge/evomerge/compress"
+	"github.com/evomerge/evomerge/compress/internal/codectest"
 	"github.com/evomerge/evomerge/compress/vptq"
 	"github.com/evomerge/evomerge/tensor"
 )
@@ -121,14 +122,6 @@ func TestNormalizationRestoresScaledColumns(t *testing.T) {
 	}
 }
 
-func gaussian(rng *rand.Rand, n int) []float32 {
-	w := make([]float32, n)
-	for i := range w {
-		w[i] = float32(rng.NormFloat64() * 0.05)
-	}
-	return w
-}
-
 func relError(a, b []float32) float64 {
 	var num, den float64
 	for i := range a {
@@ -143,7 +136,7 @@ func relError(a, b []float32) float64 {
 // index per weight (a residual codebook of 0, 16 and 256 entries).
 func TestMoreBitsLessError(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
-	w := gaussian(rng, 128*200)
+	w := codectest.Gaussian(rng, 128*200)
 	in := tensor.FromFloat32("w", tensor.F32, []int{128, 200}, w)
 	var errs []float64
 	for _, res := range []float64{0, 4, 8} {
@@ -168,14 +161,14 @@ func TestMulVecMatchesDense(t *testing.T) {
 		{5, 7, compress.Options{"vector_length": 1, "codebook_bits": 2}},
 		{12, 31, compress.Options{"residual_bits": 0, "codebook_bits": 5}}, // v = 4 without residual, odd columns
 	} {
-		w := gaussian(rng, tc.rows*tc.cols)
+		w := codectest.Gaussian(rng, tc.rows*tc.cols)
 		c, err := vptq.New(tc.opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		q := vptq.Quantize(w, tc.rows, tc.cols, c.Settings(), 1)
 		d := q.Dense()
-		x := gaussian(rng, tc.cols)
+		x := codectest.Gaussian(rng, tc.cols)
 		y := make([]float32, tc.rows)
 		q.MulVec(x, y)
 		for r := range tc.rows {
@@ -213,9 +206,9 @@ func writeModel(t *testing.T, dir string) string {
 	rng := rand.New(rand.NewPCG(31, 32))
 	path := filepath.Join(dir, "model.safetensors")
 	err := tensor.WriteFile(path, map[string]string{"format": "pt"}, []*tensor.Tensor{
-		tensor.FromFloat32("fc1.weight", tensor.F32, []int{256, 784}, gaussian(rng, 256*784)),
-		tensor.FromFloat32("fc1.bias", tensor.F32, []int{256}, gaussian(rng, 256)),
-		tensor.FromFloat32("fc2.weight", tensor.F16, []int{10, 256}, gaussian(rng, 2560)),
+		tensor.FromFloat32("fc1.weight", tensor.F32, []int{256, 784}, codectest.Gaussian(rng, 256*784)),
+		tensor.FromFloat32("fc1.bias", tensor.F32, []int{256}, codectest.Gaussian(rng, 256)),
+		tensor.FromFloat32("fc2.weight", tensor.F16, []int{10, 256}, codectest.Gaussian(rng, 2560)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -255,32 +248,6 @@ func TestCompressFileIsDeterministicAndCountsEveryStoredBit(t *testing.T) {
 	}
 }
 
-func corrupt(t *testing.T, path string, edit func(ts map[string]*tensor.Tensor, meta map[string]string)) {
-	t.Helper()
-	f, err := tensor.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := map[string]*tensor.Tensor{}
-	for _, info := range f.Infos() {
-		x, err := f.Read(info.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts[info.Name] = x
-	}
-	meta := f.Metadata()
-	f.Close()
-	edit(ts, meta)
-	var list []*tensor.Tensor
-	for _, x := range ts {
-		list = append(list, x)
-	}
-	if err := tensor.WriteFile(path, meta, list); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 	type edit = func(ts map[string]*tensor.Tensor, meta map[string]string)
 	for _, tc := range []struct {
@@ -316,11 +283,11 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 		{"truncated indices", func(ts map[string]*tensor.Tensor, _ map[string]string) {
 			x := ts["w.vq.indices"]
 			x.Shape, x.Data = []int{4}, x.Data[:4]
-		}, []string{`"w.vq.indices" is U8 [4], want U8 [5] (18 indices of 2 bits)`}},
+		}, []string{`"w.vq.indices" is U8 [4], want U8 [5] (18 values of 2 bits)`}},
 		{"stray index bits", func(ts map[string]*tensor.Tensor, _ map[string]string) {
 			x := ts["w.vq.res_indices"]
 			x.Data[len(x.Data)-1] |= 0x80
-		}, []string{`"w.vq.res_indices": nonzero bits after the last index`}},
+		}, []string{`"w.vq.res_indices": nonzero bits after the last value`}},
 		{"zero column scale", func(ts map[string]*tensor.Tensor, _ map[string]string) {
 			clear(ts["w.vq.col_scale"].Data[8:12])
 		}, []string{`tensor "w"`, "column 2 scale 0 is not positive"}},
@@ -329,14 +296,14 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 			dir := t.TempDir()
 			rng := rand.New(rand.NewPCG(1, 1))
 			src := filepath.Join(dir, "m.safetensors")
-			if err := tensor.WriteFile(src, nil, []*tensor.Tensor{tensor.FromFloat32("w", tensor.F32, []int{6, 9}, gaussian(rng, 54))}); err != nil {
+			if err := tensor.WriteFile(src, nil, []*tensor.Tensor{tensor.FromFloat32("w", tensor.F32, []int{6, 9}, codectest.Gaussian(rng, 54))}); err != nil {
 				t.Fatal(err)
 			}
 			dst := filepath.Join(dir, "c.safetensors")
 			if _, err := compress.CompressFile(newCodec(t, compress.Options{"codebook_bits": 2, "residual_bits": 2}), src, dst); err != nil {
 				t.Fatal(err)
 			}
-			corrupt(t, dst, tc.edit)
+			codectest.Corrupt(t, dst, tc.edit)
 			_, _, err := compress.ReadDense(dst)
 			if err == nil {
 				t.Fatal("ReadDense of a corrupt file succeeded")

@@ -1,9 +1,10 @@
 package vptq
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/evomerge/evomerge/compress/internal/codectest"
 )
 
 // randomQuantized builds a rows×cols matrix in the default layout with random codebooks
@@ -34,54 +35,12 @@ func randomQuantized(rows, cols int) *Quantized {
 	return q
 }
 
-// denseMulVec is the baseline: y = W·x over a row-major float32 matrix, four
-// independent accumulators per row (as fast as plain Go gets without assembly).
-func denseMulVec(w []float32, rows, cols int, x, y []float32) {
-	x = x[:cols]
-	for r := range rows {
-		row := w[r*cols : (r+1)*cols : (r+1)*cols]
-		var s0, s1, s2, s3 float32
-		c := 0
-		for ; c+4 <= cols; c += 4 {
-			s0 += row[c] * x[c]
-			s1 += row[c+1] * x[c+1]
-			s2 += row[c+2] * x[c+2]
-			s3 += row[c+3] * x[c+3]
-		}
-		for ; c < cols; c++ {
-			s0 += row[c] * x[c]
-		}
-		y[r] = (s0 + s1) + (s2 + s3)
-	}
-}
-
-var gemvShapes = [][2]int{{256, 784}, {4096, 4096}}
-
-// BenchmarkMulVec and BenchmarkDenseMulVec run on the same shapes: compare weights/s.
-func BenchmarkMulVec(b *testing.B) {
-	for _, sh := range gemvShapes {
-		b.Run(fmt.Sprintf("%dx%d", sh[0], sh[1]), func(b *testing.B) {
-			q := randomQuantized(sh[0], sh[1])
-			x, y := make([]float32, sh[1]), make([]float32, sh[0])
-			for b.Loop() {
-				q.MulVec(x, y)
-			}
-			b.ReportMetric(float64(sh[0]*sh[1])*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gweights/s")
-		})
-	}
-}
-
-func BenchmarkDenseMulVec(b *testing.B) {
-	for _, sh := range gemvShapes {
-		b.Run(fmt.Sprintf("%dx%d", sh[0], sh[1]), func(b *testing.B) {
-			w := randomQuantized(sh[0], sh[1]).Dense()
-			x, y := make([]float32, sh[1]), make([]float32, sh[0])
-			for b.Loop() {
-				denseMulVec(w, sh[0], sh[1], x, y)
-			}
-			b.ReportMetric(float64(sh[0]*sh[1])*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gweights/s")
-		})
-	}
+// BenchmarkGEMV compares MulVec with the dense baseline on the same matrices.
+func BenchmarkGEMV(b *testing.B) {
+	codectest.BenchmarkGEMV(b, func(rows, cols int) (func(x, y []float32), []float32) {
+		q := randomQuantized(rows, cols)
+		return q.MulVec, q.Dense()
+	})
 }
 
 func BenchmarkQuantize(b *testing.B) {
