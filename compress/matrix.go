@@ -1,6 +1,7 @@
 package compress
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -78,6 +79,24 @@ func CheckRanges[S any](codec string, table []Option[S], s S) error {
 		if v := o.Get(s); !(v >= o.Min && v <= o.Max) || (o.Integer && v != math.Trunc(v)) {
 			return fmt.Errorf("%s: %s = %v is outside [%v, %v]", codec, o.Name, v, o.Min, o.Max)
 		}
+	}
+	return nil
+}
+
+// DecodeLayout decodes the JSON metadata entry key into v strictly (no unknown fields,
+// nothing after the object), for a decoder's per-tensor layout.
+func DecodeLayout(meta map[string]string, key string, v any) error {
+	raw, ok := meta[key]
+	if !ok {
+		return fmt.Errorf("metadata key %q is missing", key)
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("metadata %q=%q: %v", key, raw, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("metadata %q=%q: data after the JSON object", key, raw)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/evomerge/evomerge/compress"
 	"github.com/evomerge/evomerge/tensor"
@@ -211,23 +210,14 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("seedlm: tensor %q: %s", name, fmt.Sprintf(format, a...))
 	}
-	raw, ok := meta[name+LayoutSuffix]
-	if !ok {
-		return nil, fail("metadata key %q is missing", name+LayoutSuffix)
-	}
 	var l Layout
-	dec := json.NewDecoder(strings.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil {
-		return nil, fail("metadata %q=%q: %v", name+LayoutSuffix, raw, err)
-	}
-	if dec.More() {
-		return nil, fail("metadata %q=%q: data after the JSON object", name+LayoutSuffix, raw)
+	if err := compress.DecodeLayout(meta, name+LayoutSuffix, &l); err != nil {
+		return nil, fail("%v", err)
 	}
 	if !compress.MatrixShapeOK(l.Rows, l.Cols) || l.BlockSize < 2 || l.BlockSize > 32 || l.Latent < 1 || l.Latent >= l.BlockSize ||
 		l.SeedBits < 4 || l.SeedBits > 16 || l.CoefBits < 2 || l.CoefBits > 8 || l.ExpBase < minExpBase || l.ExpBase > maxExpBase ||
 		l.Kept < 0 || l.Kept > l.Rows*l.blocksPerRow() || (!l.Pruned && l.Kept != l.Rows*l.blocksPerRow()) {
-		return nil, fail("metadata %q=%q: sizes out of range", name+LayoutSuffix, raw)
+		return nil, fail("metadata %q=%q: sizes out of range", name+LayoutSuffix, meta[name+LayoutSuffix])
 	}
 	q := &Quantized{Layout: l}
 	if !l.Pruned {

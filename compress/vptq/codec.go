@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/evomerge/evomerge/compress"
 	"github.com/evomerge/evomerge/tensor"
@@ -255,22 +254,13 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("vptq: tensor %q: %s", name, fmt.Sprintf(format, a...))
 	}
-	raw, ok := meta[name+LayoutSuffix]
-	if !ok {
-		return nil, fail("metadata key %q is missing", name+LayoutSuffix)
-	}
 	var l Layout
-	dec := json.NewDecoder(strings.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil {
-		return nil, fail("metadata %q=%q: %v", name+LayoutSuffix, raw, err)
-	}
-	if dec.More() {
-		return nil, fail("metadata %q=%q: data after the JSON object", name+LayoutSuffix, raw)
+	if err := compress.DecodeLayout(meta, name+LayoutSuffix, &l); err != nil {
+		return nil, fail("%v", err)
 	}
 	if !compress.MatrixShapeOK(l.Rows, l.Cols) || l.VectorLength < 1 || l.VectorLength > 16 ||
 		l.CodebookBits < 1 || l.CodebookBits > 16 || l.ResidualBits < 0 || l.ResidualBits > 16 {
-		return nil, fail("metadata %q=%q: sizes out of range", name+LayoutSuffix, raw)
+		return nil, fail("metadata %q=%q: sizes out of range", name+LayoutSuffix, meta[name+LayoutSuffix])
 	}
 	q := &Quantized{Layout: l}
 	n := l.groups() * l.Cols

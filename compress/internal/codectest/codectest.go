@@ -2,10 +2,14 @@
 package codectest
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
+	"github.com/evomerge/evomerge/compress"
 	"github.com/evomerge/evomerge/tensor"
 )
 
@@ -96,4 +100,25 @@ func BenchmarkGEMV(b *testing.B, build func(rows, cols int) (kernel func(x, y []
 		run("kernel", func() { kernel(x, y) })
 		run("dense", func() { DenseMulVec(w, rows, cols, x, y) })
 	}
+}
+
+// CompressTwice compresses src twice with fresh codecs from newCodec into dir and fails
+// the test unless both files are byte-identical; it returns the path and statistics of
+// the first.
+func CompressTwice(t *testing.T, newCodec func() compress.Codec, src, dir string) (string, compress.Stats) {
+	t.Helper()
+	a, b := filepath.Join(dir, "a.safetensors"), filepath.Join(dir, "b.safetensors")
+	stats, err := compress.CompressFile(newCodec(), src, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := compress.CompressFile(newCodec(), src, b); err != nil {
+		t.Fatal(err)
+	}
+	ab, errA := os.ReadFile(a)
+	bb, errB := os.ReadFile(b)
+	if errA != nil || errB != nil || !bytes.Equal(ab, bb) {
+		t.Errorf("compressing %s twice gave different bytes (%v, %v)", src, errA, errB)
+	}
+	return a, stats
 }
