@@ -73,15 +73,46 @@ func (s *Server) UIAddress() string { return s.uiAddress }
 func (s *Server) Namespace() string { return s.namespace }
 
 // Start starts the server and, unless disabled, the Web UI. It returns once the
-// frontend accepts connections.
+// frontend accepts connections. A fatal error inside the server while it starts (a port
+// taken, say) is returned as an error; with automatic ports (-1) Start tries fresh
+// ports up to three times, since another process may take a free port between the
+// moment it is picked and the moment the server binds it.
 func Start(o Options) (*Server, error) {
+	auto := o.Port == -1 || (!o.NoUI && o.UIPort == -1)
+	for attempt := 1; ; attempt++ {
+		s, err := startOnce(o)
+		var fe *fatalError
+		if err == nil || !auto || attempt == 3 || !errors.As(err, &fe) {
+			return s, err
+		}
+		o.Logger.Warn().Err(err).Int("attempt", attempt).Msg("embedded server did not start; retrying on fresh ports")
+	}
+}
+
+// fatalError is a Fatal or Panic the server logged: it cannot go on.
+type fatalError struct{ msg string }
+
+func (e *fatalError) Error() string { return e.msg }
+
+// recoverFatal turns a fatalError panic into *err; other panics go on.
+func recoverFatal(err *error) {
+	if r := recover(); r != nil {
+		fe, ok := r.(*fatalError)
+		if !ok {
+			panic(r)
+		}
+		*err = fmt.Errorf("devserver: the server could not start: %w", fe)
+	}
+}
+
+func startOnce(o Options) (_ *Server, err error) {
+	defer recoverFatal(&err)
 	if o.IP == "" {
 		o.IP = "127.0.0.1"
 	}
 	if o.Namespace == "" {
 		o.Namespace = "default"
 	}
-	var err error
 	if o.Port, err = pickPort(o.IP, o.Port, 7233, "frontend"); err != nil {
 		return nil, err
 	}
@@ -286,7 +317,19 @@ func (l zerologLogger) Info(msg string, tags ...tag.Tag)   { l.log(l.z.Info(), m
 func (l zerologLogger) Warn(msg string, tags ...tag.Tag)   { l.log(l.z.Warn(), msg, tags) }
 func (l zerologLogger) Error(msg string, tags ...tag.Tag)  { l.log(l.z.Error(), msg, tags) }
 func (l zerologLogger) DPanic(msg string, tags ...tag.Tag) { l.log(l.z.Error(), msg, tags) }
-func (l zerologLogger) Panic(msg string, tags ...tag.Tag)  { l.log(l.z.Error(), msg, tags) }
-func (l zerologLogger) Fatal(msg string, tags ...tag.Tag)  { l.log(l.z.Error(), msg, tags) }
+
+// Panic and Fatal stop the caller, as the server expects (its own logger exits on
+// Fatal; carrying on would dereference what failed to build): they panic with a
+// fatalError, which Start returns as an error while the server starts.
+func (l zerologLogger) Panic(msg string, tags ...tag.Tag) { l.fatal(msg, tags) }
+func (l zerologLogger) Fatal(msg string, tags ...tag.Tag) { l.fatal(msg, tags) }
+
+func (l zerologLogger) fatal(msg string, tags []tag.Tag) {
+	l.log(l.z.Error(), msg, tags)
+	for _, t := range tags {
+		msg += fmt.Sprintf(", %s: %v", t.Key(), t.Value())
+	}
+	panic(&fatalError{msg: msg})
+}
 
 var _ log.Logger = zerologLogger{}
