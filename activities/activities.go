@@ -366,14 +366,14 @@ func (a *Activities) Compress(ctx context.Context, in CompressInput) (CompressRe
 	err = heartbeat(ctx, func() error {
 		var err error
 		out, err = memo(a.Store, key, valid, func() (CompressResult, error) {
-			return a.compress(codec, in)
+			return a.compress(ctx, codec, in)
 		})
 		return err
 	})
 	return out, classify(err)
 }
 
-func (a *Activities) compress(codec compress.Codec, in CompressInput) (CompressResult, error) {
+func (a *Activities) compress(ctx context.Context, codec compress.Codec, in CompressInput) (CompressResult, error) {
 	src, err := a.Store.Path(in.Model)
 	if err != nil {
 		return CompressResult{}, err
@@ -385,7 +385,7 @@ func (a *Activities) compress(codec compress.Codec, in CompressInput) (CompressR
 	dst := f.Name()
 	f.Close()
 	defer os.Remove(dst)
-	stats, err := compress.CompressFile(codec, src, dst)
+	stats, err := compress.CompressFile(ctx, codec, src, dst)
 	if err != nil {
 		return CompressResult{}, err
 	}

@@ -108,7 +108,7 @@ func TestMNISTEvaluateScoresCompressedModels(t *testing.T) {
 				t.Fatal(err)
 			}
 			packed := filepath.Join(t.TempDir(), alg+".safetensors")
-			if _, err := compress.CompressFile(codec, dense, packed); err != nil {
+			if _, err := compress.CompressFile(context.Background(), codec, dense, packed); err != nil {
 				t.Fatal(err)
 			}
 			rPacked, err := e.Evaluate(context.Background(), packed)

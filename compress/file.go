@@ -1,6 +1,7 @@
 package compress
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -47,10 +48,11 @@ type Stats struct {
 // written; tensors the codec leaves dense are read from src again while writing, so peak
 // memory is about one source tensor plus the compressed model.
 //
-// It fails, naming the file and tensor, if src is already compressed (has
-// MetaAlgorithm), if the codec fails, if a stored tensor name or a metadata key would be
-// written twice, or if a compressed tensor's name contains a comma.
-func CompressFile(c Codec, src, dst string) (Stats, error) {
+// It stops between tensors once ctx is done, writing nothing. It fails, naming the file
+// and tensor, if src is already compressed (has MetaAlgorithm), if the codec fails, if a
+// stored tensor name or a metadata key would be written twice, or if a compressed
+// tensor's name contains a comma.
+func CompressFile(ctx context.Context, c Codec, src, dst string) (Stats, error) {
 	f, err := tensor.Open(src)
 	if err != nil {
 		return Stats{}, fmt.Errorf("compress: %w", err)
@@ -75,6 +77,9 @@ func CompressFile(c Codec, src, dst string) (Stats, error) {
 	)
 	codecMeta := map[string]string{}
 	for _, in := range f.Infos() {
+		if err := ctx.Err(); err != nil {
+			return Stats{}, fmt.Errorf("compress: %s: stopped before tensor %q: %w", src, in.Name, err)
+		}
 		t, err := f.Read(in.Name)
 		if err != nil {
 			return Stats{}, fmt.Errorf("compress: %w", err)
@@ -149,7 +154,7 @@ func CompressFile(c Codec, src, dst string) (Stats, error) {
 		return tw.Close()
 	})
 	if err != nil {
-		return Stats{}, fmt.Errorf("compress: write %s: %w", dst, err)
+		return Stats{}, fmt.Errorf("compress: %w", err)
 	}
 
 	if stats.InputBytes, err = fileSize(src); err != nil {

@@ -1,6 +1,7 @@
 package compress_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -122,7 +123,7 @@ func TestCompressFileRoundTripWithCodec(t *testing.T) {
 		tensor.FromFloat32("bias", tensor.F16, []int{2}, []float32{1, 2}),
 	)
 	dst := filepath.Join(dir, "out.safetensors")
-	stats, err := compress.CompressFile(halveCodec{}, src, dst)
+	stats, err := compress.CompressFile(context.Background(), halveCodec{}, src, dst)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func TestCompressFileErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			src := write(t, filepath.Join(dir, "src.safetensors"), tc.meta, tc.ts...)
 			dst := filepath.Join(dir, "dst.safetensors")
-			_, err := compress.CompressFile(halveCodec{}, src, dst)
+			_, err := compress.CompressFile(context.Background(), halveCodec{}, src, dst)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), src) {
 				t.Errorf("err = %v, want one naming %s and containing %q", err, src, tc.want)
 			}
@@ -184,11 +185,11 @@ func TestCompressFileErrors(t *testing.T) {
 	}
 
 	missing := filepath.Join(dir, "nope.safetensors")
-	if _, err := compress.CompressFile(halveCodec{}, missing, filepath.Join(dir, "x")); err == nil || !strings.Contains(err.Error(), missing) {
+	if _, err := compress.CompressFile(context.Background(), halveCodec{}, missing, filepath.Join(dir, "x")); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("missing source: err = %v, want one naming %s", err, missing)
 	}
 	src := write(t, filepath.Join(dir, "ok.safetensors"), nil, w)
-	if _, err := compress.CompressFile(halveCodec{}, src, filepath.Join(dir, "no-such-dir", "out")); err == nil {
+	if _, err := compress.CompressFile(context.Background(), halveCodec{}, src, filepath.Join(dir, "no-such-dir", "out")); err == nil {
 		t.Error("writing into a missing directory succeeded")
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".*tmp*")); len(left) > 0 {
@@ -220,5 +221,20 @@ func TestReadDenseErrors(t *testing.T) {
 	_, _, err = compress.ReadDense(dup)
 	if err == nil || !strings.Contains(err.Error(), `tensor "w" is both stored dense and listed`) {
 		t.Errorf("duplicate logical name: err = %v", err)
+	}
+}
+
+func TestCompressFileStopsWhenCancelled(t *testing.T) {
+	dir := t.TempDir()
+	src := write(t, filepath.Join(dir, "m.safetensors"), nil, tensor.FromFloat32("w", tensor.F32, []int{2, 2}, []float32{1, 2, 3, 4}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dst := filepath.Join(dir, "out.safetensors")
+	_, err := compress.CompressFile(ctx, halveCodec{}, src, dst)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), `before tensor "w"`) {
+		t.Errorf("CompressFile with a cancelled context: %v", err)
+	}
+	if _, err := os.Stat(dst); !os.IsNotExist(err) {
+		t.Errorf("a stopped compression wrote %s: %v", dst, err)
 	}
 }

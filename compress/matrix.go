@@ -3,6 +3,7 @@ package compress
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"slices"
@@ -73,9 +74,12 @@ func ApplyOptions[S any](codec string, opts Options, table []Option[S], s *S) er
 }
 
 // CheckRanges reports the first setting of s outside its option's range: for settings
-// built in code rather than from options.
+// built in code rather than from options. Options without a Get are not checked.
 func CheckRanges[S any](codec string, table []Option[S], s S) error {
 	for _, o := range table {
+		if o.Get == nil {
+			continue
+		}
 		if v := o.Get(s); !(v >= o.Min && v <= o.Max) || (o.Integer && v != math.Trunc(v)) {
 			return fmt.Errorf("%s: %s = %v is outside [%v, %v]", codec, o.Name, v, o.Min, o.Max)
 		}
@@ -95,7 +99,7 @@ func DecodeLayout(meta map[string]string, key string, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("metadata %q=%q: %v", key, raw, err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("metadata %q=%q: data after the JSON object", key, raw)
 	}
 	return nil

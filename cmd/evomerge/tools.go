@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +26,8 @@ import (
 // The one-off tools: compress, bench and inspect a model without a server.
 
 // modelFile resolves a model argument to its safetensors file: the file itself, or
-// DIR/model.safetensors. A missing path or a sharded folder is a usage error.
+// DIR/model.safetensors. A missing path, a folder without a model or a sharded folder is
+// a usage error.
 func modelFile(arg string) (string, error) {
 	st, err := os.Stat(arg)
 	if err != nil {
@@ -51,6 +53,9 @@ func parseOptions(kvs []string) (compress.Options, error) {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return nil, usagef("--option %q: want key=value", kv)
+		}
+		if _, dup := opts[k]; dup {
+			return nil, usagef("--option %s is given twice", k)
 		}
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
@@ -86,20 +91,21 @@ func compressCmd(g *globals) *cobra.Command {
 				return err
 			}
 			out := args[1]
-			if err := os.MkdirAll(out, 0o755); err != nil {
-				return err
-			}
 			dst := filepath.Join(out, nn.ModelFile)
-			if mustAbs(src) == mustAbs(dst) {
-				return usagef("compress: the output %s would overwrite the input", dst)
+			if a, b := statOrNil(src), statOrNil(dst); a != nil && b != nil && os.SameFile(a, b) {
+				return usagef("compress: the output %s is the input %s", dst, src)
+			}
+			created := statOrNil(out) == nil
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return usagef("compress: OUT_DIR: %v", err)
 			}
 			start := time.Now()
 			fmt.Fprintf(os.Stderr, "compressing %s with %s …\n", src, alg)
-			stats, err := compress.CompressFile(codec, src, dst)
+			stats, err := compressInto(cmd.Context(), codec, args[0], src, out)
 			if err != nil {
-				return err
-			}
-			if err := copyConfig(filepath.Dir(src), out); err != nil {
+				if created {
+					os.RemoveAll(out) // this run made it: leave nothing behind
+				}
 				return err
 			}
 			if asJSON {
@@ -118,16 +124,27 @@ func compressCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func mustAbs(p string) string {
-	a, err := filepath.Abs(p)
+func statOrNil(p string) os.FileInfo {
+	st, err := os.Stat(p)
 	if err != nil {
-		return p
+		return nil
 	}
-	return a
+	return st
 }
 
-// copyConfig copies a model folder's config.json next to the compressed model, if there
-// is one, so the folder stays a loadable model.
+// compressInto writes the compressed model to out/model.safetensors: when the input is
+// a model folder, its config.json first, so that a model.safetensors that exists is
+// complete (as nn.Save does).
+func compressInto(ctx context.Context, codec compress.Codec, arg, src, out string) (compress.Stats, error) {
+	if st := statOrNil(arg); st != nil && st.IsDir() {
+		if err := copyConfig(arg, out); err != nil {
+			return compress.Stats{}, err
+		}
+	}
+	return compress.CompressFile(ctx, codec, src, filepath.Join(out, nn.ModelFile))
+}
+
+// copyConfig copies a model folder's config.json into dstDir, if there is one.
 func copyConfig(srcDir, dstDir string) error {
 	src := filepath.Join(srcDir, nn.ConfigFile)
 	in, err := os.Open(src)
@@ -194,8 +211,12 @@ func inspectCmd(g *globals) *cobra.Command {
 		Short: "Show a checkpoint's tensors and metadata (a file, a folder, or a sharded folder), validating its headers",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := os.Stat(args[0]); err != nil {
+			st, err := os.Stat(args[0])
+			if err != nil {
 				return usagef("%s: no such file or folder", args[0])
+			}
+			if st.IsDir() && statOrNil(filepath.Join(args[0], nn.ModelFile)) == nil && statOrNil(filepath.Join(args[0], "model.safetensors.index.json")) == nil {
+				return usagef("%s: folder has neither %s nor model.safetensors.index.json", args[0], nn.ModelFile)
 			}
 			c, err := tensor.OpenCheckpoint(args[0])
 			if err != nil {
@@ -227,8 +248,8 @@ func inspectCmd(g *globals) *cobra.Command {
 				fmt.Println("metadata:")
 				for _, k := range slices.Sorted(maps.Keys(meta)) {
 					v := meta[k]
-					if len(v) > 120 {
-						v = v[:117] + "..."
+					if r := []rune(v); len(r) > 120 {
+						v = string(r[:117]) + "..."
 					}
 					fmt.Printf("  %s = %s\n", k, v)
 				}

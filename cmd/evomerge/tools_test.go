@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -58,8 +59,51 @@ func TestCompressInspectBench(t *testing.T) {
 	}
 }
 
+// compress refuses to write over its own input, also through a symlinked OUT_DIR, and
+// a failed compress leaves no OUT_DIR it created.
+func TestCompressProtectsItsInput(t *testing.T) {
+	dir := t.TempDir()
+	m, err := nn.New(nn.Config{Architecture: "mlp", LayerSizes: []int{784, 16, 10}, Activation: "relu"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "model")
+	if err := nn.Save(src, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(src, nn.ModelFile))
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(src, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{src, link} {
+		if code, _, stderr := runCLI(t, "compress", "-a", "bitnet", src, out); code != 2 || !strings.Contains(stderr, "is the input") {
+			t.Errorf("compress into %s: exit %d\n%s", out, code, stderr)
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(src, nn.ModelFile)); !bytes.Equal(before, after) {
+		t.Error("the input model changed")
+	}
+
+	compressed := filepath.Join(dir, "c")
+	if code, _, stderr := runCLI(t, "compress", "-a", "bitnet", src, compressed); code != 0 {
+		t.Fatalf("compress: exit %d\n%s", code, stderr)
+	}
+	out := filepath.Join(dir, "twice")
+	if code, _, stderr := runCLI(t, "compress", "-a", "bitnet", compressed, out); code != 1 || !strings.Contains(stderr, "already compressed") {
+		t.Errorf("compressing a compressed model: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("failed compress left %s behind: %v", out, err)
+	}
+}
+
 func TestToolUsageErrorsExitTwo(t *testing.T) {
 	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	empty := filepath.Join(dir, "empty")
+	os.MkdirAll(empty, 0o755)
 	sharded := filepath.Join(dir, "sharded")
 	os.MkdirAll(sharded, 0o755)
 	os.WriteFile(filepath.Join(sharded, "model.safetensors.index.json"), []byte("{}"), 0o644)
@@ -77,6 +121,9 @@ func TestToolUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"bench", "-e", "glue", dir}, `unknown evaluator "glue"`},
 		{[]string{"bench", dir}, "folder has no model.safetensors"},
 		{[]string{"inspect", filepath.Join(dir, "none")}, "no such file or folder"},
+		{[]string{"inspect", empty}, "folder has neither model.safetensors nor model.safetensors.index.json"},
+		{[]string{"compress", "-a", "seedlm", "--option", "prune=0.1", "--option", "prune=0.2", dir, filepath.Join(dir, "o")}, "--option prune is given twice"},
+		{[]string{"compress", "-a", "bitnet", file, filepath.Join(file, "o")}, "compress: OUT_DIR:"},
 	} {
 		code, _, stderr := runCLI(t, tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {

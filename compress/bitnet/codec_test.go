@@ -2,6 +2,7 @@ package bitnet_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -83,7 +84,7 @@ func TestCompressFileThenReadDense(t *testing.T) {
 	dir := t.TempDir()
 	src, orig := writeModel(t, dir)
 	dst := filepath.Join(dir, "model.bitnet.safetensors")
-	stats, err := compress.CompressFile(newCodec(t), src, dst)
+	stats, err := compress.CompressFile(context.Background(), newCodec(t), src, dst)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func TestBitsPerWeightAndRatio(t *testing.T) {
 		if err := tensor.WriteFile(src, nil, []*tensor.Tensor{w}); err != nil {
 			t.Fatal(err)
 		}
-		stats, err := compress.CompressFile(newCodec(t), src, filepath.Join(dir, "w.bitnet.safetensors"))
+		stats, err := compress.CompressFile(context.Background(), newCodec(t), src, filepath.Join(dir, "w.bitnet.safetensors"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,11 +199,11 @@ func TestCompressingCompressedFileFails(t *testing.T) {
 	dir := t.TempDir()
 	src, _ := writeModel(t, dir)
 	dst := filepath.Join(dir, "once.safetensors")
-	if _, err := compress.CompressFile(newCodec(t), src, dst); err != nil {
+	if _, err := compress.CompressFile(context.Background(), newCodec(t), src, dst); err != nil {
 		t.Fatal(err)
 	}
 	again := filepath.Join(dir, "twice.safetensors")
-	_, err := compress.CompressFile(newCodec(t), dst, again)
+	_, err := compress.CompressFile(context.Background(), newCodec(t), dst, again)
 	if err == nil || !strings.Contains(err.Error(), dst) || !strings.Contains(err.Error(), "already compressed") {
 		t.Errorf("second compression: err = %v, want 'already compressed' naming %s", err, dst)
 	}
@@ -244,7 +245,7 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 			dir := t.TempDir()
 			src, _ := writeModel(t, dir)
 			dst := filepath.Join(dir, "c.safetensors")
-			if _, err := compress.CompressFile(newCodec(t), src, dst); err != nil {
+			if _, err := compress.CompressFile(context.Background(), newCodec(t), src, dst); err != nil {
 				t.Fatal(err)
 			}
 			codectest.Corrupt(t, dst, tc.edit)
@@ -269,7 +270,7 @@ func TestPackedTernaryMulVec(t *testing.T) {
 	dir := t.TempDir()
 	src, _ := writeModel(t, dir)
 	dst := filepath.Join(dir, "c.safetensors")
-	if _, err := compress.CompressFile(newCodec(t), src, dst); err != nil {
+	if _, err := compress.CompressFile(context.Background(), newCodec(t), src, dst); err != nil {
 		t.Fatal(err)
 	}
 	f, err := tensor.Open(dst)

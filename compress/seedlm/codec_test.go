@@ -1,6 +1,7 @@
 package seedlm
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -272,7 +273,7 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			dst := filepath.Join(dir, "c.safetensors")
-			if _, err := compress.CompressFile(newCodec(t, compress.Options{"prune": 0.25}), src, dst); err != nil {
+			if _, err := compress.CompressFile(context.Background(), newCodec(t, compress.Options{"prune": 0.25}), src, dst); err != nil {
 				t.Fatal(err)
 			}
 			codectest.Corrupt(t, dst, tc.edit)
@@ -307,7 +308,7 @@ func TestFileRoundTripIsBitExact(t *testing.T) {
 	}
 	opts := compress.Options{"prune": 0.3, "coef_bits": 5}
 	dst := filepath.Join(dir, "c.safetensors")
-	if _, err := compress.CompressFile(newCodec(t, opts), src, dst); err != nil {
+	if _, err := compress.CompressFile(context.Background(), newCodec(t, opts), src, dst); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := New(opts)

@@ -1,6 +1,7 @@
 package vptq_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -257,6 +258,8 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 		}, []string{`tensor "w"`, `stored tensor "w.vq.col_scale" is present but the layout does not use it`}},
 		{"data after the layout", func(_ map[string]*tensor.Tensor, m map[string]string) { m["w.vq"] += " {}" },
 			[]string{`tensor "w"`, "data after the JSON object"}},
+		{"closing bracket after the layout", func(_ map[string]*tensor.Tensor, m map[string]string) { m["w.vq"] += "}]" },
+			[]string{`tensor "w"`, "data after the JSON object"}},
 		{"missing residual codebook", func(ts map[string]*tensor.Tensor, _ map[string]string) { delete(ts, "w.vq.res_codebook") },
 			[]string{`tensor "w"`, `no tensor "w.vq.res_codebook"`}},
 		{"codebook shape", func(ts map[string]*tensor.Tensor, _ map[string]string) {
@@ -286,7 +289,7 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			dst := filepath.Join(dir, "c.safetensors")
-			if _, err := compress.CompressFile(newCodec(t, compress.Options{"codebook_bits": 2, "residual_bits": 2}), src, dst); err != nil {
+			if _, err := compress.CompressFile(context.Background(), newCodec(t, compress.Options{"codebook_bits": 2, "residual_bits": 2}), src, dst); err != nil {
 				t.Fatal(err)
 			}
 			codectest.Corrupt(t, dst, tc.edit)

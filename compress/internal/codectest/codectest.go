@@ -3,6 +3,7 @@ package codectest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -108,11 +109,11 @@ func BenchmarkGEMV(b *testing.B, build func(rows, cols int) (kernel func(x, y []
 func CompressTwice(t *testing.T, newCodec func() compress.Codec, src, dir string) (string, compress.Stats) {
 	t.Helper()
 	a, b := filepath.Join(dir, "a.safetensors"), filepath.Join(dir, "b.safetensors")
-	stats, err := compress.CompressFile(newCodec(), src, a)
+	stats, err := compress.CompressFile(context.Background(), newCodec(), src, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := compress.CompressFile(newCodec(), src, b); err != nil {
+	if _, err := compress.CompressFile(context.Background(), newCodec(), src, b); err != nil {
 		t.Fatal(err)
 	}
 	ab, errA := os.ReadFile(a)
