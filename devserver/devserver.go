@@ -14,7 +14,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -33,6 +37,7 @@ import (
 	"go.temporal.io/server/common/primitives"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+	"go.uber.org/zap/zapcore"
 )
 
 // Options configure the embedded server. Zero values take the defaults noted.
@@ -61,7 +66,15 @@ type Server struct {
 	address   string
 	uiAddress string
 	namespace string
+	fatal     *fatalState
 }
+
+// Fatal is closed when the running server has hit a fatal error (the work that hit it
+// has stopped; the server should be stopped); Err then says what it was.
+func (s *Server) Fatal() <-chan struct{} { return s.fatal.done }
+
+// Err is the server's fatal error, or nil.
+func (s *Server) Err() error { return s.fatal.recorded() }
 
 // Address is the frontend's host:port for SDK clients.
 func (s *Server) Address() string { return s.address }
@@ -73,26 +86,60 @@ func (s *Server) UIAddress() string { return s.uiAddress }
 func (s *Server) Namespace() string { return s.namespace }
 
 // Start starts the server and, unless disabled, the Web UI. It returns once the
-// frontend accepts connections. A fatal error inside the server while it starts (a port
-// taken, say) is returned as an error; with automatic ports (-1) Start tries fresh
-// ports up to three times, since another process may take a free port between the
-// moment it is picked and the moment the server binds it.
+// frontend accepts connections. A fatal error the server logs while it starts (a port
+// taken, say) is returned as an error; with an automatic frontend port (-1) Start tries
+// fresh ports up to three times when a port was taken, since another process may take
+// a free port between the moment it is picked and the moment the server binds it. (An
+// attempt that fails while the server is being built cannot release what it opened.)
 func Start(o Options) (*Server, error) {
-	auto := o.Port == -1 || (!o.NoUI && o.UIPort == -1)
 	for attempt := 1; ; attempt++ {
 		s, err := startOnce(o)
-		var fe *fatalError
-		if err == nil || !auto || attempt == 3 || !errors.As(err, &fe) {
+		if err == nil || o.Port != -1 || attempt == 3 || !errors.Is(err, syscall.EADDRINUSE) {
 			return s, err
 		}
 		o.Logger.Warn().Err(err).Int("attempt", attempt).Msg("embedded server did not start; retrying on fresh ports")
 	}
 }
 
-// fatalError is a Fatal or Panic the server logged: it cannot go on.
-type fatalError struct{ msg string }
+// fatalError is a Fatal (or Panic) the server logged: it cannot go on. err is the
+// error among the log tags, if any.
+type fatalError struct {
+	msg string
+	err error
+}
 
 func (e *fatalError) Error() string { return e.msg }
+func (e *fatalError) Unwrap() error { return e.err }
+
+// fatalState records the first Fatal of one server. While the server is being built
+// (in the caller's goroutine) a Fatal panics, and startOnce recovers it; afterwards it
+// ends the calling goroutine instead (runtime.Goexit: an fx start hook then fails, and
+// Start returns the recorded error), and Server.Fatal tells the owner.
+type fatalState struct {
+	building atomic.Bool
+	once     sync.Once
+	err      *fatalError
+	done     chan struct{}
+}
+
+func newFatalState() *fatalState { return &fatalState{done: make(chan struct{})} }
+
+func (f *fatalState) record(fe *fatalError) {
+	f.once.Do(func() {
+		f.err = fe
+		close(f.done)
+	})
+}
+
+// recorded returns the first Fatal, or nil.
+func (f *fatalState) recorded() error {
+	select {
+	case <-f.done:
+		return f.err
+	default:
+		return nil
+	}
+}
 
 // recoverFatal turns a fatalError panic into *err; other panics go on.
 func recoverFatal(err *error) {
@@ -125,7 +172,9 @@ func startOnce(o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	logger := zerologLogger{o.Logger}
+	fatal := newFatalState()
+	fatal.building.Store(true)
+	logger := zerologLogger{z: o.Logger, fatal: fatal}
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("devserver: authorizer: %w", err)
@@ -154,8 +203,13 @@ func startOnce(o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("devserver: %w", err)
 	}
-	s := &Server{server: srv, address: net.JoinHostPort(o.IP, strconv.Itoa(o.Port)), namespace: o.Namespace}
+	fatal.building.Store(false)
+	s := &Server{server: srv, address: net.JoinHostPort(o.IP, strconv.Itoa(o.Port)), namespace: o.Namespace, fatal: fatal}
 	if err := srv.Start(); err != nil {
+		srv.Stop()
+		if fe := fatal.recorded(); fe != nil {
+			return nil, fmt.Errorf("devserver: the server could not start: %w", fe)
+		}
 		return nil, fmt.Errorf("devserver: start: %w", err)
 	}
 	if !o.NoUI {
@@ -303,7 +357,10 @@ func waitListening(addr string, timeout time.Duration) error {
 }
 
 // zerologLogger adapts zerolog to the server's logger interface.
-type zerologLogger struct{ z zerolog.Logger }
+type zerologLogger struct {
+	z     zerolog.Logger
+	fatal *fatalState // nil: Fatal panics
+}
 
 func (l zerologLogger) log(e *zerolog.Event, msg string, tags []tag.Tag) {
 	for _, t := range tags {
@@ -318,18 +375,39 @@ func (l zerologLogger) Warn(msg string, tags ...tag.Tag)   { l.log(l.z.Warn(), m
 func (l zerologLogger) Error(msg string, tags ...tag.Tag)  { l.log(l.z.Error(), msg, tags) }
 func (l zerologLogger) DPanic(msg string, tags ...tag.Tag) { l.log(l.z.Error(), msg, tags) }
 
-// Panic and Fatal stop the caller, as the server expects (its own logger exits on
-// Fatal; carrying on would dereference what failed to build): they panic with a
-// fatalError, which Start returns as an error while the server starts.
-func (l zerologLogger) Panic(msg string, tags ...tag.Tag) { l.fatal(msg, tags) }
-func (l zerologLogger) Fatal(msg string, tags ...tag.Tag) { l.fatal(msg, tags) }
-
-func (l zerologLogger) fatal(msg string, tags []tag.Tag) {
+// Panic panics, as the server's own logger does (some of its callers recover). Fatal
+// stops the server's work, as the server expects (its own logger exits the process;
+// carrying on would use what failed to build): see fatalState.
+func (l zerologLogger) Panic(msg string, tags ...tag.Tag) {
 	l.log(l.z.Error(), msg, tags)
-	for _, t := range tags {
-		msg += fmt.Sprintf(", %s: %v", t.Key(), t.Value())
+	panic(newFatalError(msg, tags))
+}
+
+func (l zerologLogger) Fatal(msg string, tags ...tag.Tag) {
+	l.log(l.z.Error(), msg, tags)
+	fe := newFatalError(msg, tags)
+	if l.fatal == nil || l.fatal.building.Load() {
+		if l.fatal != nil {
+			l.fatal.record(fe)
+		}
+		panic(fe)
 	}
-	panic(&fatalError{msg: msg})
+	l.fatal.record(fe)
+	runtime.Goexit()
+}
+
+func newFatalError(msg string, tags []tag.Tag) *fatalError {
+	fe := &fatalError{msg: msg}
+	for _, t := range tags {
+		fe.msg += fmt.Sprintf(", %s: %v", t.Key(), t.Value())
+		// tag.Error keeps the error itself in its zap field (Value is only its text).
+		if zt, ok := t.(tag.ZapTag); ok && fe.err == nil {
+			if f := zt.Field(); f.Type == zapcore.ErrorType {
+				fe.err, _ = f.Interface.(error)
+			}
+		}
+	}
+	return fe
 }
 
 var _ log.Logger = zerologLogger{}

@@ -3,22 +3,46 @@ package devserver
 import (
 	"errors"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 
 	"go.temporal.io/server/common/log/tag"
 )
 
-// A Fatal from inside the server while it starts comes back from Start as an error
-// naming what failed, instead of the server carrying on with what it could not build.
-func TestServerFatalBecomesAnError(t *testing.T) {
-	start := func() (err error) {
+// A Fatal while the server is built (in the caller's goroutine) comes back from
+// startOnce as an error naming what failed, and keeps its cause for errors.Is.
+func TestFatalWhileBuildingBecomesAnError(t *testing.T) {
+	f := newFatalState()
+	f.building.Store(true)
+	build := func() (err error) {
 		defer recoverFatal(&err)
-		zerologLogger{}.Fatal("listen failed", tag.NewStringTag("address", "127.0.0.1:1"))
+		zerologLogger{fatal: f}.Fatal("listen failed", tag.NewStringTag("address", "127.0.0.1:1"), tag.Error(syscall.EADDRINUSE))
 		return nil
 	}
-	err := start()
-	var fe *fatalError
-	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "listen failed, address: 127.0.0.1:1") {
+	err := build()
+	if err == nil || !strings.Contains(err.Error(), "listen failed, address: 127.0.0.1:1") || !errors.Is(err, syscall.EADDRINUSE) {
 		t.Errorf("err = %v", err)
+	}
+	if f.recorded() == nil {
+		t.Error("the fatal error was not recorded")
+	}
+}
+
+// After the server is built, a Fatal in one of its goroutines ends that goroutine
+// (nothing runs past it) and tells the owner through Fatal/Err, without a crash.
+func TestFatalWhileRunningStopsItsGoroutineAndTellsTheOwner(t *testing.T) {
+	f := newFatalState()
+	s := &Server{fatal: f}
+	var wg sync.WaitGroup
+	carriedOn := false
+	wg.Go(func() {
+		zerologLogger{fatal: f}.Fatal("matching invariant broken")
+		carriedOn = true
+	})
+	wg.Wait()
+	<-s.Fatal()
+	if carriedOn || s.Err() == nil || !strings.Contains(s.Err().Error(), "matching invariant broken") {
+		t.Errorf("carried on %v, Err %v", carriedOn, s.Err())
 	}
 }

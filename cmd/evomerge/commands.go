@@ -33,12 +33,14 @@ func devCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer srv.Stop()
-			c, err := dial(cmd.Context(), g, srv.Address(), namespace)
+			ctx, stop := stopOnServerFatal(cmd.Context(), srv)
+			defer stop()
+			c, err := dial(ctx, g, srv.Address(), namespace)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			if err := worker.EnsureSearchAttributes(cmd.Context(), c, namespace); err != nil {
+			if err := worker.EnsureSearchAttributes(ctx, c, namespace); err != nil {
 				return err
 			}
 			w := worker.New(c, worker.Options{TaskQueue: taskQueue, Store: st})
@@ -48,8 +50,8 @@ func devCmd(g *globals) *cobra.Command {
 			defer w.Stop()
 			fmt.Fprintf(os.Stderr, "Temporal server %s (namespace %s, database %s)\nWeb UI %s\nworker on task queue %s; Ctrl-C to stop\n",
 				srv.Address(), namespace, db, srv.UIAddress(), taskQueue)
-			<-cmd.Context().Done()
-			return nil
+			<-ctx.Done()
+			return serverStopped(ctx) // nil on Ctrl-C
 		},
 	}
 	fl := cmd.Flags()

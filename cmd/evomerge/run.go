@@ -104,6 +104,9 @@ func runRun(ctx context.Context, g *globals, f *runFlags) error {
 		defer srv.Stop()
 		address = srv.Address()
 		fmt.Fprintf(os.Stderr, "Temporal server %s, Web UI %s/namespaces/%s/workflows\n", address, srv.UIAddress(), f.namespace)
+		var stop context.CancelFunc
+		ctx, stop = stopOnServerFatal(ctx, srv)
+		defer stop()
 	}
 	c, err := dial(ctx, g, address, f.namespace)
 	if err != nil {
@@ -172,6 +175,9 @@ func runRun(ctx context.Context, g *globals, f *runFlags) error {
 	close(done)
 	<-watched
 	if err != nil {
+		if err := serverStopped(ctx); err != nil {
+			return fmt.Errorf("%w; the run is saved: run the same command again to resume %s", err, id)
+		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("interrupted; the run is saved in the server: run the same command again to resume %s", id)
 		}
@@ -230,6 +236,35 @@ func openStore(g *globals) (*store.FS, error) {
 		g.log.Info().Int("files", files).Int64("bytes", bytes).Str("store", st.Root).Msg("removed leftovers of interrupted writes")
 	}
 	return st, nil
+}
+
+// serverFatal is the cause of a context stopOnServerFatal cancelled.
+type serverFatal struct{ err error }
+
+func (e serverFatal) Error() string { return "the embedded Temporal server stopped: " + e.err.Error() }
+func (e serverFatal) Unwrap() error { return e.err }
+
+// stopOnServerFatal returns a context that is cancelled if the embedded server hits a
+// fatal error; serverStopped then returns that error.
+func stopOnServerFatal(ctx context.Context, srv *devserver.Server) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-srv.Fatal():
+			cancel(serverFatal{srv.Err()})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(nil) }
+}
+
+// serverStopped returns the embedded server's fatal error if it is why ctx ended.
+func serverStopped(ctx context.Context) error {
+	var sf serverFatal
+	if errors.As(context.Cause(ctx), &sf) {
+		return sf
+	}
+	return nil
 }
 
 func startDevServer(g *globals, db string, port, uiPort int, namespace string) (*devserver.Server, error) {
