@@ -37,6 +37,7 @@ import (
 	"go.temporal.io/server/common/primitives"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+	"go.uber.org/fx"
 	"go.uber.org/zap/zapcore"
 )
 
@@ -191,7 +192,10 @@ func startOnce(o Options) (_ *Server, err error) {
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
 	}
-	srv, err := temporal.NewServer(
+	// The services' own handle, to stop them when Start fails: fx does not roll back the
+	// hook that failed, and the server starts all its services in one hook.
+	var impl *temporal.ServerImpl
+	srv, err := temporal.NewServerFx(fx.Options(temporal.TopLevelModule, fx.Populate(&impl)),
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(hosts),
@@ -207,6 +211,7 @@ func startOnce(o Options) (_ *Server, err error) {
 	s := &Server{server: srv, address: net.JoinHostPort(o.IP, strconv.Itoa(o.Port)), namespace: o.Namespace, fatal: fatal}
 	if err := srv.Start(); err != nil {
 		srv.Stop()
+		stopServices(impl)
 		if fe := fatal.recorded(); fe != nil {
 			return nil, fmt.Errorf("devserver: the server could not start: %w", fe)
 		}
@@ -233,7 +238,21 @@ func startOnce(o Options) (_ *Server, err error) {
 		s.Stop()
 		return nil, err
 	}
+	if fe := fatal.recorded(); fe != nil { // a Fatal in a goroutine that was not a start hook
+		s.Stop()
+		return nil, fmt.Errorf("devserver: the server could not start: %w", fe)
+	}
 	return s, nil
+}
+
+// stopServices stops the services a failed Start started (a rollback may already have:
+// Stop then closes a closed channel, which is harmless here).
+func stopServices(impl *temporal.ServerImpl) {
+	if impl == nil {
+		return
+	}
+	defer func() { _ = recover() }()
+	_ = impl.Stop(context.Background())
 }
 
 // Stop stops the UI and the server.
@@ -362,7 +381,14 @@ type zerologLogger struct {
 	fatal *fatalState // nil: Fatal panics
 }
 
+// fatalOnLog, set by tests only, makes the server's log call Fatal on the messages it
+// selects: how the tests reach the server's own goroutines.
+var fatalOnLog func(msg string) bool
+
 func (l zerologLogger) log(e *zerolog.Event, msg string, tags []tag.Tag) {
+	if h := fatalOnLog; h != nil && l.fatal != nil && h(msg) {
+		l.Fatal("simulated fatal at: " + msg)
+	}
 	for _, t := range tags {
 		e = e.Interface(t.Key(), t.Value())
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -45,4 +46,25 @@ func TestFatalWhileRunningStopsItsGoroutineAndTellsTheOwner(t *testing.T) {
 	if carriedOn || s.Err() == nil || !strings.Contains(s.Err().Error(), "matching invariant broken") {
 		t.Errorf("carried on %v, Err %v", carriedOn, s.Err())
 	}
+}
+
+// A Fatal in a service's start hook (its own goroutine) makes Start return the error, and
+// the services that did start are stopped: the same port serves a second Start.
+func TestFatalInAStartHookIsAnErrorAndFreesThePort(t *testing.T) {
+	var fired atomic.Bool
+	fatalOnLog = func(msg string) bool { return msg == "worker service started" && fired.CompareAndSwap(false, true) }
+	// Left set: leaked goroutines of the failed server may still log; fired stays true.
+	port, err := freePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Start(Options{Port: port, NoUI: true})
+	if err == nil || !strings.Contains(err.Error(), "simulated fatal at: worker service started") {
+		t.Fatalf("Start = %v; want the fatal error", err)
+	}
+	s, err := Start(Options{Port: port, NoUI: true})
+	if err != nil {
+		t.Fatalf("second Start on port %d: %v", port, err)
+	}
+	s.Stop()
 }

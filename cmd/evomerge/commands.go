@@ -20,7 +20,7 @@ func devCmd(g *globals) *cobra.Command {
 		Use:   "dev",
 		Short: "Run the embedded Temporal server, its Web UI and a worker until interrupted",
 		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if db == "" {
 				db = filepath.Join(g.stateDir, "temporal.db")
 			}
@@ -35,6 +35,11 @@ func devCmd(g *globals) *cobra.Command {
 			defer srv.Stop()
 			ctx, stop := stopOnServerFatal(cmd.Context(), srv)
 			defer stop()
+			defer func() {
+				if stopped := serverStopped(ctx); stopped != nil {
+					err = stopped // whatever call it interrupted
+				}
+			}()
 			c, err := dial(ctx, g, srv.Address(), namespace)
 			if err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -68,7 +69,7 @@ func runCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func runRun(ctx context.Context, g *globals, f *runFlags) error {
+func runRun(ctx context.Context, g *globals, f *runFlags) (err error) {
 	if f.config == "" {
 		return usagef("run: -c CONFIG is required")
 	}
@@ -107,6 +108,12 @@ func runRun(ctx context.Context, g *globals, f *runFlags) error {
 		var stop context.CancelFunc
 		ctx, stop = stopOnServerFatal(ctx, srv)
 		defer stop()
+		// Whatever call the server's failure interrupts, say why.
+		defer func() {
+			if stopped := serverStopped(ctx); err != nil && stopped != nil && !strings.Contains(err.Error(), stopped.Error()) {
+				err = fmt.Errorf("%w (%v)", stopped, err)
+			}
+		}()
 	}
 	c, err := dial(ctx, g, address, f.namespace)
 	if err != nil {
