@@ -87,6 +87,16 @@ func CheckRanges[S any](codec string, table []Option[S], s S) error {
 	return nil
 }
 
+// EncodeLayout returns the metadata entry key = v as JSON: a decoder's per-tensor layout,
+// read back with DecodeLayout.
+func EncodeLayout(key string, v any) (map[string]string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("metadata %q: %w", key, err)
+	}
+	return map[string]string{key: string(b)}, nil
+}
+
 // DecodeLayout decodes the JSON metadata entry key into v strictly (no unknown fields,
 // nothing after the object), for a decoder's per-tensor layout.
 func DecodeLayout(meta map[string]string, key string, v any) error {

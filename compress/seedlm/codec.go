@@ -1,7 +1,6 @@
 package seedlm
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -124,11 +123,11 @@ func (c *Codec) Encode(t *tensor.Tensor) ([]*tensor.Tensor, map[string]string, e
 		}
 	}
 	q := Quantize(w, t.Shape[0], t.Shape[1], c.s)
-	layout, err := json.Marshal(q.Layout)
+	meta, err := compress.EncodeLayout(t.Name+LayoutSuffix, q.Layout)
 	if err != nil {
 		return nil, nil, err
 	}
-	return q.Tensors(t.Name), map[string]string{t.Name + LayoutSuffix: string(layout)}, nil
+	return q.Tensors(t.Name), meta, nil
 }
 
 // Decode rebuilds the dense F32 tensor name from its stored parts, checking each (see Load).

@@ -1,7 +1,6 @@
 package vptq
 
 import (
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -109,11 +108,11 @@ func (c *Codec) Encode(t *tensor.Tensor) ([]*tensor.Tensor, map[string]string, e
 	h := fnv.New64a()
 	h.Write([]byte(t.Name))
 	q := Quantize(w, t.Shape[0], t.Shape[1], c.s, c.s.Seed^h.Sum64())
-	layout, err := json.Marshal(q.Layout)
+	meta, err := compress.EncodeLayout(t.Name+LayoutSuffix, q.Layout)
 	if err != nil {
 		return nil, nil, err
 	}
-	return q.Tensors(t.Name), map[string]string{t.Name + LayoutSuffix: string(layout)}, nil
+	return q.Tensors(t.Name), meta, nil
 }
 
 // Decode rebuilds the dense F32 tensor name from its stored parts, checking each (see
