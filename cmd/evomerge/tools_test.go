@@ -23,10 +23,10 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, stdout, stderr
 }
 
-// compress → inspect → bench on a small model, as a user would chain them.
-func TestCompressInspectBench(t *testing.T) {
-	dir := t.TempDir()
-	m, err := nn.New(nn.Config{Architecture: "mlp", LayerSizes: []int{784, 32, 10}, Activation: "relu"}, 1)
+// smallModel saves an untrained MLP 784→hidden→10 as the model folder dir/model.
+func smallModel(t *testing.T, dir string, hidden int) string {
+	t.Helper()
+	m, err := nn.New(nn.Config{Architecture: "mlp", LayerSizes: []int{784, hidden, 10}, Activation: "relu"}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +34,13 @@ func TestCompressInspectBench(t *testing.T) {
 	if err := nn.Save(src, m, nil); err != nil {
 		t.Fatal(err)
 	}
+	return src
+}
+
+// compress → inspect → bench on a small model, as a user would chain them.
+func TestCompressInspectBench(t *testing.T) {
+	dir := t.TempDir()
+	src := smallModel(t, dir, 32)
 	out := filepath.Join(dir, "small")
 	code, stdout, stderr := runCLI(t, "compress", "-a", "seedlm", "--option", "prune=0.5", "--json", src, out)
 	if code != 0 {
@@ -63,14 +70,7 @@ func TestCompressInspectBench(t *testing.T) {
 // a failed compress leaves no OUT_DIR it created.
 func TestCompressProtectsItsInput(t *testing.T) {
 	dir := t.TempDir()
-	m, err := nn.New(nn.Config{Architecture: "mlp", LayerSizes: []int{784, 16, 10}, Activation: "relu"}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(dir, "model")
-	if err := nn.Save(src, m, nil); err != nil {
-		t.Fatal(err)
-	}
+	src := smallModel(t, dir, 16)
 	before, _ := os.ReadFile(filepath.Join(src, nn.ModelFile))
 	link := filepath.Join(dir, "link")
 	if err := os.Symlink(src, link); err != nil {
