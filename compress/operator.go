@@ -1,0 +1,271 @@
+package compress
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/evomerge/evomerge/compress/internal/f32"
+	"github.com/evomerge/evomerge/tensor"
+)
+
+// Operator is a weight matrix W (Rows×Cols) ready for inference in the form it is
+// stored in: a codec's operator computes from its packed bytes (codes, seeds,
+// codebooks), never from a float32 copy of W. Operators are safe for concurrent use.
+type Operator interface {
+	// Rows and Cols are W's shape: Mul reads Cols inputs and writes Rows outputs.
+	Rows() int
+	Cols() int
+	// Mul sets y[b·Rows : (b+1)·Rows] = W·x[b·Cols : (b+1)·Cols] for b = 0…n−1 (x and y
+	// row-major, one input or output per row); n = 1 is the matrix–vector product. An
+	// operator may transform its input as its format prescribes (BitNet b1.58 quantizes
+	// each input to int8); it never modifies x. It panics if len(x) ≠ n·Cols or
+	// len(y) ≠ n·Rows.
+	Mul(n int, x, y []float32)
+	// WeightBytes is the memory the operator holds for W: packed codes, scales,
+	// codebooks and any table built at load time, excluding per-call scratch.
+	WeightBytes() int64
+}
+
+// OperatorLoader is implemented by codecs whose compressed tensors run packed. Given
+// the stored parts of the compressed tensor name (through get) and the file's
+// metadata, it validates every part — a corrupt file fails here, with an error naming
+// the tensor and what is wrong, never later inside a kernel — and returns the operator.
+type OperatorLoader interface {
+	LoadOperator(name string, meta map[string]string, get func(name string) (*tensor.Tensor, error)) (Operator, error)
+}
+
+// CheckMul panics unless x and y hold n inputs and outputs of op: the shared argument
+// check of Operator.Mul implementations. kernel names the caller in the message.
+func CheckMul(kernel string, op Operator, n int, x, y []float32) {
+	if n < 0 || len(x) != n*op.Cols() || len(y) != n*op.Rows() {
+		panic(fmt.Sprintf("%s: %d inputs and %d outputs for %d products with a %d×%d matrix (want %d and %d)",
+			kernel, len(x), len(y), n, op.Rows(), op.Cols(), n*op.Cols(), n*op.Rows()))
+	}
+}
+
+// Dense is the float32 operator: W stored row-major, multiplied by the fastest kernel
+// this CPU has (AVX-512 or AVX2 with FMA on amd64, a pure-Go loop elsewhere). It is the
+// uncompressed baseline every codec's speed-up is measured against.
+type Dense struct {
+	rows, cols int
+	w          []float32
+}
+
+// NewDense wraps the row-major rows×cols matrix w (not copied). It panics if
+// len(w) ≠ rows·cols.
+func NewDense(rows, cols int, w []float32) *Dense {
+	if rows < 0 || cols < 0 || len(w) != rows*cols {
+		panic(fmt.Sprintf("compress.NewDense: %d weights for a %d×%d matrix", len(w), rows, cols))
+	}
+	return &Dense{rows: rows, cols: cols, w: w}
+}
+
+func (d *Dense) Rows() int { return d.rows }
+func (d *Dense) Cols() int { return d.cols }
+
+// Weights returns the row-major matrix (not a copy).
+func (d *Dense) Weights() []float32 { return d.w }
+
+// WeightBytes is 4·Rows·Cols.
+func (d *Dense) WeightBytes() int64 { return 4 * int64(len(d.w)) }
+
+// Mul sets y = W·x for n inputs; see Operator. Large products split their rows across
+// cores (SplitRows).
+func (d *Dense) Mul(n int, x, y []float32) {
+	CheckMul("compress.Dense.Mul", d, n, x, y)
+	if n == 0 || d.rows == 0 {
+		return
+	}
+	SplitRows(d.rows, int64(n)*int64(d.rows)*int64(d.cols), func(lo, hi int) {
+		f32.Gemm(d.w[lo*d.cols:hi*d.cols], hi-lo, d.cols, n, x, y, d.rows, lo)
+	})
+}
+
+// ParallelWork is the number of multiply–adds (or weights touched) above which a
+// product is split across cores: below it, starting goroutines costs more than it saves.
+const ParallelWork = 1 << 20
+
+// SplitRows calls fn on consecutive row ranges [lo, hi) covering [0, rows): one call on
+// the calling goroutine when work (the product's multiply–adds) is below ParallelWork or
+// only one CPU is usable, otherwise one range per CPU (GOMAXPROCS), run concurrently,
+// with range boundaries on multiples of 16 rows so that kernels working on row blocks
+// see whole blocks. It returns when every call has.
+func SplitRows(rows int, work int64, fn func(lo, hi int)) {
+	p := runtime.GOMAXPROCS(0)
+	if work < ParallelWork || p < 2 || rows < 32 {
+		fn(0, rows)
+		return
+	}
+	p = min(p, rows/16)
+	step := (rows/p + 15) &^ 15
+	var wg sync.WaitGroup
+	for lo := step; lo < rows; lo += step {
+		hi := min(lo+step, rows)
+		wg.Go(func() { fn(lo, hi) })
+	}
+	fn(0, min(step, rows))
+	wg.Wait()
+}
+
+// Model is a safetensors model loaded for inference: every weight matrix as an
+// Operator (the codec's own for compressed tensors, Dense for the rest) and every
+// other tensor (biases, norms) as F32.
+type Model struct {
+	// Path is the file it was loaded from; Algorithm its codec ("" if uncompressed).
+	Path, Algorithm string
+	Meta            map[string]string
+	// Operators by tensor name: the 2-D tensors.
+	Operators map[string]Operator
+	// Tensors by name: every tensor that is not a weight matrix, as F32.
+	Tensors map[string]*tensor.Tensor
+}
+
+// WeightBytes is the memory the loaded model holds for its parameters: its operators'
+// WeightBytes plus 4 bytes per element of its other tensors.
+func (m *Model) WeightBytes() int64 {
+	var n int64
+	for _, name := range slices.Sorted(mapKeys(m.Operators)) {
+		n += m.Operators[name].WeightBytes()
+	}
+	for _, name := range slices.Sorted(mapKeys(m.Tensors)) {
+		n += int64(len(m.Tensors[name].Data))
+	}
+	return n
+}
+
+func mapKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// LoadModel reads the safetensors model at path for inference. Each tensor listed as
+// compressed is loaded by its codec's OperatorLoader from its stored parts — no dense
+// copy is made — and fails, naming the file and the tensor, if a part is missing or
+// corrupt. A codec without an OperatorLoader is an error (it cannot run packed). Dense
+// 2-D float tensors become Dense operators; other tensors are converted to F32. A
+// binary must import compress/all (or the codec's package) for the codec lookup.
+func LoadModel(path string) (*Model, error) {
+	f, err := tensor.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("compress: %w", err)
+	}
+	defer f.Close()
+	m := &Model{Path: path, Meta: f.Metadata(), Operators: map[string]Operator{}, Tensors: map[string]*tensor.Tensor{}}
+	consumed := map[string]bool{}
+	if alg, ok := m.Meta[MetaAlgorithm]; ok {
+		m.Algorithm = alg
+		c, err := New(alg, nil)
+		if err != nil {
+			return nil, fmt.Errorf("compress: %s: %w (is the codec's package, or compress/all, imported?)", path, err)
+		}
+		loader, ok := c.(OperatorLoader)
+		if !ok {
+			return nil, fmt.Errorf("compress: %s: codec %s has no packed operator", path, alg)
+		}
+		get := func(name string) (*tensor.Tensor, error) {
+			consumed[name] = true
+			return f.Read(name)
+		}
+		for _, name := range splitNames(m.Meta[MetaTensors]) {
+			op, err := loader.LoadOperator(name, m.Meta, get)
+			if err != nil {
+				return nil, fmt.Errorf("compress: %s: load %s tensor %q: %w", path, alg, name, err)
+			}
+			m.Operators[name] = op
+		}
+	}
+	for _, info := range f.Infos() {
+		if consumed[info.Name] {
+			continue
+		}
+		if _, dup := m.Operators[info.Name]; dup {
+			return nil, fmt.Errorf("compress: %s: tensor %q is both stored dense and listed in %s", path, info.Name, MetaTensors)
+		}
+		t, err := f.Read(info.Name)
+		if err != nil {
+			return nil, fmt.Errorf("compress: %w", err)
+		}
+		if t, err = toF32(t); err != nil {
+			return nil, fmt.Errorf("compress: %s: %w", path, err)
+		}
+		if len(t.Shape) == 2 && t.Shape[0] > 0 && t.Shape[1] > 0 {
+			w, _ := t.Float32s()
+			m.Operators[info.Name] = NewDense(t.Shape[0], t.Shape[1], w)
+			continue
+		}
+		m.Tensors[info.Name] = t
+	}
+	return m, nil
+}
+
+// EncodeOperator compresses the row-major rows×cols matrix w called name with c and
+// loads the result as c's operator, in memory: what a file written by CompressFile
+// would load to, without the file. It fails if c leaves the matrix dense or has no
+// OperatorLoader.
+func EncodeOperator(c Codec, name string, rows, cols int, w []float32) (Operator, error) {
+	loader, ok := c.(OperatorLoader)
+	if !ok {
+		return nil, fmt.Errorf("compress: codec %s has no packed operator", c.Name())
+	}
+	meta, get, err := encodeMatrix(c, name, rows, cols, w)
+	if err != nil {
+		return nil, err
+	}
+	return loader.LoadOperator(name, meta, get)
+}
+
+// encodeMatrix encodes one matrix with c and returns its metadata and a lookup of its
+// stored parts by name.
+func encodeMatrix(c Codec, name string, rows, cols int, w []float32) (map[string]string, func(string) (*tensor.Tensor, error), error) {
+	t := tensor.FromFloat32(name, tensor.F32, []int{rows, cols}, w)
+	stored, meta, err := c.Encode(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(stored) == 1 && stored[0] == t && len(meta) == 0 {
+		return nil, nil, fmt.Errorf("compress: %s left tensor %q dense", c.Name(), name)
+	}
+	byName := map[string]*tensor.Tensor{}
+	for _, s := range stored {
+		byName[s.Name] = s
+	}
+	get := func(n string) (*tensor.Tensor, error) {
+		s, ok := byName[n]
+		if !ok {
+			return nil, fmt.Errorf("tensor %q not found (stored: %s)", n, strings.Join(slices.Sorted(mapKeys(byName)), ", "))
+		}
+		return s, nil
+	}
+	return meta, get, nil
+}
+
+// InputQuantizer is implemented by codecs whose operators quantize their inputs before
+// multiplying (BitNet b1.58's 8-bit activations). FakeQuantizeInput replaces one input
+// vector x by the values the kernel actually multiplies, dequantized to float32: what a
+// float reference of the packed arithmetic, or quantization-aware training, must use.
+type InputQuantizer interface {
+	FakeQuantizeInput(x []float32)
+}
+
+// RoundTrip encodes the row-major rows×cols matrix w called name with c and decodes it
+// again: the float32 weights c's operator represents. It fails if c leaves the matrix
+// dense.
+func RoundTrip(c Codec, name string, rows, cols int, w []float32) ([]float32, error) {
+	meta, get, err := encodeMatrix(c, name, rows, cols, w)
+	if err != nil {
+		return nil, err
+	}
+	d, err := c.Decode(name, meta, get)
+	if err != nil {
+		return nil, err
+	}
+	return d.Float32s()
+}
