@@ -34,8 +34,8 @@ import (
 const (
 	ingestVersion   = "ingest/v1"
 	mergeVersion    = "merge/v2"
-	compressVersion = "compress/v3"
-	benchVersion    = "bench/v1"
+	compressVersion = "compress/v4"
+	benchVersion    = "bench/v2"
 )
 
 // Error types of non-retryable failures: ErrBadInput for the user's input (files,
@@ -360,7 +360,7 @@ func (a *Activities) Compress(ctx context.Context, in CompressInput) (CompressRe
 	if err != nil {
 		return CompressResult{}, badInput(err)
 	}
-	key := store.Key(compressVersion, codec.Version(), in.Model.Digest, in.Algorithm, in.Options, in.Dense)
+	key := store.Key(compressVersion, codec.Version(), in.Model.Digest, in.Algorithm, in.Options, in.Dense, in.Recovery)
 	valid := func(r CompressResult) bool { return a.Store.Has(r.Artifact) && (!in.Dense || a.Store.Has(r.Dense)) }
 	var out CompressResult
 	err = heartbeat(ctx, func() error {
@@ -385,6 +385,26 @@ func (a *Activities) compress(ctx context.Context, codec compress.Codec, in Comp
 	dst := f.Name()
 	f.Close()
 	defer os.Remove(dst)
+	if in.Recovery != nil {
+		// Distill first: the codec then encodes the recovered latent weights, and the
+		// compressed file is measured against the original model's size.
+		recovered, err := a.distill(ctx, codec, src, *in.Recovery)
+		if err != nil {
+			return CompressResult{}, err
+		}
+		defer os.Remove(recovered)
+		stats, err := compress.CompressFile(ctx, codec, recovered, dst)
+		if err != nil {
+			return CompressResult{}, err
+		}
+		if stats.InputBytes, err = fileSize(src); err != nil {
+			return CompressResult{}, err
+		}
+		stats.Ratio = float64(stats.InputBytes) / float64(max(stats.OutputBytes, 1))
+		res := CompressResult{Stats: stats}
+		res.Artifact, err = a.Store.PutFile("", dst)
+		return res, err
+	}
 	stats, err := compress.CompressFile(ctx, codec, src, dst)
 	if err != nil {
 		return CompressResult{}, err
@@ -397,6 +417,34 @@ func (a *Activities) compress(ctx context.Context, codec compress.Codec, in Comp
 	}
 	res.Artifact, err = a.Store.PutFile("", dst)
 	return res, err
+}
+
+// distill fine-tunes the model at src for codec by knowledge distillation
+// (nn.DistillFile: teacher = the model itself, training images only) and writes the
+// recovered latent weights to a temporary file in the store, whose path it returns.
+func (a *Activities) distill(ctx context.Context, codec compress.Codec, src string, r evomerge.RecoverySpec) (string, error) {
+	f, err := a.Store.TempFile("distill-*.safetensors")
+	if err != nil {
+		return "", err
+	}
+	path := f.Name()
+	f.Close()
+	err = nn.DistillFile(ctx, codec, src, path, nn.DistillConfig{
+		Steps: r.Steps, BatchSize: r.BatchSize, LearningRate: r.LR, Temperature: r.Temperature, Seed: r.Seed,
+	})
+	if err != nil {
+		os.Remove(path)
+		return "", err
+	}
+	return path, nil
+}
+
+func fileSize(path string) (int64, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
 }
 
 // putDequantized stores the dequantized weights of the compressed model at dst in the
@@ -442,7 +490,7 @@ func (a *Activities) Benchmark(ctx context.Context, in BenchmarkInput) (bench.Re
 		}
 		spec.DataDir = dir
 	}
-	key := store.Key(benchVersion, in.Model.Digest, spec)
+	key := store.Key(benchVersion, in.Model.Digest, in.Reference.Digest, spec)
 	var out bench.Result
 	err := heartbeat(ctx, func() error {
 		var err error
@@ -451,13 +499,19 @@ func (a *Activities) Benchmark(ctx context.Context, in BenchmarkInput) (bench.Re
 			if err != nil {
 				return bench.Result{}, err
 			}
-			path, err := a.Store.Path(in.Model)
-			if err != nil {
+			req := bench.Request{}
+			if req.Model, err = a.Store.Path(in.Model); err != nil {
 				return bench.Result{}, err
 			}
+			if in.Reference.Digest != "" {
+				if req.Reference, err = a.Store.Path(in.Reference); err != nil {
+					return bench.Result{}, err
+				}
+			}
+			// One benchmark at a time per worker, so timings do not compete.
 			a.benchMu.Lock()
 			defer a.benchMu.Unlock()
-			return ev.Evaluate(ctx, path)
+			return ev.Evaluate(ctx, req)
 		})
 		return err
 	})

@@ -31,8 +31,9 @@ func gate(out GateOutput, name string) GateResult {
 
 func TestGates(t *testing.T) {
 	// 0.80 ≥ 0.85 × 0.90 = 0.765: passes; ratio 15 ≥ 8 passes; latency 1.0/1.25 = 0.8× < 1 fails but is not enforced.
+	off := false
 	out := Gates(GateInput{Child: compressedChild(0.90, 0.80, 15, 1.0, 1.25), Compression: seedCompression,
-		Gates: evomerge.GatesSpec{Latency: evomerge.LatencyGateSpec{MinSpeedup: 1}}})
+		Gates: evomerge.GatesSpec{Latency: evomerge.LatencyGateSpec{MinSpeedup: 1, Enforce: &off}}})
 	if !out.Accepted {
 		t.Errorf("child should be accepted: %+v", out.Gates)
 	}
@@ -49,11 +50,19 @@ func TestGates(t *testing.T) {
 		t.Errorf("want accuracy and size failures: %+v", out.Gates)
 	}
 
-	// Enforced latency gate rejects a slower compressed child.
+	// The latency gate is enforced by default and rejects a slower compressed child.
 	out = Gates(GateInput{Child: compressedChild(0.90, 0.89, 15, 1.0, 2.0), Compression: seedCompression,
-		Gates: evomerge.GatesSpec{Latency: evomerge.LatencyGateSpec{MinSpeedup: 1, Enforce: true}}})
-	if out.Accepted {
-		t.Errorf("enforced latency gate should reject a 0.5× child: %+v", out.Gates)
+		Gates: evomerge.GatesSpec{Latency: evomerge.LatencyGateSpec{MinSpeedup: 1}}})
+	if out.Accepted || !gate(out, "latency").Enforced {
+		t.Errorf("default latency gate should reject a 0.5× child: %+v", out.Gates)
+	}
+
+	// The interleaved speed-up, when measured, decides rather than the separate medians.
+	c2 := compressedChild(0.90, 0.89, 15, 1.0, 2.0)
+	c2.Score.Speedup, c2.Score.ReferenceLatencyMs = 2.5, 5.0
+	out = Gates(GateInput{Child: c2, Compression: seedCompression, Gates: evomerge.GatesSpec{Latency: evomerge.LatencyGateSpec{MinSpeedup: 2}}})
+	if g := gate(out, "latency"); !g.Passed || g.Value != 2.5 || !out.Accepted {
+		t.Errorf("interleaved speed-up 2.5× against min 2×: %+v", g)
 	}
 
 	// Non-finite outputs fail the functional gate; an uncompressed child is compared with the base model.

@@ -163,7 +163,7 @@ func reportModel(m Model) ReportModel {
 }
 
 func objectives(s bench.Result) Objectives {
-	return Objectives{Accuracy: s.Accuracy, SizeBytes: s.SizeBytes, LatencyMs: s.LatencyMs}
+	return Objectives{Accuracy: s.Accuracy, SizeBytes: s.SizeBytes, LatencyMs: s.LatencyMs, WeightBytes: s.WeightBytes, Speedup: s.Speedup}
 }
 
 // Markdown renders the report for people.
@@ -179,17 +179,20 @@ func Markdown(r Report) string {
 	}
 	table := func(title string, ms []ReportModel) {
 		fmt.Fprintf(&b, "\n## %s\n\n", title)
-		b.WriteString("| id | recipe | accuracy | size (bytes) | latency (ms) | compression | retention | gates | digest |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| id | recipe | accuracy | size (bytes) | weight memory (bytes) | latency (ms) | speed-up | compression | retention | gates | digest |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, m := range ms {
-			comp, ret := "—", "—"
+			comp, ret, speed := "—", "—", "—"
 			if c := m.Compression; c != nil {
 				comp = fmt.Sprintf("%s %.2f bpw, %.1f×", c.Algorithm, c.BitsPerWeight, c.Ratio)
 				ret = fmt.Sprintf("%.1f%%", 100*m.AccuracyRetention)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.4f | %d | %.4f | %s | %s | %s | `%s` |\n",
-				m.ID, RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.SizeBytes, m.Objectives.LatencyMs,
-				comp, ret, gateString(m.Gates), shortDigest(m.Digest))
+			if m.Objectives.Speedup > 0 {
+				speed = fmt.Sprintf("%.2f×", m.Objectives.Speedup)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.4f | %d | %d | %.4f | %s | %s | %s | %s | `%s` |\n",
+				m.ID, RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.SizeBytes, m.Objectives.WeightBytes, m.Objectives.LatencyMs,
+				speed, comp, ret, gateString(m.Gates), shortDigest(m.Digest))
 		}
 	}
 	table("Seed models", r.Seeds)

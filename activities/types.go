@@ -69,6 +69,9 @@ type CompressInput struct {
 	Options   compress.Options `json:"options,omitempty"`
 	// Dense also stores the dequantized model, so that pre_merge-compressed parents can be merged.
 	Dense bool `json:"dense,omitempty"`
+	// Recovery, if set, distills the compressed model with Model as teacher before it is
+	// encoded (evomerge.RecoverySpec); the result is its own memoized artifact.
+	Recovery *evomerge.RecoverySpec `json:"recovery,omitempty"`
 }
 
 // CompressResult is a compressed model and how it compares to its input.
@@ -83,6 +86,9 @@ type CompressResult struct {
 type BenchmarkInput struct {
 	Model     store.Ref              `json:"model"`
 	Evaluator evomerge.EvaluatorSpec `json:"evaluator"`
+	// Reference, if set, is the model Model's latency is measured against, interleaved
+	// (the uncompressed merge of a compressed child).
+	Reference store.Ref `json:"reference,omitempty"`
 }
 
 // BreedInput asks for the recipes of one generation's children.
@@ -187,4 +193,8 @@ type Objectives struct {
 	Accuracy  float64 `json:"accuracy"`
 	SizeBytes int64   `json:"size_bytes"`
 	LatencyMs float64 `json:"latency_ms"`
+	// WeightBytes is the memory the loaded model holds for its parameters.
+	WeightBytes int64 `json:"weight_bytes,omitempty"`
+	// Speedup is the interleaved latency ratio against the uncompressed merge.
+	Speedup float64 `json:"speedup,omitempty"`
 }

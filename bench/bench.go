@@ -8,19 +8,45 @@ type Result struct {
 	Accuracy float64 `json:"accuracy"`
 	// SizeBytes is the model's size on disk in bytes.
 	SizeBytes int64 `json:"size_bytes"`
+	// WeightBytes is the memory the loaded model holds for its parameters, in the form
+	// it runs in (packed codes and codebooks for a compressed model, float32 otherwise).
+	WeightBytes int64 `json:"weight_bytes,omitempty"`
+	// Packed reports that a compressed model ran through its codec's packed kernels;
+	// false for a dense model and for a codec without a kernel (decoded to float32).
+	Packed bool `json:"packed"`
+	// Params is the number of parameters (weights and biases) the model represents.
+	Params int64 `json:"params,omitempty"`
 	// LatencyMs is the median time of one single-example inference, in milliseconds.
 	LatencyMs float64 `json:"latency_ms"`
+	// ReferenceLatencyMs is the median single-example time of the request's reference
+	// model, measured interleaved with the model's own runs; 0 without a reference.
+	ReferenceLatencyMs float64 `json:"reference_latency_ms,omitempty"`
+	// Speedup is the median, over interleaved pairs of runs, of reference time ÷ model
+	// time: how many times faster the model is than its reference on this machine; 0
+	// without a reference.
+	Speedup float64 `json:"speedup,omitempty"`
 	// Finite reports that inference ran and every output (logit) was a finite number.
 	Finite bool `json:"finite"`
 	// Examples is the number of examples Accuracy was measured on.
 	Examples int `json:"examples"`
 }
 
+// Request names the model an evaluator scores and, optionally, the model its latency
+// is compared against.
+type Request struct {
+	// Model is a model file or directory.
+	Model string
+	// Reference, if set, is the model (typically the uncompressed parent of a compressed
+	// child) timed interleaved with Model, so that Result.Speedup compares the two under
+	// the same machine conditions.
+	Reference string
+}
+
 // Evaluator scores a model file.
 type Evaluator interface {
 	// Name is the evaluator's registry name, e.g. "mnist".
 	Name() string
-	// Evaluate measures the model at modelPath. It returns an error when the model cannot
+	// Evaluate measures the request's model. It returns an error when a model cannot
 	// be loaded or run (naming the file and the problem) or when ctx is done.
-	Evaluate(ctx context.Context, modelPath string) (Result, error)
+	Evaluate(ctx context.Context, req Request) (Result, error)
 }

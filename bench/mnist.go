@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"time"
 
 	"github.com/evomerge/evomerge/nn"
 )
@@ -16,7 +14,7 @@ type MNISTSettings struct {
 	// DataDir holds the MNIST .gz files; "" means nn.MNISTDir() ($EVOMERGE_MNIST_DIR or
 	// the GoMNIST module in the Go module cache).
 	DataDir string
-	// LatencyRuns is the number of timed single-image forward passes; 0 means 200.
+	// LatencyRuns is the number of timed latency samples (MeasureLatency); 0 means 200.
 	LatencyRuns int
 	// Limit evaluates only the first Limit test images; 0 means all 10,000.
 	Limit int
@@ -24,9 +22,6 @@ type MNISTSettings struct {
 
 // DefaultLatencyRuns is the number of timed forward passes when LatencyRuns is 0.
 const DefaultLatencyRuns = 200
-
-// latencyWarmup forward passes run untimed first, so caches and the scratch pool are warm.
-const latencyWarmup = 20
 
 // MNIST scores nn models (MLPs on 28×28 digits) on the MNIST test set.
 type MNIST struct {
@@ -60,82 +55,95 @@ func NewMNIST(s MNISTSettings) (*MNIST, error) {
 // Name is "mnist".
 func (e *MNIST) Name() string { return "mnist" }
 
-// Evaluate loads the model at modelPath (a safetensors file, or a directory holding
-// model.safetensors) and measures:
+// Evaluate loads req.Model (a safetensors file, or a directory holding
+// model.safetensors) as it would be deployed — a compressed model through its codec's
+// packed kernels (nn.LoadNetwork), never a dequantized copy — and measures:
 //   - Accuracy on the test images (all of them, or the first Limit), computed in parallel;
 //   - SizeBytes, the size of the safetensors file on disk;
-//   - LatencyMs, the median of LatencyRuns batch-1 forward passes after a warm-up;
+//   - WeightBytes, the memory the loaded network holds for its parameters;
+//   - LatencyMs, the median batch-1 forward pass after a warm-up (MeasureLatency);
+//     with req.Reference, that model is timed interleaved with it and Speedup is the
+//     median ratio of their times;
 //   - Finite, whether every logit was finite.
 //
-// Compressed models are scored through their dequantized weights (nn.LoadFile), so their
-// accuracy is that of the compressed model while their latency is that of the dense
-// kernel; the codec's package must be linked in (compress/all). Evaluate checks ctx
-// between blocks of examples and between latency runs and returns ctx's error if done.
-func (e *MNIST) Evaluate(ctx context.Context, modelPath string) (Result, error) {
+// The codec's package must be linked in (compress/all). Evaluate checks ctx between
+// blocks of examples and between latency samples and returns ctx's error if done.
+func (e *MNIST) Evaluate(ctx context.Context, req Request) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
-	path := modelPath
-	st, err := os.Stat(path)
-	if err == nil && st.IsDir() {
-		path = filepath.Join(path, nn.ModelFile)
-		st, err = os.Stat(path)
-	}
+	path, size, err := modelFile(req.Model)
 	if err != nil {
 		return Result{}, fmt.Errorf("mnist evaluator: %w", err)
 	}
-	m, err := nn.LoadFile(path)
+	m, err := nn.LoadNetwork(path)
 	if err != nil {
 		return Result{}, fmt.Errorf("mnist evaluator: %w", err)
+	}
+	var ref *nn.Network
+	if req.Reference != "" {
+		refPath, _, err := modelFile(req.Reference)
+		if err != nil {
+			return Result{}, fmt.Errorf("mnist evaluator: reference: %w", err)
+		}
+		if ref, err = nn.LoadNetwork(refPath); err != nil {
+			return Result{}, fmt.Errorf("mnist evaluator: reference: %w", err)
+		}
 	}
 	tally, err := m.Evaluate(ctx, e.test)
 	if err != nil {
 		return Result{}, fmt.Errorf("mnist evaluator: %s: %w", path, err)
 	}
-	latency, err := e.latency(ctx, m)
+	timing, err := e.latency(ctx, m, ref)
 	if err != nil {
 		return Result{}, fmt.Errorf("mnist evaluator: %s: %w", path, err)
 	}
 	return Result{
-		Accuracy:  tally.Accuracy(),
-		SizeBytes: st.Size(),
-		LatencyMs: latency,
-		Finite:    tally.Finite,
-		Examples:  tally.Total,
+		Accuracy:           tally.Accuracy(),
+		SizeBytes:          size,
+		WeightBytes:        m.WeightBytes(),
+		Params:             m.NumParams(),
+		Packed:             m.Packed,
+		LatencyMs:          timing.Ms,
+		ReferenceLatencyMs: timing.RefMs,
+		Speedup:            timing.Speedup,
+		Finite:             tally.Finite,
+		Examples:           tally.Total,
 	}, nil
 }
 
-// latency returns the median duration, in milliseconds, of single-image forward passes
-// over successive test images.
-func (e *MNIST) latency(ctx context.Context, m *nn.MLP) (float64, error) {
-	out := make([]float32, m.Config.LayerSizes[len(m.Config.LayerSizes)-1])
+// modelFile resolves a model path (a file, or a directory holding model.safetensors)
+// to its file and size.
+func modelFile(p string) (string, int64, error) {
+	st, err := os.Stat(p)
+	if err == nil && st.IsDir() {
+		p = filepath.Join(p, nn.ModelFile)
+		st, err = os.Stat(p)
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	return p, st.Size(), nil
+}
+
+// latency times single-image forward passes of m (and ref, interleaved, if not nil) over
+// successive test images.
+func (e *MNIST) latency(ctx context.Context, m, ref *nn.Network) (Timing, error) {
 	n := max(e.test.N, 1)
+	blank := make([]float32, nn.ImageSize)
 	image := func(i int) []float32 {
 		if e.test.N == 0 {
-			return make([]float32, nn.ImageSize)
+			return blank
 		}
 		return e.test.Image(i % n)
 	}
-	for i := range latencyWarmup {
-		m.Forward(image(i), out)
+	forward := func(net *nn.Network) func(int) {
+		out := make([]float32, net.Config.LayerSizes[len(net.Config.LayerSizes)-1])
+		return func(i int) { net.Forward(image(i), out) }
 	}
-	times := make([]time.Duration, e.runs)
-	for i := range times {
-		if i%32 == 0 {
-			if err := ctx.Err(); err != nil {
-				return 0, err
-			}
-		}
-		x := image(i)
-		start := time.Now()
-		m.Forward(x, out)
-		times[i] = time.Since(start)
+	var refRun func(int)
+	if ref != nil {
+		refRun = forward(ref)
 	}
-	slices.Sort(times)
-	mid := len(times) / 2
-	median := times[mid]
-	if len(times)%2 == 0 {
-		median = (times[mid-1] + times[mid]) / 2
-	}
-	return float64(median) / float64(time.Millisecond), nil
+	return MeasureLatency(ctx, e.runs, forward(m), refRun)
 }

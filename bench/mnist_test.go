@@ -53,7 +53,7 @@ func TestMNISTEvaluateMatchesTheModel(t *testing.T) {
 		t.Errorf("Name() = %q", e.Name())
 	}
 	file := filepath.Join(dir, nn.ModelFile)
-	r, err := e.Evaluate(context.Background(), file)
+	r, err := e.Evaluate(context.Background(), Request{Model: file})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestMNISTEvaluateMatchesTheModel(t *testing.T) {
 	}
 
 	// The model's directory works too and gives the same scores.
-	rd, err := e.Evaluate(context.Background(), dir)
+	rd, err := e.Evaluate(context.Background(), Request{Model: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,11 +96,16 @@ func TestMNISTEvaluateScoresCompressedModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rDense, err := e.Evaluate(context.Background(), dense)
+	rDense, err := e.Evaluate(context.Background(), Request{Model: dense})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, test, _ := nn.LoadMNIST("")
+	if rDense.WeightBytes != 4*int64(nn.DefaultConfig().NumParams()) || rDense.Params != int64(nn.DefaultConfig().NumParams()) {
+		t.Errorf("dense WeightBytes = %d, Params = %d; want 4 bytes per parameter of %d", rDense.WeightBytes, rDense.Params, nn.DefaultConfig().NumParams())
+	}
+	if rDense.Speedup != 0 || rDense.ReferenceLatencyMs != 0 {
+		t.Errorf("without a reference: Speedup %v, ReferenceLatencyMs %v; want 0", rDense.Speedup, rDense.ReferenceLatencyMs)
+	}
 	for _, alg := range []string{"bitnet", "vptq", "seedlm"} {
 		t.Run(alg, func(t *testing.T) {
 			codec, err := compress.New(alg, nil)
@@ -111,28 +116,34 @@ func TestMNISTEvaluateScoresCompressedModels(t *testing.T) {
 			if _, err := compress.CompressFile(context.Background(), codec, dense, packed); err != nil {
 				t.Fatal(err)
 			}
-			rPacked, err := e.Evaluate(context.Background(), packed)
+			r, err := e.Evaluate(context.Background(), Request{Model: packed, Reference: dense})
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("dense %+v, %s %+v", rDense, alg, rPacked)
-			dq, err := nn.LoadFile(packed)
-			if err != nil {
-				t.Fatal(err)
+			t.Logf("dense %+v, %s %+v", rDense, alg, r)
+			if r.SizeBytes*4 > rDense.SizeBytes {
+				t.Errorf("%s model is %d bytes, dense %d: want at least 4× smaller", alg, r.SizeBytes, rDense.SizeBytes)
 			}
-			if want := dq.Accuracy(test.Head(1000)); rPacked.Accuracy != want {
-				t.Errorf("compressed Accuracy = %v, its dequantized model scores %v", rPacked.Accuracy, want)
+			// The packed model holds its codes, not float32 weights; a codec without a
+			// kernel says so and reports the float32 memory it really uses.
+			_, hasKernel := codec.(compress.OperatorLoader)
+			if r.Packed != hasKernel {
+				t.Errorf("Packed = %v for a codec with a packed kernel: %v", r.Packed, hasKernel)
 			}
-			if rPacked.SizeBytes*4 > rDense.SizeBytes {
-				t.Errorf("%s model is %d bytes, dense %d: want at least 4× smaller", alg, rPacked.SizeBytes, rDense.SizeBytes)
+			if hasKernel && (r.WeightBytes*4 > rDense.WeightBytes || r.Params != rDense.Params) {
+				t.Errorf("%s holds %d bytes of weights for %d parameters, dense %d for %d: want at least 4× less", alg, r.WeightBytes, r.Params, rDense.WeightBytes, rDense.Params)
 			}
-			if !rPacked.Finite {
+			if !hasKernel && r.WeightBytes != rDense.WeightBytes {
+				t.Errorf("%s has no kernel, runs decoded, but reports %d bytes of weights against dense %d", alg, r.WeightBytes, rDense.WeightBytes)
+			}
+			if !r.Finite {
 				t.Error("compressed model's logits are not finite")
 			}
-			// Every codec keeps most of the model: measured 0.700 (bitnet), 0.753 (vptq)
-			// and 0.763 (seedlm) against 0.764 dense on these 1,000 images.
-			if rPacked.Accuracy < 0.85*rDense.Accuracy {
-				t.Errorf("%s accuracy %.3f, below 85%% of the dense %.3f", alg, rPacked.Accuracy, rDense.Accuracy)
+			if !(r.Speedup > 0) || !(r.ReferenceLatencyMs > 0) || !(r.LatencyMs > 0) {
+				t.Errorf("with a reference: Speedup %v, latencies %v / %v ms; want all positive", r.Speedup, r.LatencyMs, r.ReferenceLatencyMs)
+			}
+			if r.Accuracy < 0.85*rDense.Accuracy {
+				t.Errorf("%s accuracy %.3f, below 85%% of the dense %.3f", alg, r.Accuracy, rDense.Accuracy)
 			}
 		})
 	}
@@ -144,18 +155,18 @@ func TestMNISTEvaluateErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(t.TempDir(), "none.safetensors")
-	if _, err := e.Evaluate(context.Background(), missing); err == nil || !strings.Contains(err.Error(), "none.safetensors") {
+	if _, err := e.Evaluate(context.Background(), Request{Model: missing}); err == nil || !strings.Contains(err.Error(), "none.safetensors") {
 		t.Errorf("missing model: error %v, want one naming the file", err)
 	}
 	junk := filepath.Join(t.TempDir(), "junk.safetensors")
 	os.WriteFile(junk, []byte("not a model"), 0o644)
-	if _, err := e.Evaluate(context.Background(), junk); err == nil || !strings.Contains(err.Error(), "junk.safetensors") {
+	if _, err := e.Evaluate(context.Background(), Request{Model: junk}); err == nil || !strings.Contains(err.Error(), "junk.safetensors") {
 		t.Errorf("corrupt model: error %v, want one naming the file", err)
 	}
 	_, dir := savedTinyModel(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := e.Evaluate(ctx, dir); !errors.Is(err, context.Canceled) {
+	if _, err := e.Evaluate(ctx, Request{Model: dir}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: error %v, want context.Canceled", err)
 	}
 	if _, err := NewMNIST(MNISTSettings{Limit: -1}); err == nil {
@@ -171,7 +182,7 @@ func BenchmarkMNISTEvaluate(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := e.Evaluate(context.Background(), dir); err != nil {
+		if _, err := e.Evaluate(context.Background(), Request{Model: dir}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -90,9 +90,9 @@ const ParallelWork = 1 << 20
 
 // SplitRows calls fn on consecutive row ranges [lo, hi) covering [0, rows): one call on
 // the calling goroutine when work (the product's multiply–adds) is below ParallelWork or
-// only one CPU is usable, otherwise one range per CPU (GOMAXPROCS), run concurrently,
-// with range boundaries on multiples of 16 rows so that kernels working on row blocks
-// see whole blocks. It returns when every call has.
+// only one CPU is usable, otherwise one range per CPU (GOMAXPROCS, at most rows/16),
+// run concurrently, of near-equal sizes with boundaries on multiples of 16 rows so that
+// kernels working on row blocks see whole blocks. It returns when every call has.
 func SplitRows(rows int, work int64, fn func(lo, hi int)) {
 	p := runtime.GOMAXPROCS(0)
 	if work < ParallelWork || p < 2 || rows < 32 {
@@ -100,13 +100,20 @@ func SplitRows(rows int, work int64, fn func(lo, hi int)) {
 		return
 	}
 	p = min(p, rows/16)
-	step := (rows/p + 15) &^ 15
+	// bound(i) is i·rows/p rounded to a multiple of 16: p non-empty ranges, as
+	// rows ≥ 16·p.
+	bound := func(i int) int {
+		if i == p {
+			return rows
+		}
+		return (i*rows/p + 8) &^ 15
+	}
 	var wg sync.WaitGroup
-	for lo := step; lo < rows; lo += step {
-		hi := min(lo+step, rows)
+	for i := 1; i < p; i++ {
+		lo, hi := bound(i), bound(i+1)
 		wg.Go(func() { fn(lo, hi) })
 	}
-	fn(0, min(step, rows))
+	fn(0, bound(1))
 	wg.Wait()
 }
 
@@ -121,6 +128,25 @@ type Model struct {
 	Operators map[string]Operator
 	// Tensors by name: every tensor that is not a weight matrix, as F32.
 	Tensors map[string]*tensor.Tensor
+	// Dequantized is set when the codec has no packed kernel (no OperatorLoader) and
+	// its matrices were decoded to Dense operators instead.
+	Dequantized bool
+}
+
+// decodedOperator decodes the compressed tensor name with c into a Dense operator.
+func decodedOperator(c Codec, name string, meta map[string]string, get func(string) (*tensor.Tensor, error)) (Operator, error) {
+	t, err := c.Decode(name, meta, get)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.Shape) != 2 {
+		return nil, fmt.Errorf("decoded shape %v is not a matrix", t.Shape)
+	}
+	w, err := t.Float32s()
+	if err != nil {
+		return nil, err
+	}
+	return NewDense(t.Shape[0], t.Shape[1], w), nil
 }
 
 // WeightBytes is the memory the loaded model holds for its parameters: its operators'
@@ -166,16 +192,22 @@ func LoadModel(path string) (*Model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("compress: %s: %w (is the codec's package, or compress/all, imported?)", path, err)
 		}
-		loader, ok := c.(OperatorLoader)
-		if !ok {
-			return nil, fmt.Errorf("compress: %s: codec %s has no packed operator", path, alg)
-		}
 		get := func(name string) (*tensor.Tensor, error) {
 			consumed[name] = true
 			return f.Read(name)
 		}
+		loader, packed := c.(OperatorLoader)
+		m.Dequantized = !packed
 		for _, name := range splitNames(m.Meta[MetaTensors]) {
-			op, err := loader.LoadOperator(name, m.Meta, get)
+			var op Operator
+			if packed {
+				op, err = loader.LoadOperator(name, m.Meta, get)
+			} else {
+				// A codec without a packed kernel runs from its decoded weights; the
+				// model says so (Dequantized), so its latency and memory are not
+				// passed off as the codec's.
+				op, err = decodedOperator(c, name, m.Meta, get)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("compress: %s: load %s tensor %q: %w", path, alg, name, err)
 			}

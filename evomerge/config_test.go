@@ -85,6 +85,19 @@ func TestConfigDefaults(t *testing.T) {
 	if filepath.Base(c.OutputDir) != "test-run" {
 		t.Errorf("default output dir %q", c.OutputDir)
 	}
+	if !c.Gates.Latency.Enforced() || c.Gates.Latency.MinSpeedup != 1 || c.Compression.Recovery != nil {
+		t.Errorf("defaults: latency gate %+v (want enforced at 1×), recovery %+v (want none)", c.Gates.Latency, c.Compression.Recovery)
+	}
+	r, err := LoadConfig(writeConfig(t, validConfig+"  recovery: {kind: distill}\ngates:\n  latency: {enforce: false}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc := r.Compression.Recovery; rc == nil || rc.Steps != DefaultRecoverySteps || rc.LR != DefaultRecoveryLR || rc.BatchSize != DefaultRecoveryBatchSize || rc.Temperature != DefaultRecoveryTemperature {
+		t.Errorf("recovery defaults: %+v", rc)
+	}
+	if r.Gates.Latency.Enforced() {
+		t.Error("enforce: false did not switch the latency gate off")
+	}
 	if err := c.CheckModelPaths(); err == nil || !strings.Contains(err.Error(), "models[0].path") || !strings.Contains(err.Error(), "/nonexistent/base") {
 		t.Errorf("missing model path: got %v", err)
 	}
@@ -104,6 +117,10 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"one model", "  - {name: a, path: /nonexistent/a}\n" + "\x00", "models: need at least 2"},
 		{"infinite target ratio", "target_ratio: 8.0" + "\x00" + "target_ratio: .inf", "compression.target_ratio: must be a finite number"},
 		{"zero generations", "generations: 2" + "\x00" + "generations: 0", "evolution.generations"},
+		{"unknown recovery", "accuracy_threshold: 0.85" + "\x00" + "accuracy_threshold: 0.85\n  recovery: {kind: prune}", `compression.recovery.kind: unknown recovery "prune"`},
+		{"recovery for vptq", `algorithm: "bitnet"` + "\x00" + `algorithm: "vptq"` + "\n  recovery: {kind: distill}", "compression.recovery: distill supports algorithm bitnet"},
+		{"bad recovery lr", "accuracy_threshold: 0.85" + "\x00" + "accuracy_threshold: 0.85\n  recovery: {kind: distill, lr: -1}", "compression.recovery.lr"},
+		{"unknown recovery key", "accuracy_threshold: 0.85" + "\x00" + "accuracy_threshold: 0.85\n  recovery: {kind: distill, epochs: 3}", `unknown key "epochs"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,6 +15,10 @@ import (
 type activations struct {
 	inputs []sparseVec
 	acts   [][]float32
+	// quant, if set, replaces each hidden layer's output (the next layer's input) by
+	// its quantized value, as an operator that quantizes its inputs would see it
+	// (quantization-aware training); nil for ordinary inference and training.
+	quant func(x []float32)
 }
 
 // ensure sizes a for B samples of m, reusing storage.
@@ -59,6 +63,11 @@ func (m *MLP) forwardBlock(a *activations, lo, hi int) {
 					z = 0
 				}
 				h[s*out+o] = z
+			}
+		}
+		if a.quant != nil && l != last {
+			for s := lo; s < hi; s++ {
+				a.quant(h[s*out : (s+1)*out])
 			}
 		}
 	}

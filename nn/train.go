@@ -76,6 +76,14 @@ type trainer struct {
 	gradW   [][]float32 // the last step's batch-summed gradient of each layer's weights
 	gradB   [][]float32
 	loss    []float64 // per-example loss of the last step
+	// soft, if set, holds per-example target distributions (N × classes, the teacher's
+	// softmax at temperature temp) that replace the labels (distillation).
+	soft []float32
+	temp float64
+	// quantIn, if set, quantizes each input image before the first layer (see
+	// activations.quant); qbuf holds the quantized images of a batch.
+	quantIn func(x []float32)
+	qbuf    []float32
 }
 
 func newTrainer(m *MLP, maxBatch, workers int) *trainer {
@@ -105,12 +113,25 @@ func (t *trainer) step(ds *Dataset, batch []int, lr float32) float64 {
 	t.parallel(B, func(lo, hi int) {
 		for s := lo; s < hi; s++ {
 			i := batch[s]
-			t.a.inputs[s].setDense(ds.Images[i*in0 : (i+1)*in0])
+			x := ds.Images[i*in0 : (i+1)*in0]
+			if t.quantIn != nil {
+				q := t.qbuf[s*in0 : (s+1)*in0]
+				copy(q, x)
+				t.quantIn(q)
+				x = q
+			}
+			t.a.inputs[s].setDense(x)
 		}
 		m.forwardBlock(&t.a, lo, hi)
 		for s := lo; s < hi; s++ {
 			z := t.a.acts[L-1][s*classes : (s+1)*classes]
-			t.loss[s] = softmaxDelta(z, int(ds.Labels[batch[s]]), t.delta[L-1][s*classes:(s+1)*classes])
+			d := t.delta[L-1][s*classes : (s+1)*classes]
+			if t.soft != nil {
+				i := batch[s]
+				t.loss[s] = softTargetDelta(z, t.soft[i*classes:(i+1)*classes], t.temp, d)
+			} else {
+				t.loss[s] = softmaxDelta(z, int(ds.Labels[batch[s]]), d)
+			}
 		}
 	})
 

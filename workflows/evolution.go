@@ -333,10 +333,13 @@ func (r *run) baseSeed() activities.Model {
 func compressAndScore(ctx workflow.Context, cfg evomerge.Config, m *activities.Model, stage string, dense bool) (activities.CompressResult, error) {
 	var c activities.CompressResult
 	in := activities.CompressInput{Model: m.Merged, Algorithm: cfg.Compression.Algorithm, Options: cfg.Compression.Options, Dense: dense}
+	if stage != evomerge.StagePreMerge {
+		in.Recovery = cfg.Compression.Recovery
+	}
 	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Compress, in).Get(ctx, &c); err != nil {
 		return c, err
 	}
-	if err := workflow.ExecuteActivity(benchmarkWork(ctx), a.Benchmark, activities.BenchmarkInput{Model: c.Artifact, Evaluator: cfg.Evaluator}).Get(ctx, &m.Score); err != nil {
+	if err := workflow.ExecuteActivity(benchmarkWork(ctx), a.Benchmark, activities.BenchmarkInput{Model: c.Artifact, Evaluator: cfg.Evaluator, Reference: m.Merged}).Get(ctx, &m.Score); err != nil {
 		return c, err
 	}
 	m.Artifact = c.Artifact

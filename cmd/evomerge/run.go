@@ -375,9 +375,13 @@ func printGeneration(h workflows.GenerationStats, of int) {
 }
 
 func scoreLine(m activities.Model) string {
-	s := fmt.Sprintf("acc %.4f  %8d B  %.3f ms", m.MergedScore.Accuracy, m.MergedScore.SizeBytes, m.MergedScore.LatencyMs)
+	s := fmt.Sprintf("acc %.4f  %8d B  %.4f ms", m.MergedScore.Accuracy, m.MergedScore.SizeBytes, m.MergedScore.LatencyMs)
 	if c := m.Compression; c != nil {
-		s += fmt.Sprintf("  → %s acc %.4f  %7d B (%.1f×)", c.Algorithm, m.Score.Accuracy, m.Score.SizeBytes, c.Ratio)
+		mem := 0.0
+		if m.Score.WeightBytes > 0 {
+			mem = float64(m.MergedScore.WeightBytes) / float64(m.Score.WeightBytes)
+		}
+		s += fmt.Sprintf("  → %s acc %.4f  %7d B (%.1f×)  mem %.1f×  %.4f ms (%.2f× faster)", c.Algorithm, m.Score.Accuracy, m.Score.SizeBytes, c.Ratio, mem, m.Score.LatencyMs, m.Score.Speedup)
 	}
 	if m.Gates != nil {
 		if m.Accepted {
@@ -405,7 +409,7 @@ func printResult(w *os.File, out activities.ReportOutput, asJSON bool) error {
 	}
 	r := out.Report
 	fmt.Fprintf(w, "\nPareto front of %s (%d generations, %d evaluations, %.1f s; hypervolume %.4f):\n", r.Run, r.Generations, r.Evaluations, r.WallSeconds, r.Hypervolume)
-	fmt.Fprintf(w, "%-8s %-60s %9s %10s %9s %-22s %s\n", "id", "recipe", "accuracy", "bytes", "ms", "compression", "gates")
+	fmt.Fprintf(w, "%-8s %-60s %9s %10s %10s %9s %8s %-22s %s\n", "id", "recipe", "accuracy", "bytes", "memory", "ms", "speed-up", "compression", "gates")
 	for _, m := range r.Front {
 		comp := "-"
 		if c := m.Compression; c != nil {
@@ -415,7 +419,11 @@ func printResult(w *os.File, out activities.ReportOutput, asJSON bool) error {
 		if !m.Accepted {
 			gates = "rejected"
 		}
-		fmt.Fprintf(w, "%-8s %-60s %9.4f %10d %9.4f %-22s %s\n", m.ID, activities.RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.SizeBytes, m.Objectives.LatencyMs, comp, gates)
+		speedup := "-"
+		if m.Objectives.Speedup > 0 {
+			speedup = fmt.Sprintf("%.2fx", m.Objectives.Speedup)
+		}
+		fmt.Fprintf(w, "%-8s %-60s %9.4f %10d %10d %9.4f %8s %-22s %s\n", m.ID, activities.RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.SizeBytes, m.Objectives.WeightBytes, m.Objectives.LatencyMs, speedup, comp, gates)
 	}
 	fmt.Fprintln(w, "\nSeeds:")
 	for _, m := range r.Seeds {
