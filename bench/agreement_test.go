@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
 
@@ -56,14 +55,7 @@ func TestPackedInferenceAgreesWithReference(t *testing.T) {
 	}
 	for _, alg := range []string{"bitnet", "vptq", "seedlm"} {
 		t.Run(alg, func(t *testing.T) {
-			codec, err := compress.New(alg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			packed := filepath.Join(t.TempDir(), alg+".safetensors")
-			if _, err := compress.CompressFile(context.Background(), codec, dense, packed); err != nil {
-				t.Fatal(err)
-			}
+			codec, packed := compressWithDefaults(t, alg, dense)
 			net, err := nn.LoadNetwork(packed)
 			if err != nil {
 				t.Fatal(err)

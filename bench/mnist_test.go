@@ -43,6 +43,21 @@ func savedTinyModel(t testing.TB) (*nn.MLP, string) {
 	return m, dir
 }
 
+// compressWithDefaults compresses the model file dense with alg's default settings into
+// the test's temporary folder and returns the codec and the compressed file.
+func compressWithDefaults(t *testing.T, alg, dense string) (compress.Codec, string) {
+	t.Helper()
+	codec, err := compress.New(alg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed := filepath.Join(t.TempDir(), alg+".safetensors")
+	if _, err := compress.CompressFile(context.Background(), codec, dense, packed); err != nil {
+		t.Fatal(err)
+	}
+	return codec, packed
+}
+
 func TestMNISTEvaluateMatchesTheModel(t *testing.T) {
 	m, dir := savedTinyModel(t)
 	e, err := NewMNIST(MNISTSettings{Limit: 2000, LatencyRuns: 50})
@@ -108,14 +123,7 @@ func TestMNISTEvaluateScoresCompressedModels(t *testing.T) {
 	}
 	for _, alg := range []string{"bitnet", "vptq", "seedlm"} {
 		t.Run(alg, func(t *testing.T) {
-			codec, err := compress.New(alg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			packed := filepath.Join(t.TempDir(), alg+".safetensors")
-			if _, err := compress.CompressFile(context.Background(), codec, dense, packed); err != nil {
-				t.Fatal(err)
-			}
+			codec, packed := compressWithDefaults(t, alg, dense)
 			r, err := e.Evaluate(context.Background(), Request{Model: packed, Reference: dense})
 			if err != nil {
 				t.Fatal(err)

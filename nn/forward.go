@@ -144,14 +144,33 @@ func (m *MLP) Evaluate(ctx context.Context, ds *Dataset) (Tally, error) {
 	if err := ds.check(m.Config); err != nil {
 		return Tally{}, err
 	}
-	in, classes := m.Config.LayerSizes[0], m.Config.LayerSizes[len(m.Config.LayerSizes)-1]
+	in := m.Config.LayerSizes[0]
+	return evaluateBlocks(ctx, ds, m.Config, func() func(lo, B int) []float32 {
+		var a activations
+		return func(lo, B int) []float32 {
+			a.ensure(m.Config, B)
+			for s := range B {
+				a.inputs[s].setDense(ds.Images[(lo+s)*in : (lo+s+1)*in])
+			}
+			m.forwardBlock(&a, 0, B)
+			return a.acts[len(a.acts)-1]
+		}
+	})
+}
+
+// evaluateBlocks tallies ds in blocks of evalBlock examples spread over GOMAXPROCS
+// goroutines, checking ctx between blocks. Each goroutine gets its own forward function
+// from newWorker, which returns the logits of examples lo…lo+B−1 (B rows of the output
+// size). The tally does not depend on the number of goroutines.
+func evaluateBlocks(ctx context.Context, ds *Dataset, cfg Config, newWorker func() func(lo, B int) []float32) (Tally, error) {
+	classes := cfg.LayerSizes[len(cfg.LayerSizes)-1]
 	blocks := (ds.N + evalBlock - 1) / evalBlock
 	var next, correct atomic.Int64
 	var infinite atomic.Bool
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), max(blocks, 1)) {
 		wg.Go(func() {
-			var a activations
+			forward := newWorker()
 			for ctx.Err() == nil {
 				blk := int(next.Add(1) - 1)
 				if blk >= blocks {
@@ -159,12 +178,7 @@ func (m *MLP) Evaluate(ctx context.Context, ds *Dataset) (Tally, error) {
 				}
 				lo := blk * evalBlock
 				B := min(evalBlock, ds.N-lo)
-				a.ensure(m.Config, B)
-				for s := range B {
-					a.inputs[s].setDense(ds.Images[(lo+s)*in : (lo+s+1)*in])
-				}
-				m.forwardBlock(&a, 0, B)
-				logits := a.acts[len(a.acts)-1]
+				logits := forward(lo, B)
 				n := 0
 				for s := range B {
 					z := logits[s*classes : (s+1)*classes]

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
-	"sync/atomic"
 
 	"github.com/evomerge/evomerge/compress"
 )
@@ -211,43 +208,11 @@ func (n *Network) Evaluate(ctx context.Context, ds *Dataset) (Tally, error) {
 	if err := ds.check(n.Config); err != nil {
 		return Tally{}, err
 	}
-	in, classes := n.Config.LayerSizes[0], n.Config.LayerSizes[len(n.Config.LayerSizes)-1]
-	blocks := (ds.N + evalBlock - 1) / evalBlock
-	var next, correct atomic.Int64
-	var infinite atomic.Bool
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(blocks, 1)) {
-		wg.Go(func() {
-			var s netScratch
-			for ctx.Err() == nil {
-				blk := int(next.Add(1) - 1)
-				if blk >= blocks {
-					return
-				}
-				lo := blk * evalBlock
-				B := min(evalBlock, ds.N-lo)
-				logits := n.forward(&s, B, ds.Images[lo*in:(lo+B)*in])
-				k := 0
-				for b := range B {
-					z := logits[b*classes : (b+1)*classes]
-					if argmax(z) == int(ds.Labels[lo+b]) {
-						k++
-					}
-					for _, v := range z {
-						if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-							infinite.Store(true)
-						}
-					}
-				}
-				correct.Add(int64(k))
-			}
-		})
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return Tally{}, err
-	}
-	return Tally{Correct: int(correct.Load()), Total: ds.N, Finite: !infinite.Load()}, nil
+	in := n.Config.LayerSizes[0]
+	return evaluateBlocks(ctx, ds, n.Config, func() func(lo, B int) []float32 {
+		var s netScratch
+		return func(lo, B int) []float32 { return n.forward(&s, B, ds.Images[lo*in:(lo+B)*in]) }
+	})
 }
 
 // Predictions returns the predicted class of every example of ds (for comparing two
