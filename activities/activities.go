@@ -385,29 +385,25 @@ func (a *Activities) compress(ctx context.Context, codec compress.Codec, in Comp
 	dst := f.Name()
 	f.Close()
 	defer os.Remove(dst)
+	input := src
 	if in.Recovery != nil {
-		// Distill first: the codec then encodes the recovered latent weights, and the
-		// compressed file is measured against the original model's size.
-		recovered, err := a.distill(ctx, codec, src, *in.Recovery)
-		if err != nil {
+		// Distill first: the codec then encodes the recovered latent weights.
+		if input, err = a.distill(ctx, codec, src, *in.Recovery); err != nil {
 			return CompressResult{}, err
 		}
-		defer os.Remove(recovered)
-		stats, err := compress.CompressFile(ctx, codec, recovered, dst)
-		if err != nil {
-			return CompressResult{}, err
-		}
-		if stats.InputBytes, err = fileSize(src); err != nil {
-			return CompressResult{}, err
-		}
-		stats.Ratio = float64(stats.InputBytes) / float64(max(stats.OutputBytes, 1))
-		res := CompressResult{Stats: stats}
-		res.Artifact, err = a.Store.PutFile("", dst)
-		return res, err
+		defer os.Remove(input)
 	}
-	stats, err := compress.CompressFile(ctx, codec, src, dst)
+	stats, err := compress.CompressFile(ctx, codec, input, dst)
 	if err != nil {
 		return CompressResult{}, err
+	}
+	if input != src {
+		// The ratio compares with the model the child was merged as, not the F32 latent copy.
+		st, err := os.Stat(src)
+		if err != nil {
+			return CompressResult{}, err
+		}
+		stats.InputBytes, stats.Ratio = st.Size(), float64(st.Size())/float64(max(stats.OutputBytes, 1))
 	}
 	res := CompressResult{Stats: stats}
 	if in.Dense {
@@ -437,14 +433,6 @@ func (a *Activities) distill(ctx context.Context, codec compress.Codec, src stri
 		return "", err
 	}
 	return path, nil
-}
-
-func fileSize(path string) (int64, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return 0, err
-	}
-	return st.Size(), nil
 }
 
 // putDequantized stores the dequantized weights of the compressed model at dst in the

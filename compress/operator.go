@@ -2,6 +2,7 @@ package compress
 
 import (
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -149,29 +150,6 @@ func decodedOperator(c Codec, name string, meta map[string]string, get func(stri
 	return NewDense(t.Shape[0], t.Shape[1], w), nil
 }
 
-// WeightBytes is the memory the loaded model holds for its parameters: its operators'
-// WeightBytes plus 4 bytes per element of its other tensors.
-func (m *Model) WeightBytes() int64 {
-	var n int64
-	for _, name := range slices.Sorted(mapKeys(m.Operators)) {
-		n += m.Operators[name].WeightBytes()
-	}
-	for _, name := range slices.Sorted(mapKeys(m.Tensors)) {
-		n += int64(len(m.Tensors[name].Data))
-	}
-	return n
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 // LoadModel reads the safetensors model at path for inference. Each tensor listed as
 // compressed is loaded by its codec's OperatorLoader from its stored parts — no dense
 // copy is made — and fails, naming the file and the tensor, if a part is missing or
@@ -272,7 +250,7 @@ func encodeMatrix(c Codec, name string, rows, cols int, w []float32) (map[string
 	get := func(n string) (*tensor.Tensor, error) {
 		s, ok := byName[n]
 		if !ok {
-			return nil, fmt.Errorf("tensor %q not found (stored: %s)", n, strings.Join(slices.Sorted(mapKeys(byName)), ", "))
+			return nil, fmt.Errorf("tensor %q not found (stored: %s)", n, strings.Join(slices.Sorted(maps.Keys(byName)), ", "))
 		}
 		return s, nil
 	}
