@@ -1,0 +1,48 @@
+package bitnet
+
+import "math"
+
+// ActEps is the lower bound on an input's absolute maximum in QuantizeActivations, so
+// that an all-zero input quantizes to zeros instead of dividing by zero (the ε of the
+// BitNet reference code's activation quantizer).
+const ActEps = 1e-5
+
+// QuantizeActivations is BitNet b1.58's 8-bit activation quantization (absmax, per
+// token: one scale for the whole input vector x, as the paper's §2 and the authors'
+// reference code do it):
+//
+//	s    = 127 / max(max_i |x_i|, ActEps)
+//	q_i  = clamp(RoundToEven(x_i · s), −128, 127)
+//
+// It writes q (len(q) ≥ len(x); only q[:len(x)] is written) and returns 1/s, the factor
+// that turns the integer dot products back into float32, and Σ q_i. x must be finite.
+func QuantizeActivations(x []float32, q []int8) (inv float32, sum int32) {
+	q = q[:len(x)]
+	var m float32
+	for _, v := range x {
+		m = max(m, abs32(v))
+	}
+	m = max(m, ActEps)
+	s := 127 / m
+	for i, v := range x {
+		r := math.RoundToEven(float64(v * s))
+		r = max(-128, min(127, r))
+		q[i] = int8(r)
+		sum += int32(q[i])
+	}
+	return m / 127, sum
+}
+
+// FakeQuantizeInput replaces x by the activations the packed kernel multiplies,
+// dequantized: q_i/s from QuantizeActivations. It makes the codec a
+// compress.InputQuantizer, so a float reference of the packed arithmetic and
+// quantization-aware training (nn.Distill) see what inference sees.
+func (*Codec) FakeQuantizeInput(x []float32) {
+	q := make([]int8, len(x))
+	inv, _ := QuantizeActivations(x, q)
+	for i, v := range q {
+		x[i] = float32(v) * inv
+	}
+}
+
+func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }

@@ -1,0 +1,221 @@
+package bitnet
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/evomerge/evomerge/compress"
+)
+
+// In-memory kernel layout. Loading a matrix repacks its stored codes (2-bit or 1.6-bit,
+// see the package doc) once into the layout the integer kernel reads, at 2 bits per
+// weight:
+//
+//   - each code is u = w̃+1 ∈ {0, 1, 2}, unsigned, so that an unsigned×signed byte dot
+//     product (VPDPBUSD) computes Σ u·q = Σ w̃·q + Σ q, and Σ q is subtracted once;
+//   - a row is cut into chunks of 64 columns (the last one padded with u = 1, a zero
+//     weight, and zero inputs); a chunk is 16 bytes, and bits 2s, 2s+1 of its byte j hold
+//     column 16s + j, so one shift and one mask turn 16 bytes into 16 whole codes for 16
+//     consecutive columns;
+//   - rows are padded to a multiple of 4 (zero weights) so the kernel always works on
+//     four rows at once, reusing each loaded input for all four.
+const (
+	chunkCols  = 64
+	chunkBytes = chunkCols / 4
+	rowBlock   = 4
+)
+
+// Ternary is a BitNet b1.58 matrix ready for inference: the compress.Operator of the
+// bitnet codec. Mul quantizes each input to int8 (QuantizeActivations) and multiplies
+// with integer arithmetic from the 2-bit codes:
+//
+//	y_r = γ_r · (1/s) · Σ_c w̃_rc · q_c
+//
+// exactly (the integer sum is exact; only the final scaling rounds), so the fast path and
+// the pure-Go fallback give bit-identical results.
+type Ternary struct {
+	rows, cols int
+	chunks     int       // ⌈cols/64⌉
+	codes      []byte    // ⌈rows/4⌉·4 rows × chunks·16 bytes, kernel layout
+	scale      []float32 // γ_r per row (one γ repeated without per-channel scales)
+	perRow     bool
+	scratch    sync.Pool // *mulScratch
+}
+
+type mulScratch struct {
+	q, tmp []int8
+	acc    []int32
+	inv    []float32
+	sum    []int32
+}
+
+// Rows returns the number of outputs.
+func (t *Ternary) Rows() int { return t.rows }
+
+// Cols returns the number of inputs.
+func (t *Ternary) Cols() int { return t.cols }
+
+// WeightBytes counts the kernel-layout codes (padding included) and the scales.
+func (t *Ternary) WeightBytes() int64 {
+	n := int64(len(t.codes))
+	if t.perRow {
+		n += 4 * int64(len(t.scale))
+	} else {
+		n += 4
+	}
+	return n
+}
+
+// newTernary builds the operator from ternary codes, one row at a time: row(r, dst)
+// writes the codes −1/0/+1 of row r into dst (len cols). scale holds one γ or one per row.
+func newTernary(rows, cols int, scale []float32, row func(r int, dst []int8)) *Ternary {
+	chunks := (cols + chunkCols - 1) / chunkCols
+	stride := chunks * chunkBytes
+	rowsP := (rows + rowBlock - 1) / rowBlock * rowBlock
+	t := &Ternary{rows: rows, cols: cols, chunks: chunks, codes: make([]byte, rowsP*stride), perRow: len(scale) > 1}
+	t.scale = scale
+	if !t.perRow {
+		t.scale = make([]float32, rows)
+		for i := range t.scale {
+			t.scale[i] = scale[0]
+		}
+	}
+	buf := make([]int8, chunks*chunkCols)
+	for r := range rowsP {
+		clear(buf)
+		if r < rows {
+			row(r, buf[:cols])
+		}
+		out := t.codes[r*stride : (r+1)*stride]
+		for c := range chunks {
+			ch := buf[c*chunkCols : (c+1)*chunkCols]
+			o := out[c*chunkBytes : (c+1)*chunkBytes]
+			for j := range chunkBytes {
+				o[j] = byte(ch[j]+1) | byte(ch[16+j]+1)<<2 | byte(ch[32+j]+1)<<4 | byte(ch[48+j]+1)<<6
+			}
+		}
+	}
+	return t
+}
+
+// Mul sets y = W·x for n inputs; see compress.Operator. Each input is quantized to int8
+// on its own (per-token absmax). Large products split their rows across cores.
+func (t *Ternary) Mul(n int, x, y []float32) {
+	compress.CheckMul("bitnet.Ternary.Mul", t, n, x, y)
+	if n == 0 || t.rows == 0 {
+		return
+	}
+	s, _ := t.scratch.Get().(*mulScratch)
+	if s == nil {
+		s = &mulScratch{}
+	}
+	k := activeKernel
+	xlen := t.chunks * chunkCols
+	blocks := len(t.codes) / (rowBlock * t.chunks * chunkBytes)
+	s.q = grow(s.q, n*xlen)
+	s.acc = grow(s.acc, n*blocks*rowBlock)
+	s.inv, s.sum, s.tmp = grow(s.inv, n), grow(s.sum, n), grow(s.tmp, xlen)
+	inv, sum := s.inv, s.sum
+	for b := range n {
+		inv[b], sum[b] = quantizeForKernel(k, x[b*t.cols:(b+1)*t.cols], s.q[b*xlen:(b+1)*xlen], s.tmp)
+	}
+	stride := t.chunks * chunkBytes
+	compress.SplitRows(blocks*rowBlock, int64(n)*int64(t.rows)*int64(t.cols), func(lo, hi int) {
+		// Row tiles of 64 rows (16 KiB of codes at 4096 columns) stay in cache while every
+		// input of the batch passes over them.
+		for r0 := lo; r0 < hi; r0 += 64 {
+			r1 := min(hi, r0+64)
+			for b := range n {
+				acc := s.acc[b*blocks*rowBlock+r0 : b*blocks*rowBlock+r1]
+				k.rows(t.codes[r0*stride:r1*stride], stride, t.chunks, s.q[b*xlen:(b+1)*xlen], acc)
+				yb := y[b*t.rows : (b+1)*t.rows]
+				for r := r0; r < min(r1, t.rows); r++ {
+					yb[r] = float32(acc[r-r0]-sum[b]) * (t.scale[r] * inv[b])
+				}
+			}
+		}
+	})
+	t.scratch.Put(s)
+}
+
+// quantizeForKernel quantizes x into q (len chunks·64) in the column order kernel k reads,
+// zero beyond len(x); tmp is scratch of len(q).
+func quantizeForKernel(k kernel, x []float32, q, tmp []int8) (inv float32, sum int32) {
+	if k.group == 1 {
+		inv, sum = QuantizeActivations(x, q)
+		clear(q[len(x):])
+		return inv, sum
+	}
+	inv, sum = QuantizeActivations(x, tmp)
+	clear(tmp[len(x):])
+	permuteInput(tmp, q, k.group)
+	return inv, sum
+}
+
+// permuteInput writes the natural-order input nat (len chunks·64) into q in the order a
+// kernel that loads g chunks' codes at once (16·g bytes) reads it: in every whole group of
+// g chunks, shift s's 16·g codes are columns 16s+j of each chunk, so the inputs they
+// multiply are gathered into one contiguous run of 16·g bytes. Chunks after the last
+// whole group keep the natural order (the kernel reads them one chunk at a time).
+func permuteInput(nat, q []int8, g int) {
+	chunks := len(nat) / chunkCols
+	full := chunks / g * g
+	for c0 := 0; c0 < full; c0 += g {
+		base := c0 * chunkCols
+		for s := range 4 {
+			for ci := range g {
+				copy(q[base+s*16*g+ci*16:base+s*16*g+ci*16+16], nat[base+ci*chunkCols+s*16:base+ci*chunkCols+s*16+16])
+			}
+		}
+	}
+	copy(q[full*chunkCols:], nat[full*chunkCols:])
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// kernel is one implementation of the integer row kernel.
+type kernel struct {
+	name string
+	// group is the number of 64-column chunks the kernel loads at once; its input order
+	// is permuteInput's with that group size (1: natural order).
+	group int
+	// rows computes, for the consecutive rows whose kernel-layout codes are codes (a
+	// multiple of 4 rows, stride bytes each, chunks chunks per row), acc[i] = Σ_c u_ic·q_c
+	// over all chunks·64 columns.
+	rows func(codes []byte, stride, chunks int, q []int8, acc []int32)
+}
+
+// genericKernel is the pure-Go kernel, the reference for the assembly ones.
+var genericKernel = kernel{name: "go", group: 1, rows: rowsGeneric}
+
+func rowsGeneric(codes []byte, stride, chunks int, q []int8, acc []int32) {
+	for i := range len(codes) / stride {
+		row := codes[i*stride : (i+1)*stride]
+		var sum int32
+		for c := range chunks {
+			ch := row[c*chunkBytes : (c+1)*chunkBytes : (c+1)*chunkBytes]
+			x := q[c*chunkCols : (c+1)*chunkCols : (c+1)*chunkCols]
+			for j, b := range ch {
+				sum += int32(b&3)*int32(x[j]) + int32(b>>2&3)*int32(x[16+j]) +
+					int32(b>>4&3)*int32(x[32+j]) + int32(b>>6)*int32(x[48+j])
+			}
+		}
+		acc[i] = sum
+	}
+}
+
+// activeKernel is the fastest kernel this CPU runs (set in kernel_amd64.go).
+var activeKernel = genericKernel
+
+// KernelName names the integer kernel in use ("avx512vnni", "avx2" or "go").
+func KernelName() string { return activeKernel.name }
+
+// String describes the operator.
+func (t *Ternary) String() string {
+	return fmt.Sprintf("bitnet %d×%d (%s kernel)", t.rows, t.cols, activeKernel.name)
+}
