@@ -212,6 +212,8 @@ func TestCompressingCompressedFileFails(t *testing.T) {
 	}
 }
 
+// TestReadDenseRejectsCorruptFiles checks both readers of a compressed file: ReadDense
+// (decoding) and LoadModel (the packed operators inference runs).
 func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -239,7 +241,10 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 		}, []string{`tensor "fc1.weight"`, "scale[0] = -1 is not a finite positive number"}},
 		{"scale as F16", func(ts map[string]*tensor.Tensor, _ map[string]string) {
 			ts["fc1.weight.scale"] = tensor.FromFloat32("fc1.weight.scale", tensor.F16, []int{1}, []float32{1})
-		}, []string{`"fc1.weight.scale" is F16 [1], want F32 [1]`}},
+		}, []string{`"fc1.weight.scale" is F16 [1], want F32 [1] or [3]`}},
+		{"scale of wrong length", func(ts map[string]*tensor.Tensor, _ map[string]string) {
+			ts["fc1.weight.scale"] = tensor.FromFloat32("fc1.weight.scale", tensor.F32, []int{2}, []float32{1, 1})
+		}, []string{`"fc1.weight.scale" is F32 [2], want F32 [1] or [3]`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -253,9 +258,16 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 			if err == nil {
 				t.Fatal("ReadDense of a corrupt file succeeded")
 			}
+			_, loadErr := compress.LoadModel(dst)
+			if loadErr == nil {
+				t.Fatal("LoadModel of a corrupt file succeeded")
+			}
 			for _, w := range append(tc.want, dst) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
+				}
+				if !strings.Contains(loadErr.Error(), w) {
+					t.Errorf("LoadModel error %q does not contain %q", loadErr, w)
 				}
 			}
 			if tc.name == "invalid code" && !errors.Is(err, bitnet.ErrInvalidCode) {
