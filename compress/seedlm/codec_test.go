@@ -50,9 +50,9 @@ func TestDenseHandExample(t *testing.T) {
 		t.Errorf("Dense = %v, want %v", got, want)
 	}
 	y := make([]float32, 1)
-	q.MulVec([]float32{1, 2, 3}, y)
+	NewOperator(q).Mul(1, []float32{1, 2, 3}, y)
 	if y[0] != -2.25-3+9 {
-		t.Errorf("MulVec = %v, want %v", y[0], -2.25-3+9)
+		t.Errorf("Mul = %v, want %v", y[0], -2.25-3+9)
 	}
 }
 
@@ -154,33 +154,6 @@ func TestPruningDropsTheSmallestBlocks(t *testing.T) {
 	}
 	if zero != 16 || droppedMax > keptMin || q.Mask[0] {
 		t.Errorf("%d dropped blocks; largest dropped norm %v, smallest kept %v; block 0 kept %v", zero, droppedMax, keptMin, q.Mask[0])
-	}
-}
-
-func TestMulVecMatchesDense(t *testing.T) {
-	rng := rand.New(rand.NewPCG(4, 1))
-	for _, tc := range []struct {
-		rows, cols int
-		s          Settings
-	}{
-		{16, 40, DefaultSettings()},
-		{7, 19, Settings{BlockSize: 6, Latent: 2, SeedBits: 8, CoefBits: 5, Prune: 0.3}},
-	} {
-		w := codectest.Gaussian(rng, tc.rows*tc.cols)
-		q := Quantize(w, tc.rows, tc.cols, tc.s)
-		d := q.Dense()
-		x := codectest.Gaussian(rng, tc.cols)
-		y := make([]float32, tc.rows)
-		q.MulVec(x, y)
-		for r := range tc.rows {
-			var want float64
-			for c := range tc.cols {
-				want += float64(d[r*tc.cols+c]) * float64(x[c])
-			}
-			if math.Abs(float64(y[r])-want) > 1e-6 {
-				t.Fatalf("%d×%d: y[%d] = %v, dense product %v", tc.rows, tc.cols, r, y[r], want)
-			}
-		}
 	}
 }
 

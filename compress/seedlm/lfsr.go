@@ -60,10 +60,15 @@ func parity(x uint32) uint32 {
 // maxBasis is the most values one basis takes: block_size·latent ≤ 32·8.
 const maxBasis = 32 * 8
 
+// orbitPad is how many values the orbit repeats after its cycle: a basis (maxBasis)
+// plus the projection kernel's overrun (Operator.project reads up to 128 values past
+// the last table entry it needs).
+const orbitPad = maxBasis + 256
+
 // orbit is the whole cycle of a maximal-length K-bit register, mapped to (−1, 1): every
 // nonzero state appears once, so U(seed) for any seed is a window of it.
 type orbit struct {
-	vals []float32 // the mapped states in cycle order, then the first maxBasis again
+	vals []float32 // the mapped states in cycle order, then the first orbitPad again
 	pos  []int32   // pos[s]: index of state s in vals
 }
 
@@ -81,7 +86,7 @@ func orbitOf(k int) *orbit {
 		return o
 	}
 	n := 1<<k - 1
-	o := &orbit{vals: make([]float32, 0, n+maxBasis), pos: make([]int32, n+1)}
+	o := &orbit{vals: make([]float32, 0, n+orbitPad), pos: make([]int32, n+1)}
 	half := float32(uint32(1) << (k - 1))
 	l := NewLFSR(k, 1)
 	state := uint32(1)
@@ -90,7 +95,7 @@ func orbitOf(k int) *orbit {
 		o.vals = append(o.vals, (float32(state)-half)/half)
 		state = l.Next()
 	}
-	for i := range maxBasis {
+	for i := range orbitPad {
 		o.vals = append(o.vals, o.vals[i%n])
 	}
 	orbits[k] = o

@@ -1,0 +1,345 @@
+package seedlm
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"sync"
+
+	"github.com/evomerge/evomerge/compress"
+	"github.com/evomerge/evomerge/tensor"
+)
+
+// Operator is a SeedLM matrix ready for y = W·x from its packed blocks; see the package
+// doc (# Kernel) for the method and its cost. It holds, per kept block, one 32-bit word
+// with the block's orbit position, exponent code and coefficients (the "word" form,
+// used when K + 4 + P·coef_bits ≤ 32, which covers every layout of at most 32 bits per
+// block), or else the three fields in separate narrow arrays; for a pruned matrix also
+// the kept-block mask (1 bit per block) and each row's first kept block. It never holds
+// W or U(seed) in float32: the one table shared by all matrices of a register width is
+// the register's orbit (orbitOf), at most 65,535 + 640 floats per process.
+type Operator struct {
+	l   Layout
+	nbc int // blocks per row (block columns)
+	m   int // projection table entries per block column: 2^K − 1 + P − 1
+
+	// Word form: words[k] of kept block k (row-major order) is
+	//   bits [0, K)              the orbit position pos(seed) of its seed
+	//   bits [K, K+4)            its exponent code
+	//   bits [K+4+l·cb, …+cb)    coefficient l, cb-bit two's complement
+	words []uint32
+	// General form (words == nil): the same fields, one slice each.
+	pos   []uint16
+	exps  []uint8
+	coefs []int8 // P per kept block
+
+	// Pruned matrices only: mask has row r's kept flags in words r·mw … r·mw+mw−1
+	// (bit j%64 of word j/64 for block column j), rowStart[r] is the index of row r's
+	// first kept block.
+	mask     []uint64
+	mw       int
+	rowStart []int32
+
+	scales [ExpCodes]float32 // 2^(ExpBase+code)
+	orbit  *orbit
+}
+
+// LoadOperator implements compress.OperatorLoader: it reads and checks the compressed
+// tensor name exactly as Load does (layout ranges, part sizes and dtypes, seeds in
+// [1, 2^K − 1], the mask's kept count, zero padding) and returns its Operator. Every
+// exponent code (4 bits) and coefficient (coef_bits, sign-extended) a file can hold is
+// valid, and Load's ExpBase range keeps 2^(ExpBase+15)·Σ|coefficients| finite.
+func (*Codec) LoadOperator(name string, meta map[string]string, get func(string) (*tensor.Tensor, error)) (compress.Operator, error) {
+	q, err := Load(name, meta, get)
+	if err != nil {
+		return nil, err
+	}
+	return NewOperator(q), nil
+}
+
+// NewOperator builds the operator of q, which must be valid (as Load returns it; seeds
+// in [1, 2^K − 1], Mask nil or with Kept set flags). It does not keep q.
+func NewOperator(q *Quantized) *Operator {
+	l := q.Layout
+	op := &Operator{l: l, nbc: l.blocksPerRow(), m: 1<<l.SeedBits - 1 + l.Latent - 1, orbit: orbitOf(l.SeedBits)}
+	for i := range op.scales {
+		op.scales[i] = float32(math.Ldexp(1, l.ExpBase+i))
+	}
+	p, cb, k := l.Latent, l.CoefBits, l.SeedBits
+	if k+4+p*cb <= 32 {
+		op.words = make([]uint32, l.Kept)
+		cm := uint32(1)<<cb - 1
+		for b := range op.words {
+			w := uint32(op.orbit.pos[q.Seeds[b]]) | uint32(q.Exps[b])<<k
+			for j := range p {
+				w |= (uint32(q.Coefs[b*p+j]) & cm) << (k + 4 + j*cb)
+			}
+			op.words[b] = w
+		}
+	} else {
+		op.pos, op.exps, op.coefs = make([]uint16, l.Kept), make([]uint8, l.Kept), make([]int8, l.Kept*p)
+		for b := range op.pos {
+			op.pos[b], op.exps[b] = uint16(op.orbit.pos[q.Seeds[b]]), uint8(q.Exps[b])
+		}
+		copy(op.coefs, q.Coefs)
+	}
+	if q.Mask != nil {
+		op.mw = (op.nbc + 63) / 64
+		op.mask = make([]uint64, l.Rows*op.mw)
+		op.rowStart = make([]int32, l.Rows+1)
+		kept := 0
+		for r := range l.Rows {
+			op.rowStart[r] = int32(kept)
+			for j := range op.nbc {
+				if q.Mask[r*op.nbc+j] {
+					op.mask[r*op.mw+j/64] |= 1 << (j % 64)
+					kept++
+				}
+			}
+		}
+		op.rowStart[l.Rows] = int32(kept)
+	}
+	return op
+}
+
+func (op *Operator) Rows() int { return op.l.Rows }
+func (op *Operator) Cols() int { return op.l.Cols }
+
+// WeightBytes counts the per-block words (or fields), the mask and row starts of a
+// pruned matrix, and the operator's fixed fields; the orbit is shared by every matrix
+// of the same register width and not counted.
+func (op *Operator) WeightBytes() int64 {
+	n := 4*len(op.words) + 2*len(op.pos) + len(op.exps) + len(op.coefs) + 8*len(op.mask) + 4*len(op.rowStart)
+	return int64(n) + 256
+}
+
+// Layout returns the stored layout of the matrix.
+func (op *Operator) Layout() Layout { return op.l }
+
+// tableBudget is the bytes of projection tables a worker builds for one tile of block
+// columns: they are read at random positions once per row, so they should stay in the
+// L2 cache (2 MiB per core here) with room for the blocks streaming through.
+var tableBudget = 1 << 20
+
+// maxGroup is the most inputs one pass over the blocks serves: their tables are built
+// together and each decoded block is applied to all of them.
+const maxGroup = 8
+
+// stride is the float32s between the tables of consecutive block columns: m rounded up
+// to a multiple of 128, the projection kernel's step.
+func (op *Operator) stride() int { return (op.m + 127) &^ 127 }
+
+// tiling returns, for n inputs, how many inputs a pass serves (g) and how many block
+// columns a tile covers (tw, a power of two ≤ 64, so that a tile's mask bits lie in one
+// 64-bit word).
+func (op *Operator) tiling(n int) (g, tw int) {
+	g = min(n, maxGroup)
+	per := g * op.stride() * 4
+	tw = 64
+	for tw > 1 && tw*per > tableBudget {
+		tw /= 2
+	}
+	for g > 1 && tw*per > tableBudget {
+		g--
+		per = g * op.stride() * 4
+	}
+	return g, tw
+}
+
+var scratch = sync.Pool{New: func() any { return new([]float32) }}
+
+// Mul sets y = W·x for n inputs; see compress.Operator and the package doc. Rows are
+// split across cores with compress.SplitRows; each worker builds the projection tables
+// of the block columns it is working on.
+func (op *Operator) Mul(n int, x, y []float32) {
+	compress.CheckMul("seedlm.Operator.Mul", op, n, x, y)
+	if n == 0 {
+		return
+	}
+	rows := op.l.Rows
+	work := int64(n) * int64(rows) * int64(op.l.Cols)
+	compress.SplitRows(rows, work, func(lo, hi int) {
+		for b0 := 0; b0 < n; b0 += maxGroup {
+			op.mulRows(min(maxGroup, n-b0), rows, x[b0*op.l.Cols:], y[b0*rows:], lo, hi)
+		}
+	})
+}
+
+// mulRows computes rows [lo, hi) of g ≤ maxGroup products: y[b·ldy + r] for b < g,
+// inputs x[b·Cols …].
+func (op *Operator) mulRows(g, ldy int, x, y []float32, lo, hi int) {
+	for b0 := 0; b0 < g; {
+		gg, tw := op.tiling(g - b0)
+		op.mulGroup(gg, tw, ldy, x[b0*op.l.Cols:], y[b0*ldy:], lo, hi)
+		b0 += gg
+	}
+}
+
+// mulGroup computes rows [lo, hi) of g products tile by tile (tw block columns each).
+func (op *Operator) mulGroup(g, tw, ldy int, x, y []float32, lo, hi int) {
+	st := op.stride()
+	bp := scratch.Get().(*[]float32)
+	if need := g * tw * st; cap(*bp) < need {
+		*bp = make([]float32, need)
+	}
+	tab := (*bp)[:g*tw*st]
+	for b := range g {
+		clear(y[b*ldy+lo : b*ldy+hi])
+	}
+	for j0 := 0; j0 < op.nbc; j0 += tw {
+		j1 := min(j0+tw, op.nbc)
+		for b := range g {
+			for jj := range j1 - j0 {
+				op.project(tab[(b*tw+jj)*st:(b*tw+jj+1)*st], x[b*op.l.Cols:(b+1)*op.l.Cols], j0+jj)
+			}
+		}
+		if op.words != nil {
+			op.tileWords(g, tw, st, tab, ldy, y, lo, hi, j0, j1)
+		} else {
+			op.tileFields(g, tw, st, tab, ldy, y, lo, hi, j0, j1)
+		}
+	}
+	scratch.Put(bp)
+}
+
+// project fills t (stride values) with the projections of block column j of x on the
+// register's orbit: t[u] = Σ_i vals[1+u+i·P]·x[j·C+i] for u < stride, the columns past
+// Cols counting as zero. Then U(s)ᵀx_j, for the seed s at orbit position u, is
+// t[u … u+P−1]: one correlation serves every seed.
+func (op *Operator) project(t []float32, x []float32, j int) {
+	c, p := op.l.BlockSize, op.l.Latent
+	c0 := j * c
+	nc := min(c, op.l.Cols-c0)
+	vals := op.orbit.vals
+	if useAsm && hasProject {
+		projectAsm(&t[0], &vals[1], &x[c0], len(t), nc, p)
+		return
+	}
+	clear(t)
+	for i := range nc {
+		xi := x[c0+i]
+		if xi == 0 {
+			continue
+		}
+		v := vals[1+i*p : 1+i*p+len(t)]
+		for u := range t {
+			t[u] += xi * v[u]
+		}
+	}
+}
+
+// tileWords adds to rows [lo, hi) of the g outputs the blocks of block columns
+// [j0, j1) in the word form; tab holds their tables (input b, column j0+jj at
+// (b·tw+jj)·st).
+func (op *Operator) tileWords(g, tw, st int, tab []float32, ldy int, y []float32, lo, hi, j0, j1 int) {
+	if useAsm && hasTileWords && g == 1 && op.l.Latent <= 4 {
+		op.tileWordsAsm(tab, y, lo, hi, j0, j1)
+		return
+	}
+	op.tileWordsGo(g, tw, st, tab, ldy, y, lo, hi, j0, j1)
+}
+
+func (op *Operator) tileWordsGo(g, tw, st int, tab []float32, ldy int, y []float32, lo, hi, j0, j1 int) {
+	k, p, cb := uint(op.l.SeedBits), op.l.Latent, uint(op.l.CoefBits)
+	pm := uint32(1)<<k - 1
+	var acc [maxGroup]float32
+	var z [8]float32
+	for r := lo; r < hi; r++ {
+		clear(acc[:g])
+		var ws []uint32
+		var bitsLeft uint64
+		if op.mask == nil {
+			ws = op.words[r*op.nbc+j0 : r*op.nbc+j1]
+		} else {
+			first, m := op.keptBefore(r, j0)
+			bitsLeft = m &^ (^uint64(0) << (j1 - j0))
+			ws = op.words[first : first+bits.OnesCount64(bitsLeft)]
+		}
+		for i, w := range ws {
+			jj := i
+			if op.mask != nil {
+				jj = bits.TrailingZeros64(bitsLeft)
+				bitsLeft &= bitsLeft - 1
+			}
+			u := int(w & pm)
+			s := op.scales[(w>>k)&15]
+			for l := range p {
+				z[l] = s * float32(int32(w<<(32-k-4-uint(l+1)*cb))>>(32-cb))
+			}
+			for b := range g {
+				t := tab[(b*tw+jj)*st+u : (b*tw+jj)*st+u+p]
+				var v float32
+				for l, tl := range t {
+					v += z[l] * tl
+				}
+				acc[b] += v
+			}
+		}
+		for b := range g {
+			y[b*ldy+r] += acc[b]
+		}
+	}
+}
+
+// keptBefore returns the index of row r's first kept block at or after block column j0
+// and the row's mask bits from j0 on (j0 a multiple of the tile width, a power of two ≤
+// 64, so the tile's bits are in one word).
+func (op *Operator) keptBefore(r, j0 int) (int, uint64) {
+	row := op.mask[r*op.mw : (r+1)*op.mw]
+	n := int(op.rowStart[r])
+	for _, m := range row[:j0/64] {
+		n += bits.OnesCount64(m)
+	}
+	m := row[j0/64]
+	n += bits.OnesCount64(m & (1<<(j0%64) - 1))
+	return n, m >> (j0 % 64)
+}
+
+// tileFields is tileWordsGo for the general form.
+func (op *Operator) tileFields(g, tw, st int, tab []float32, ldy int, y []float32, lo, hi, j0, j1 int) {
+	p := op.l.Latent
+	var acc [maxGroup]float32
+	var z [8]float32
+	for r := lo; r < hi; r++ {
+		clear(acc[:g])
+		var first, cnt int
+		var bitsLeft uint64
+		if op.mask == nil {
+			first, cnt = r*op.nbc+j0, j1-j0
+		} else {
+			var m uint64
+			first, m = op.keptBefore(r, j0)
+			bitsLeft = m &^ (^uint64(0) << (j1 - j0))
+			cnt = bits.OnesCount64(bitsLeft)
+		}
+		for i := range cnt {
+			kb := first + i
+			jj := i
+			if op.mask != nil {
+				jj = bits.TrailingZeros64(bitsLeft)
+				bitsLeft &= bitsLeft - 1
+			}
+			u := int(op.pos[kb])
+			s := op.scales[op.exps[kb]]
+			for l, c := range op.coefs[kb*p : kb*p+p] {
+				z[l] = s * float32(c)
+			}
+			for b := range g {
+				t := tab[(b*tw+jj)*st+u : (b*tw+jj)*st+u+p]
+				var v float32
+				for l, tl := range t {
+					v += z[l] * tl
+				}
+				acc[b] += v
+			}
+		}
+		for b := range g {
+			y[b*ldy+r] += acc[b]
+		}
+	}
+}
+
+func (op *Operator) String() string {
+	return fmt.Sprintf("seedlm %d×%d (C=%d P=%d K=%d coef_bits=%d, %d of %d blocks)", op.l.Rows, op.l.Cols,
+		op.l.BlockSize, op.l.Latent, op.l.SeedBits, op.l.CoefBits, op.l.Kept, op.l.Rows*op.nbc)
+}

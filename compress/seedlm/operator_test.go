@@ -1,0 +1,195 @@
+package seedlm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/evomerge/evomerge/compress"
+	"github.com/evomerge/evomerge/compress/internal/codectest"
+)
+
+// randomQuantized builds a valid rows×cols matrix in layout s with random seeds,
+// exponent codes and coefficients (and, if s.Prune > 0, a random mask keeping about
+// 1 − s.Prune of the blocks): the kernels' results and speed do not depend on the
+// values being a good fit.
+func randomQuantized(rng *rand.Rand, rows, cols int, s Settings) *Quantized {
+	q := &Quantized{Layout: Layout{Rows: rows, Cols: cols, BlockSize: s.BlockSize, Latent: s.Latent,
+		SeedBits: s.SeedBits, CoefBits: s.CoefBits, ExpBase: -20}}
+	nb := rows * q.blocksPerRow()
+	q.Kept = nb
+	if s.Prune > 0 {
+		q.Pruned, q.Mask, q.Kept = true, make([]bool, nb), 0
+		for i := range q.Mask {
+			if rng.Float64() >= s.Prune {
+				q.Mask[i] = true
+				q.Kept++
+			}
+		}
+	}
+	q.Seeds, q.Exps, q.Coefs = make([]uint16, q.Kept), make([]uint16, q.Kept), make([]int8, q.Kept*s.Latent)
+	for i := range q.Seeds {
+		q.Seeds[i], q.Exps[i] = uint16(1+rng.IntN(1<<s.SeedBits-1)), uint16(rng.IntN(ExpCodes))
+	}
+	half := 1 << (s.CoefBits - 1)
+	for i := range q.Coefs {
+		q.Coefs[i] = int8(rng.IntN(2*half) - half)
+	}
+	return q
+}
+
+// naiveMul is the float64 reference: y = W·x for n inputs over the decoded matrix w,
+// with the bound Σ|w·x| of each output's rounding error.
+func naiveMul(w []float32, rows, cols, n int, x []float32) (y, mag []float64) {
+	y, mag = make([]float64, n*rows), make([]float64, n*rows)
+	for b := range n {
+		for r := range rows {
+			for c := range cols {
+				v := float64(w[r*cols+c]) * float64(x[b*cols+c])
+				y[b*rows+r] += v
+				mag[b*rows+r] += math.Abs(v)
+			}
+		}
+	}
+	return y, mag
+}
+
+// checkOperator compares op.Mul for batches 1…5 with the naive product of q.Dense(),
+// with the assembly kernels and without: every output within 1e-5·Σ|w·x| (float32
+// sums of at most a few thousand terms in another order are far closer than that).
+func checkOperator(t *testing.T, q *Quantized, rng *rand.Rand) {
+	t.Helper()
+	op := NewOperator(q)
+	w := q.Dense()
+	for _, asm := range []bool{true, false} {
+		for n := 1; n <= 5; n++ {
+			x := codectest.Gaussian(rng, n*q.Cols)
+			x[0] = 0 // a zero input is skipped by the Go projection
+			want, mag := naiveMul(w, q.Rows, q.Cols, n, x)
+			y := make([]float32, n*q.Rows)
+			for i := range y {
+				y[i] = float32(math.NaN()) // Mul must overwrite every output
+			}
+			func() {
+				defer func(old bool) { useAsm = old }(useAsm)
+				useAsm = asm
+				op.Mul(n, x, y)
+			}()
+			for i := range y {
+				if d := math.Abs(float64(y[i]) - want[i]); !(d <= 1e-5*mag[i]+1e-30) {
+					t.Fatalf("%v, asm %v, batch %d: y[%d] = %v, naive %v (Σ|w·x| %v)", op, asm, n, i, y[i], want[i], mag[i])
+				}
+			}
+		}
+	}
+}
+
+func TestOperatorMatchesNaiveProduct(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 1))
+	def := DefaultSettings()
+	for _, tc := range []struct {
+		rows, cols int
+		s          Settings
+	}{
+		{16, 40, def},
+		{1, 1, def},
+		{37, 101, def},
+		{33, 1203, def}, // more than 64 block columns: several mask words and tiles
+		{33, 1203, Settings{BlockSize: def.BlockSize, Latent: def.Latent, SeedBits: def.SeedBits, CoefBits: def.CoefBits, Prune: 0.3}},
+		{7, 19, Settings{BlockSize: 6, Latent: 2, SeedBits: 8, CoefBits: 5, Prune: 0.3}},
+		{20, 77, Settings{BlockSize: 8, Latent: 3, SeedBits: 16, CoefBits: 4}},             // 32-bit words, K = 16
+		{20, 77, Settings{BlockSize: 8, Latent: 4, SeedBits: 12, CoefBits: 4, Prune: 0.5}}, // P = 4
+		{19, 70, Settings{BlockSize: 9, Latent: 4, SeedBits: 13, CoefBits: 8}},             // general form: 49 bits
+		{19, 70, Settings{BlockSize: 32, Latent: 8, SeedBits: 16, CoefBits: 8, Prune: 0.4}},
+		{30, 200, Settings{BlockSize: 12, Latent: 3, SeedBits: 12, CoefBits: 4, Prune: 0.9}},
+	} {
+		t.Run(fmt.Sprintf("%dx%d_C%d_P%d_K%d_cb%d_prune%v", tc.rows, tc.cols, tc.s.BlockSize, tc.s.Latent, tc.s.SeedBits, tc.s.CoefBits, tc.s.Prune), func(t *testing.T) {
+			checkOperator(t, randomQuantized(rng, tc.rows, tc.cols, tc.s), rng)
+		})
+	}
+}
+
+// Narrow tiles (a small table budget) give tiles that start inside a mask word and end
+// before the last block column.
+func TestOperatorNarrowTiles(t *testing.T) {
+	defer func(old int) { tableBudget = old }(tableBudget)
+	rng := rand.New(rand.NewPCG(5, 1))
+	for _, budget := range []int{1, 3 * 4224 * 4, 17 * 4224 * 4} {
+		tableBudget = budget
+		s := DefaultSettings()
+		s.Prune = 0.4
+		checkOperator(t, randomQuantized(rng, 21, 8*150+3, s), rng)
+		s.Prune = 0
+		checkOperator(t, randomQuantized(rng, 21, 8*150+3, s), rng)
+	}
+}
+
+// A real encoding through the codec, loaded as compress.LoadModel would: the operator
+// multiplies by exactly the matrix Decode returns.
+func TestEncodeOperatorMatchesRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 2))
+	const rows, cols = 48, 90
+	w := codectest.Gaussian(rng, rows*cols)
+	for _, opts := range []compress.Options{nil, {"prune": 0.25}} {
+		c := newCodec(t, opts)
+		op, err := compress.EncodeOperator(c, "w", rows, cols, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := compress.RoundTrip(c, "w", rows, cols, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := codectest.Gaussian(rng, 3*cols)
+		want, mag := naiveMul(d, rows, cols, 3, x)
+		y := make([]float32, 3*rows)
+		op.Mul(3, x, y)
+		for i := range y {
+			if math.Abs(float64(y[i])-want[i]) > 1e-5*mag[i] {
+				t.Fatalf("opts %v: y[%d] = %v, want %v", opts, i, y[i], want[i])
+			}
+		}
+		if got := op.WeightBytes(); got > int64(rows*cols) {
+			t.Errorf("opts %v: %d weight bytes for %d weights, want under one byte per weight", opts, got, rows*cols)
+		}
+	}
+}
+
+func TestMulPanicsOnBadLengths(t *testing.T) {
+	op := NewOperator(randomQuantized(rand.New(rand.NewPCG(1, 1)), 4, 10, DefaultSettings()))
+	defer func() {
+		if recover() == nil {
+			t.Error("Mul with a short x did not panic")
+		}
+	}()
+	op.Mul(2, make([]float32, 19), make([]float32, 8))
+}
+
+// BenchmarkOperator compares the operator with compress.Dense on the same matrices, at
+// batch 1 and 8, in the default layout.
+func BenchmarkOperator(b *testing.B) {
+	codectest.BenchmarkOperator(b, []int{1, 8}, func(rows, cols int) (compress.Operator, []float32) {
+		q := randomQuantized(rand.New(rand.NewPCG(1, 1)), rows, cols, DefaultSettings())
+		return NewOperator(q), q.Dense()
+	})
+}
+
+func BenchmarkQuantize(b *testing.B) {
+	w := codectest.Gaussian(rand.New(rand.NewPCG(2, 2)), 256*784)
+	NewBases(DefaultSettings().SeedBits, DefaultSettings().BlockSize, DefaultSettings().Latent)
+	for b.Loop() {
+		Quantize(w, 256, 784, DefaultSettings())
+	}
+	b.ReportMetric(float64(len(w))*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mweights/s")
+}
+
+func BenchmarkNewBases(b *testing.B) {
+	s := DefaultSettings()
+	for b.Loop() {
+		basesMu.Lock()
+		clear(basesCache)
+		basesMu.Unlock()
+		NewBases(s.SeedBits, s.BlockSize, s.Latent)
+	}
+}
