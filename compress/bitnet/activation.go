@@ -25,12 +25,19 @@ func QuantizeActivations(x []float32, q []int8) (inv float32, sum int32) {
 	m = max(m, ActEps)
 	s := 127 / m
 	for i, v := range x {
-		r := math.RoundToEven(float64(v * s))
-		r = max(-128, min(127, r))
-		q[i] = int8(r)
+		q[i] = int8(roundToEven(max(-128, min(127, v*s))))
 		sum += int32(q[i])
 	}
 	return m / 127, sum
+}
+
+// roundToEven rounds f (|f| ≤ 2²²) to the nearest integer, halves to even, as
+// math.RoundToEven does, in float32 arithmetic: adding and subtracting 1.5·2²³ leaves
+// no fraction bits, and float32 addition rounds half to even. Go evaluates float32
+// expressions in float32 and never reassociates them, so this is exact.
+func roundToEven(f float32) int32 {
+	const magic = 1 << 23 * 1.5
+	return int32((f + magic) - magic)
 }
 
 // FakeQuantizeInput replaces x by the activations the packed kernel multiplies,

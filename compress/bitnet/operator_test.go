@@ -30,6 +30,19 @@ func TestQuantizeActivationsHandExample(t *testing.T) {
 	}
 }
 
+func TestRoundToEvenMatchesMath(t *testing.T) {
+	// Every float32 of magnitude at most 128 in steps of 1/1024, halves included, and
+	// values just beside the halves.
+	for i := -128 * 1024; i <= 128*1024; i++ {
+		f := float32(i) / 1024
+		for _, v := range []float32{f, math.Nextafter32(f, 200), math.Nextafter32(f, -200)} {
+			if got, want := roundToEven(v), int32(math.RoundToEven(float64(v))); got != want {
+				t.Fatalf("roundToEven(%v) = %d, want %d", v, got, want)
+			}
+		}
+	}
+}
+
 func TestPack5HandExample(t *testing.T) {
 	// Codes 1, 0, −1, 1, 0 | −1, 1 → digits 2,1,0,2,1 = 2+3+0+54+81 = 140;
 	// 0,2 then padding 1,1,1 = 0+6+9+27+81 = 123.
@@ -163,4 +176,17 @@ func BenchmarkOperator(b *testing.B) {
 		p := Quantize2D(randomMatrix(rng, rows*cols), rows, cols)
 		return p.Operator(), p.Dense()
 	})
+}
+
+func BenchmarkQuantizeActivations(b *testing.B) {
+	for _, n := range []int{784, 4096} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			x := randomMatrix(rand.New(rand.NewPCG(1, 1)), n)
+			q := make([]int8, n)
+			b.SetBytes(int64(4 * n))
+			for b.Loop() {
+				QuantizeActivations(x, q)
+			}
+		})
+	}
 }
