@@ -126,7 +126,7 @@ var tableBudget = 1 << 20
 const maxGroup = 8
 
 // stride is the float32s between the tables of consecutive block columns: m rounded up
-// to a multiple of 128, the projection kernel's step.
+// to a multiple of 128 (the assembly projection kernel works in steps of 64).
 func (op *Operator) stride() int { return (op.m + 127) &^ 127 }
 
 // tiling returns, for n inputs, how many inputs a pass serves (g) and how many block
@@ -146,7 +146,16 @@ func (op *Operator) tiling(n int) (g, tw int) {
 	return g, tw
 }
 
-var scratch = sync.Pool{New: func() any { return new([]float32) }}
+// mulScratch is one worker's per-call memory: the tables of a tile and, for the
+// assembly kernel, column offsets and pruned rows' cursors.
+type mulScratch struct {
+	tab    []float32
+	cursor []int32
+	offs   [64]int32
+	cbuf   [72]int32
+}
+
+var scratch = sync.Pool{New: func() any { return new(mulScratch) }}
 
 // Mul sets y = W·x for n inputs; see compress.Operator and the package doc. Rows are
 // split across cores with compress.SplitRows; each worker builds the projection tables
@@ -178,11 +187,14 @@ func (op *Operator) mulRows(g, ldy int, x, y []float32, lo, hi int) {
 // mulGroup computes rows [lo, hi) of g products tile by tile (tw block columns each).
 func (op *Operator) mulGroup(g, tw, ldy int, x, y []float32, lo, hi int) {
 	st := op.stride()
-	bp := scratch.Get().(*[]float32)
-	if need := g * tw * st; cap(*bp) < need {
-		*bp = make([]float32, need)
+	sc := scratch.Get().(*mulScratch)
+	if need := g * tw * st; cap(sc.tab) < need {
+		sc.tab = make([]float32, need)
 	}
-	tab := (*bp)[:g*tw*st]
+	if cap(sc.cursor) < hi-lo {
+		sc.cursor = make([]int32, hi-lo)
+	}
+	tab := sc.tab[:g*tw*st]
 	for b := range g {
 		clear(y[b*ldy+lo : b*ldy+hi])
 	}
@@ -194,12 +206,12 @@ func (op *Operator) mulGroup(g, tw, ldy int, x, y []float32, lo, hi int) {
 			}
 		}
 		if op.words != nil {
-			op.tileWords(g, tw, st, tab, ldy, y, lo, hi, j0, j1)
+			op.tileWords(sc, g, tw, st, tab, ldy, y, lo, hi, j0, j1)
 		} else {
 			op.tileFields(g, tw, st, tab, ldy, y, lo, hi, j0, j1)
 		}
 	}
-	scratch.Put(bp)
+	scratch.Put(sc)
 }
 
 // project fills t (stride values) with the projections of block column j of x on the
@@ -231,9 +243,9 @@ func (op *Operator) project(t []float32, x []float32, j int) {
 // tileWords adds to rows [lo, hi) of the g outputs the blocks of block columns
 // [j0, j1) in the word form; tab holds their tables (input b, column j0+jj at
 // (b·tw+jj)·st).
-func (op *Operator) tileWords(g, tw, st int, tab []float32, ldy int, y []float32, lo, hi, j0, j1 int) {
+func (op *Operator) tileWords(sc *mulScratch, g, tw, st int, tab []float32, ldy int, y []float32, lo, hi, j0, j1 int) {
 	if useAsm && hasTileWords && g == 1 && op.l.Latent <= 4 {
-		op.tileWordsAsm(tab, y, lo, hi, j0, j1)
+		op.tileWordsAsm(sc, st, tab, y, lo, hi, j0, j1)
 		return
 	}
 	op.tileWordsGo(g, tw, st, tab, ldy, y, lo, hi, j0, j1)
