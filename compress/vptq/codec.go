@@ -43,7 +43,7 @@ type Settings struct {
 // codebook — 4 bits per weight of indices, the notes' "4-bit quantization with vector
 // clustering" — on column-normalized weights.
 func DefaultSettings() Settings {
-	return Settings{VectorLength: 4, CodebookBits: 8, ResidualBits: 8, Normalize: true, Iterations: 20}
+	return Settings{VectorLength: 4, CodebookBits: 4, ResidualBits: 4, Normalize: true, Iterations: 20}
 }
 
 var options = []compress.Option[Settings]{
@@ -76,10 +76,23 @@ func New(opts compress.Options) (*Codec, error) {
 func (*Codec) Name() string { return Name }
 
 // Version identifies the encoder; bump it when its output for the same input changes.
-func (*Codec) Version() string { return "vptq/1" }
+// vptq/2 stores vectors along rows (Layout.Orientation "rows"); vptq/1 stored them
+// along columns.
+func (*Codec) Version() string { return "vptq/2" }
 
 // Settings returns the codec's settings.
 func (c *Codec) Settings() Settings { return c.s }
+
+// Orientations of the vectors, the values of Layout.Orientation.
+const (
+	// Rows: vector (r, g) is v consecutive columns (inputs) g·v … g·v+v−1 of row r,
+	// zero-padded on the right; index k = r·G + g with G = ⌈cols/v⌉. Written by vptq/2.
+	Rows = "rows"
+	// Columns: vector (g, c) is v consecutive rows (outputs) g·v … g·v+v−1 of column c,
+	// zero-padded at the bottom; index k = g·cols + c. Written by vptq/1, whose layouts
+	// have no orientation field (""), which means Columns.
+	Columns = "columns"
+)
 
 // Layout is what a decoder needs besides the stored tensors: the metadata entry
 // "<name>.vq", as JSON.
@@ -90,10 +103,28 @@ type Layout struct {
 	CodebookBits int  `json:"codebook_bits"`
 	ResidualBits int  `json:"residual_bits"`
 	Normalize    bool `json:"normalize"`
+	// Orientation is Rows or Columns; empty (a vptq/1 file) means Columns.
+	Orientation string `json:"orientation,omitempty"`
 }
 
-// groups is the number of vectors per column.
-func (l Layout) groups() int { return (l.Rows + l.VectorLength - 1) / l.VectorLength }
+// rowMajor reports whether the vectors run along rows.
+func (l Layout) rowMajor() bool { return l.Orientation == Rows }
+
+// groups is the number of vectors per row (Rows) or per column (Columns).
+func (l Layout) groups() int {
+	if l.rowMajor() {
+		return (l.Cols + l.VectorLength - 1) / l.VectorLength
+	}
+	return (l.Rows + l.VectorLength - 1) / l.VectorLength
+}
+
+// vectors is the number of vectors, and of indices per codebook.
+func (l Layout) vectors() int {
+	if l.rowMajor() {
+		return l.Rows * l.groups()
+	}
+	return l.groups() * l.Cols
+}
 
 // Encode quantizes a 2-D F32/F16/BF16 tensor; any other tensor comes back as itself.
 // It fails on a matrix holding NaN or ±Inf.
@@ -129,7 +160,7 @@ func (*Codec) Decode(name string, meta map[string]string, get func(string) (*ten
 type Quantized struct {
 	Layout
 	Codebook    []float32 // 2^CodebookBits × VectorLength
-	Indices     []uint16  // groups × Cols: vector (g, c) covers rows g·v … g·v+v−1 of column c
+	Indices     []uint16  // one per vector, in the order of the Layout's orientation
 	ResCodebook []float32 // 2^ResidualBits × VectorLength, nil without residual
 	ResIndices  []uint16
 	ColScale    []float32 // Cols, nil without normalization
@@ -143,7 +174,8 @@ func Quantize(w []float32, rows, cols int, s Settings, seed uint64) *Quantized {
 		panic(fmt.Sprintf("vptq.Quantize: %d weights for a %d×%d matrix", len(w), rows, cols))
 	}
 	q := &Quantized{Layout: Layout{Rows: rows, Cols: cols, VectorLength: s.VectorLength,
-		CodebookBits: s.CodebookBits, ResidualBits: s.ResidualBits, Normalize: s.Normalize}}
+		CodebookBits: s.CodebookBits, ResidualBits: s.ResidualBits, Normalize: s.Normalize,
+		Orientation: Rows}}
 	v, g := s.VectorLength, q.groups()
 
 	// Column statistics: each input channel is normalized to mean 0, deviation 1, so one
@@ -170,12 +202,14 @@ func Quantize(w []float32, rows, cols int, s Settings, seed uint64) *Quantized {
 		q.ColScale, q.ColBias = scale, bias
 	}
 
-	// The vectors: v consecutive rows of one column; the last group is zero-padded.
-	vecs := make([]float32, g*cols*v)
+	// The vectors: v consecutive columns of one row; the last group of a row is
+	// zero-padded. Vector (r, g) starts at (r·G + g)·v, so a row's vectors are its
+	// normalized weights followed by the padding.
+	vecs := make([]float32, rows*g*v)
 	for r := range rows {
-		gi, j := r/v, r%v
+		row := vecs[r*g*v : r*g*v+cols]
 		for c := range cols {
-			vecs[(gi*cols+c)*v+j] = (w[r*cols+c] - bias[c]) / scale[c]
+			row[c] = (w[r*cols+c] - bias[c]) / scale[c]
 		}
 	}
 	// Lloyd stops once 0.1% or fewer of the vectors move: later iterations barely
@@ -222,14 +256,17 @@ func packed(name string, idx []uint16, bits int) *tensor.Tensor {
 	return &tensor.Tensor{Name: name, DType: tensor.U8, Shape: []int{len(b)}, Data: b}
 }
 
-// Dense returns the Rows×Cols row-major matrix q represents.
+// Dense returns the Rows×Cols row-major matrix q represents, in either orientation.
 func (q *Quantized) Dense() []float32 {
-	v, cols := q.VectorLength, q.Cols
+	v, cols, groups := q.VectorLength, q.Cols, q.groups()
 	out := make([]float32, q.Rows*cols)
 	for r := range q.Rows {
-		g, j := r/v, r%v
 		for c := range cols {
-			i := g*cols + c
+			// Vector i holds the weight at position j.
+			i, j := (r/v)*cols+c, r%v
+			if q.rowMajor() {
+				i, j = r*groups+c/v, c%v
+			}
 			x := q.Codebook[int(q.Indices[i])*v+j]
 			if q.ResidualBits > 0 {
 				x += q.ResCodebook[int(q.ResIndices[i])*v+j]
@@ -261,8 +298,15 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 		l.CodebookBits < 1 || l.CodebookBits > 16 || l.ResidualBits < 0 || l.ResidualBits > 16 {
 		return nil, fail("metadata %q=%q: sizes out of range", name+LayoutSuffix, meta[name+LayoutSuffix])
 	}
+	switch l.Orientation {
+	case Rows:
+	case "", Columns:
+		l.Orientation = Columns
+	default:
+		return nil, fail("metadata %q: unknown orientation %q (want %q or %q)", name+LayoutSuffix, l.Orientation, Rows, Columns)
+	}
 	q := &Quantized{Layout: l}
-	n := l.groups() * l.Cols
+	n := l.vectors()
 	var err error
 	if q.Codebook, err = floats(get, name+CodebookSuffix, []int{1 << l.CodebookBits, l.VectorLength}); err != nil {
 		return nil, fail("%v", err)

@@ -80,18 +80,15 @@ func dense(t *testing.T, c compress.Codec, in *tensor.Tensor) []float32 {
 	return v
 }
 
-// A matrix whose column vectors take at most 2^codebook_bits distinct values is stored
+// A matrix whose row vectors take at most 2^codebook_bits distinct values is stored
 // exactly: k-means puts a centroid on each.
 func TestFewDistinctVectorsAreStoredExactly(t *testing.T) {
-	// 6 rows, vector length 4: two groups, the second padded with two zero rows.
+	// 6 columns, vector length 4: two groups per row, the second padded with two zeros.
 	patterns := [][]float32{{1, 2, 3, 4, 5, 6}, {-1, 0, 1, 0, -1, 0}, {0.5, 0.5, 0.5, 0.5, 0.25, 0.25}}
-	const rows, cols = 6, 10
+	const rows, cols = 10, 6
 	w := make([]float32, rows*cols)
-	for c := range cols {
-		p := patterns[c%3]
-		for r := range rows {
-			w[r*cols+c] = p[r]
-		}
+	for r := range rows {
+		copy(w[r*cols:(r+1)*cols], patterns[r%3])
 	}
 	in := tensor.FromFloat32("w", tensor.F32, []int{rows, cols}, w)
 	// Six distinct vectors (three per group) share one codebook of 2^3 entries.
@@ -102,7 +99,7 @@ func TestFewDistinctVectorsAreStoredExactly(t *testing.T) {
 }
 
 // Columns that are shifted and scaled copies of one pattern become identical after
-// normalization: one centroid, and σ·u + μ restores each column.
+// normalization, so few codewords hold them, and σ·u + μ restores each column.
 func TestNormalizationRestoresScaledColumns(t *testing.T) {
 	pattern := []float32{3, -1, 0, 2, 1, -5, 4, 0}
 	const rows, cols = 8, 5
@@ -113,7 +110,9 @@ func TestNormalizationRestoresScaledColumns(t *testing.T) {
 		}
 	}
 	in := tensor.FromFloat32("w", tensor.F32, []int{rows, cols}, w)
-	got := dense(t, newCodec(t, compress.Options{"codebook_bits": 1, "residual_bits": 0}), in)
+	// Along rows, row r holds u_r = (pattern[r] − mean)/deviation in every column: the
+	// vectors (u_r, u_r, u_r, u_r) and the padded (u_r, 0, 0, 0), 16 in all.
+	got := dense(t, newCodec(t, compress.Options{"codebook_bits": 4, "residual_bits": 0}), in)
 	for i := range w {
 		if math.Abs(float64(got[i]-w[i])) > 1e-5 {
 			t.Fatalf("element %d: %v, want %v", i, got[i], w[i])
@@ -144,41 +143,6 @@ func TestMoreBitsLessError(t *testing.T) {
 	t.Logf("relative error at 2, 3, 4 bits per weight: %.3f", errs)
 	if !(errs[1] < 0.8*errs[0] && errs[2] < 0.8*errs[1] && errs[2] < 0.2) {
 		t.Errorf("relative error at 2, 3, 4 bits per weight: %.3f; want each at least 20%% below the last, and under 0.2 at 4 bits", errs)
-	}
-}
-
-func TestMulVecMatchesDense(t *testing.T) {
-	rng := rand.New(rand.NewPCG(8, 8))
-	for _, tc := range []struct {
-		rows, cols int
-		opts       compress.Options
-	}{
-		{64, 50, nil},
-		{61, 33, nil}, // padded last group
-		{30, 20, compress.Options{"vector_length": 3, "codebook_bits": 4, "residual_bits": 3}},
-		{17, 9, compress.Options{"vector_length": 8, "codebook_bits": 3, "residual_bits": 0, "normalize": 0}},
-		{5, 7, compress.Options{"vector_length": 1, "codebook_bits": 2}},
-		{12, 31, compress.Options{"residual_bits": 0, "codebook_bits": 5}}, // v = 4 without residual, odd columns
-	} {
-		w := codectest.Gaussian(rng, tc.rows*tc.cols)
-		c, err := vptq.New(tc.opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := vptq.Quantize(w, tc.rows, tc.cols, c.Settings(), 1)
-		d := q.Dense()
-		x := codectest.Gaussian(rng, tc.cols)
-		y := make([]float32, tc.rows)
-		q.MulVec(x, y)
-		for r := range tc.rows {
-			var want float64
-			for k := range tc.cols {
-				want += float64(d[r*tc.cols+k]) * float64(x[k])
-			}
-			if math.Abs(float64(y[r])-want) > 1e-5 {
-				t.Fatalf("%d×%d %v: y[%d] = %v, dense product %v", tc.rows, tc.cols, tc.opts, r, y[r], want)
-			}
-		}
 	}
 }
 
@@ -219,10 +183,10 @@ func TestCompressFileIsDeterministicAndCountsEveryStoredBit(t *testing.T) {
 	dir := t.TempDir()
 	src := writeModel(t, dir)
 	a, stats := codectest.CompressTwice(t, func() compress.Codec { return newCodec(t, nil) }, src, dir)
-	// fc1: 64 groups × 784 columns × (8 + 8) index bits, two 256×4 F32 codebooks, two
-	// F32 statistics per column. fc2: 3 groups × 256 × 16 bits, the codebooks, 2 × 256 × 32.
-	fc1 := 64*784*16 + 2*256*4*32 + 2*784*32
-	fc2 := 3*256*16 + 2*256*4*32 + 2*256*32
+	// fc1: 256 rows × 196 groups × (4 + 4) index bits, two 16×4 F32 codebooks, two F32
+	// statistics per column. fc2: 10 rows × 64 groups × 8 bits, the codebooks, 2 × 256 × 32.
+	fc1 := 256*196*8 + 2*16*4*32 + 2*784*32
+	fc2 := 10*64*8 + 2*16*4*32 + 2*256*32
 	if want := float64(fc1+fc2) / float64(256*784+2560); stats.BitsPerWeight != want || stats.CompressedTensors != 2 || stats.DenseTensors != 1 {
 		t.Errorf("stats %+v, want %v bits/weight, 2 compressed, 1 dense", stats, want)
 	}

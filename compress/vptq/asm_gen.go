@@ -1,0 +1,204 @@
+//go:build ignore
+
+// asm_gen writes lut_amd64.s, the AVX2 kernels of the VPTQ operator:
+//
+//	go run asm_gen.go
+//
+// (go generate runs it). Its output is committed: building the package never needs it.
+//
+// The kernels work on one block of 16 groups (blockGroups) whose tables hold 256
+// float32 entries each (tableStride), and on rows in tiles of 8 (tileRows). The index
+// bytes of a tile are stored group by group, 8 rows per group: byte g·8 + a is the
+// index of row a of the tile at group g of the block.
+//
+//	lutScalar(tab, idx, acc, rows): acc[r] += Σ_g tab[g·256 + idx(r, g)] for rows rows
+//	  (a multiple of 8): one byte load and one scalar add per index, 8 rows at a time
+//	  in 8 independent accumulators.
+//	lutGather(tab, idx, acc, rows): the same with one 8-way gather (VGATHERDPS) per
+//	  group and tile.
+//	tablesAVX2(xs, ct, s, groups, v, w): s[g·8w + k] = Σ_t xs[g·v + t]·ct[t·8w + k] for
+//	  k < 8w, the terms added in order of t with fused multiply–adds.
+//	combineAVX2(s, tab, groups, sw, k, kr): tab[g·256 + j·k + i] = s[g·sw + i] +
+//	  s[g·sw + k + j] for i < k (a multiple of 8), j < kr.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"log"
+	"os"
+)
+
+const (
+	blockGroups = 16
+	tileRows    = 8
+	tableStride = 256
+)
+
+var out bytes.Buffer
+
+func emit(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
+func label(l string)                  { fmt.Fprintf(&out, "%s:\n", l) }
+
+func header(fn, args string, frame int, req string) {
+	fmt.Fprintf(&out, "\n// func %s(%s)\n// Requires: %s\n", fn, args, req)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", fn, frame)
+}
+
+func lutScalar() {
+	fn := "lutScalar"
+	header(fn, "tab *float32, idx *uint8, acc *float32, rows int", 32, "AVX")
+	emit("MOVQ tab+0(FP), DI")
+	emit("MOVQ idx+8(FP), SI")
+	emit("MOVQ acc+16(FP), DX")
+	emit("MOVQ rows+24(FP), CX")
+	emit("SHRQ $3, CX")
+	emit("JZ %s_done", fn)
+	gp := []string{"AX", "BX", "R8", "R9", "R10", "R11", "R12", "R13"}
+	label(fn + "_tile")
+	for a := range tileRows {
+		emit("VMOVSS %d(DX), X%d", 4*a, a)
+	}
+	for g := range blockGroups {
+		for a := range tileRows {
+			emit("MOVBLZX %d(SI), %s", g*tileRows+a, gp[a])
+		}
+		for a := range tileRows {
+			emit("VADDSS %d(DI)(%s*4), X%d, X%d", 4*tableStride*g, gp[a], a, a)
+		}
+	}
+	for a := range tileRows {
+		emit("VMOVSS X%d, %d(DX)", a, 4*a)
+	}
+	emit("ADDQ $%d, SI", blockGroups*tileRows)
+	emit("ADDQ $%d, DX", 4*tileRows)
+	emit("DECQ CX")
+	emit("JNZ %s_tile", fn)
+	label(fn + "_done")
+	emit("RET")
+}
+
+func lutGather() {
+	fn := "lutGather"
+	header(fn, "tab *float32, idx *uint8, acc *float32, rows int", 32, "AVX2")
+	emit("MOVQ tab+0(FP), DI")
+	emit("MOVQ idx+8(FP), SI")
+	emit("MOVQ acc+16(FP), DX")
+	emit("MOVQ rows+24(FP), CX")
+	emit("SHRQ $3, CX")
+	emit("JZ %s_done", fn)
+	label(fn + "_tile")
+	// Two accumulators (Y0, Y1) for the even and odd groups; Y2…Y9 gathered values,
+	// Y10…Y13 indices, Y14/Y15 masks.
+	emit("VXORPS Y1, Y1, Y1")
+	emit("VMOVUPS (DX), Y0")
+	for g := range blockGroups {
+		i, m, d := 10+g%4, 14+g%2, 2+g%8
+		emit("VPMOVZXBD %d(SI), Y%d", g*tileRows, i)
+		emit("VPCMPEQD Y%d, Y%d, Y%d", m, m, m)
+		emit("VXORPS Y%d, Y%d, Y%d", d, d, d)
+		emit("VGATHERDPS Y%d, %d(DI)(Y%d*4), Y%d", m, 4*tableStride*g, i, d)
+		emit("VADDPS Y%d, Y%d, Y%d", d, g%2, g%2)
+	}
+	emit("VADDPS Y1, Y0, Y0")
+	emit("VMOVUPS Y0, (DX)")
+	emit("ADDQ $%d, SI", blockGroups*tileRows)
+	emit("ADDQ $%d, DX", 4*tileRows)
+	emit("DECQ CX")
+	emit("JNZ %s_tile", fn)
+	label(fn + "_done")
+	emit("VZEROUPPER")
+	emit("RET")
+}
+
+func tables() {
+	fn := "tablesAVX2"
+	header(fn, "xs, ct, s *float32, groups, v, w int", 48, "AVX, FMA3")
+	emit("MOVQ xs+0(FP), SI")
+	emit("MOVQ ct+8(FP), R8")
+	emit("MOVQ s+16(FP), DI")
+	emit("MOVQ groups+24(FP), CX")
+	emit("MOVQ v+32(FP), BX")
+	emit("MOVQ w+40(FP), DX")
+	emit("VXORPS Y1, Y1, Y1")
+	label(fn + "_groups")
+	// Clear the group's w vectors, then add each term into them in memory (L1).
+	emit("MOVQ DI, R10")
+	emit("MOVQ DX, R11")
+	label(fn + "_clear")
+	emit("VMOVUPS Y1, (R10)")
+	emit("ADDQ $32, R10")
+	emit("DECQ R11")
+	emit("JNZ %s_clear", fn)
+	emit("MOVQ R8, R9")
+	emit("MOVQ BX, R12")
+	label(fn + "_terms")
+	emit("VBROADCASTSS (SI), Y0")
+	emit("MOVQ DI, R10")
+	emit("MOVQ DX, R11")
+	label(fn + "_vecs")
+	emit("VMOVUPS (R10), Y2")
+	emit("VFMADD231PS (R9), Y0, Y2")
+	emit("VMOVUPS Y2, (R10)")
+	emit("ADDQ $32, R9")
+	emit("ADDQ $32, R10")
+	emit("DECQ R11")
+	emit("JNZ %s_vecs", fn)
+	emit("ADDQ $4, SI")
+	emit("DECQ R12")
+	emit("JNZ %s_terms", fn)
+	emit("MOVQ R10, DI")
+	emit("DECQ CX")
+	emit("JNZ %s_groups", fn)
+	emit("VZEROUPPER")
+	emit("RET")
+}
+
+func combine() {
+	fn := "combineAVX2"
+	header(fn, "s, tab *float32, groups, sw, k, kr int", 48, "AVX")
+	emit("MOVQ s+0(FP), SI")
+	emit("MOVQ tab+8(FP), DI")
+	emit("MOVQ groups+16(FP), CX")
+	emit("MOVQ sw+24(FP), BX")
+	emit("SHLQ $2, BX") // bytes per small table
+	emit("MOVQ k+32(FP), DX")
+	emit("MOVQ kr+40(FP), R8")
+	emit("LEAQ (SI)(DX*4), R9") // residual entries of group 0
+	label(fn + "_groups")
+	emit("MOVQ DI, R10")
+	emit("MOVQ R9, R11")
+	emit("MOVQ R8, R12")
+	label(fn + "_res")
+	emit("VBROADCASTSS (R11), Y0")
+	emit("MOVQ SI, R13")
+	emit("MOVQ DX, AX")
+	label(fn + "_main")
+	emit("VADDPS (R13), Y0, Y1")
+	emit("VMOVUPS Y1, (R10)")
+	emit("ADDQ $32, R13")
+	emit("ADDQ $32, R10")
+	emit("SUBQ $8, AX")
+	emit("JNZ %s_main", fn)
+	emit("ADDQ $4, R11")
+	emit("DECQ R12")
+	emit("JNZ %s_res", fn)
+	emit("ADDQ BX, SI")
+	emit("ADDQ BX, R9")
+	emit("ADDQ $%d, DI", 4*tableStride)
+	emit("DECQ CX")
+	emit("JNZ %s_groups", fn)
+	emit("VZEROUPPER")
+	emit("RET")
+}
+
+func main() {
+	out.WriteString("// Code generated by asm_gen.go; DO NOT EDIT.\n\n//go:build amd64 && !purego\n\n#include \"textflag.h\"\n")
+	lutScalar()
+	lutGather()
+	tables()
+	combine()
+	if err := os.WriteFile("lut_amd64.s", out.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+}

@@ -1,0 +1,67 @@
+//go:build amd64 && !purego
+
+package vptq
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// The kernels of lut_amd64.s, written by asm_gen.go (whose doc gives their exact
+// arithmetic). lutScalar and lutGather add one block of 16 groups' table entries to
+// rows sums (rows a multiple of 8); tablesAVX2 builds per-codebook tables (tablesGo),
+// combineAVX2 pair tables (combineGo with ts = 256, k a multiple of 8).
+
+//go:noescape
+func lutScalar(tab *float32, idx *uint8, acc *float32, rows int)
+
+//go:noescape
+func lutGather(tab *float32, idx *uint8, acc *float32, rows int)
+
+//go:noescape
+func tablesAVX2(xs, ct, s *float32, groups, v, w int)
+
+//go:noescape
+func combineAVX2(s, tab *float32, groups, sw, k, kr int)
+
+var (
+	// haveAVX2 reports whether this CPU runs the kernels (AVX2 and FMA).
+	haveAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	// useAsm can be cleared by tests to run the pure-Go kernels instead.
+	useAsm = true
+	// useGather selects lutGather over lutScalar.
+	useGather = false
+)
+
+// lutAsm runs the lookup kernel after checking the slice lengths it relies on.
+func lutAsm(tab []float32, idx []uint8, sums []float32) {
+	rows := len(sums)
+	if rows%tileRows != 0 || len(tab) < blockGroups*tableStride || len(idx) < rows*blockGroups {
+		panic("vptq: lookup kernel called with inconsistent slices")
+	}
+	if rows == 0 {
+		return
+	}
+	if useGather {
+		lutGather(unsafe.SliceData(tab), unsafe.SliceData(idx), unsafe.SliceData(sums), rows)
+	} else {
+		lutScalar(unsafe.SliceData(tab), unsafe.SliceData(idx), unsafe.SliceData(sums), rows)
+	}
+}
+
+// tablesAsm runs tablesAVX2 (sw a multiple of 8).
+func tablesAsm(xs, ct, s []float32, groups, v, sw int) {
+	if groups < 1 || v < 1 || sw < 8 || sw%8 != 0 || len(xs) < groups*v || len(ct) < v*sw || len(s) < groups*sw {
+		panic("vptq: table builder called with inconsistent slices")
+	}
+	tablesAVX2(unsafe.SliceData(xs), unsafe.SliceData(ct), unsafe.SliceData(s), groups, v, sw/8)
+}
+
+// combineAsm runs combineAVX2.
+func combineAsm(s, tab []float32, groups, sw, k, kr int) {
+	if groups < 1 || k < 8 || k%8 != 0 || kr < 1 || k*kr > tableStride || k+kr > sw || len(s) < groups*sw || len(tab) < groups*tableStride {
+		panic("vptq: table combiner called with inconsistent slices")
+	}
+	combineAVX2(unsafe.SliceData(s), unsafe.SliceData(tab), groups, sw, k, kr)
+}
