@@ -62,13 +62,12 @@ func BenchmarkQuantize(b *testing.B) {
 	b.ReportMetric(float64(len(w))*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mweights/s")
 }
 
-// BenchmarkLookup compares the two assembly lookup kernels (scalar loads, AVX2
-// gathers) on one block of 16 groups × 16384 rows, tables in L1.
+// BenchmarkLookup measures the assembly lookup kernel on one block of 16 groups ×
+// 16384 rows, tables in L1.
 func BenchmarkLookup(b *testing.B) {
 	if !haveAVX2 {
 		b.Skip("no AVX2")
 	}
-	defer func(g bool) { useGather = g }(useGather)
 	rng := rand.New(rand.NewPCG(3, 3))
 	const rows = 16384
 	tab := codectest.Gaussian(rng, blockGroups*tableStride)
@@ -77,17 +76,8 @@ func BenchmarkLookup(b *testing.B) {
 		idx[i] = uint8(rng.IntN(tableStride))
 	}
 	sums := make([]float32, rows)
-	for _, g := range []bool{false, true} {
-		name := "scalar"
-		if g {
-			name = "gather"
-		}
-		b.Run(name, func(b *testing.B) {
-			useGather = g
-			for b.Loop() {
-				lutAsm(tab, idx, sums)
-			}
-			b.ReportMetric(float64(len(idx))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Glookups/s")
-		})
+	for b.Loop() {
+		lutAsm(tab, idx, sums)
 	}
+	b.ReportMetric(float64(len(idx))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Glookups/s")
 }

@@ -43,7 +43,7 @@ type Settings struct {
 // codebook — 4 bits per weight of indices, the notes' "4-bit quantization with vector
 // clustering" — on column-normalized weights.
 func DefaultSettings() Settings {
-	return Settings{VectorLength: 4, CodebookBits: 4, ResidualBits: 4, Normalize: true, Iterations: 20}
+	return Settings{VectorLength: 3, CodebookBits: 4, ResidualBits: 4, Normalize: true, Iterations: 20}
 }
 
 var options = []compress.Option[Settings]{

@@ -183,10 +183,11 @@ func TestCompressFileIsDeterministicAndCountsEveryStoredBit(t *testing.T) {
 	dir := t.TempDir()
 	src := writeModel(t, dir)
 	a, stats := codectest.CompressTwice(t, func() compress.Codec { return newCodec(t, nil) }, src, dir)
-	// fc1: 256 rows × 196 groups × (4 + 4) index bits, two 16×4 F32 codebooks, two F32
-	// statistics per column. fc2: 10 rows × 64 groups × 8 bits, the codebooks, 2 × 256 × 32.
-	fc1 := 256*196*8 + 2*16*4*32 + 2*784*32
-	fc2 := 10*64*8 + 2*16*4*32 + 2*256*32
+	// fc1: 256 rows × 262 groups of 3 × (4 + 4) index bits, two 16×3 F32 codebooks, two
+	// F32 statistics per column. fc2: 10 rows × 86 groups × 8 bits, the codebooks,
+	// 2 × 256 × 32.
+	fc1 := 256*262*8 + 2*16*3*32 + 2*784*32
+	fc2 := 10*86*8 + 2*16*3*32 + 2*256*32
 	if want := float64(fc1+fc2) / float64(256*784+2560); stats.BitsPerWeight != want || stats.CompressedTensors != 2 || stats.DenseTensors != 1 {
 		t.Errorf("stats %+v, want %v bits/weight, 2 compressed, 1 dense", stats, want)
 	}
@@ -199,7 +200,7 @@ func TestCompressFileIsDeterministicAndCountsEveryStoredBit(t *testing.T) {
 	}
 }
 
-func TestReadDenseRejectsCorruptFiles(t *testing.T) {
+func TestReadDenseAndLoadModelRejectCorruptFiles(t *testing.T) {
 	type edit = func(ts map[string]*tensor.Tensor, meta map[string]string)
 	for _, tc := range []struct {
 		name string
@@ -220,6 +221,9 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 		{"part the layout does not use", func(_ map[string]*tensor.Tensor, m map[string]string) {
 			m["w.vq"] = strings.Replace(m["w.vq"], `"normalize":true`, `"normalize":false`, 1)
 		}, []string{`tensor "w"`, `stored tensor "w.vq.col_scale" is present but the layout does not use it`}},
+		{"unknown orientation", func(_ map[string]*tensor.Tensor, m map[string]string) {
+			m["w.vq"] = strings.Replace(m["w.vq"], `"orientation":"rows"`, `"orientation":"diagonal"`, 1)
+		}, []string{`tensor "w"`, `unknown orientation "diagonal"`}},
 		{"data after the layout", func(_ map[string]*tensor.Tensor, m map[string]string) { m["w.vq"] += " {}" },
 			[]string{`tensor "w"`, "data after the JSON object"}},
 		{"closing bracket after the layout", func(_ map[string]*tensor.Tensor, m map[string]string) { m["w.vq"] += "}]" },
@@ -253,22 +257,79 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			dst := filepath.Join(dir, "c.safetensors")
-			if _, err := compress.CompressFile(context.Background(), newCodec(t, compress.Options{"codebook_bits": 2, "residual_bits": 2}), src, dst); err != nil {
+			opts := compress.Options{"vector_length": 4, "codebook_bits": 2, "residual_bits": 2}
+			if _, err := compress.CompressFile(context.Background(), newCodec(t, opts), src, dst); err != nil {
 				t.Fatal(err)
 			}
 			codectest.Corrupt(t, dst, tc.edit)
-			_, _, err := compress.ReadDense(dst)
-			if err == nil {
-				t.Fatal("ReadDense of a corrupt file succeeded")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
+			// Decoding and loading the packed operator both check every part.
+			_, _, errDense := compress.ReadDense(dst)
+			_, errOp := compress.LoadModel(dst)
+			for _, err := range []error{errDense, errOp} {
+				if err == nil {
+					t.Fatal("reading a corrupt file succeeded")
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not contain %q", err, w)
+					}
+				}
+				if !strings.Contains(err.Error(), dst) {
+					t.Errorf("error %q does not name the file", err)
 				}
 			}
-			if !strings.Contains(err.Error(), dst) {
-				t.Errorf("error %q does not name the file", err)
-			}
 		})
+	}
+}
+
+// A vptq/1 file (vectors along columns, no orientation in the layout) still decodes:
+// vector (g, c) holds rows g·v … g·v+v−1 of column c, index k = g·cols + c. Its packed
+// operator is refused with a request to re-compress.
+func TestColumnLayoutOfVersion1Decodes(t *testing.T) {
+	const rows, cols, v = 5, 3, 2 // 3 groups per column, the last padded
+	book := []float32{0, 0, 1, -1, 2, 0.5, -3, 4}
+	res := []float32{0.25, 0, 0, -0.5}
+	idx := []uint16{0, 1, 2, 3, 0, 1, 2, 3, 1}
+	ridx := []uint16{1, 0, 1, 1, 0, 0, 1, 0, 1}
+	scale, bias := []float32{1, 2, 0.5}, []float32{0, -1, 3}
+	want := make([]float32, rows*cols)
+	for r := range rows {
+		for c := range cols {
+			k := (r/v)*cols + c
+			u := book[int(idx[k])*v+r%v] + res[int(ridx[k])*v+r%v]
+			want[r*cols+c] = u*scale[c] + bias[c]
+		}
+	}
+	pack := func(name string, x []uint16, bits int) *tensor.Tensor {
+		b := compress.PackBits(x, bits)
+		return &tensor.Tensor{Name: name, DType: tensor.U8, Shape: []int{len(b)}, Data: b}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "v1.safetensors")
+	meta := map[string]string{
+		compress.MetaAlgorithm: "vptq",
+		compress.MetaTensors:   "w",
+		"w.vq":                 `{"rows":5,"cols":3,"vector_length":2,"codebook_bits":2,"residual_bits":1,"normalize":true}`,
+	}
+	err := tensor.WriteFile(path, meta, []*tensor.Tensor{
+		tensor.FromFloat32("w.vq.codebook", tensor.F32, []int{4, 2}, book),
+		pack("w.vq.indices", idx, 2),
+		tensor.FromFloat32("w.vq.res_codebook", tensor.F32, []int{2, 2}, res),
+		pack("w.vq.res_indices", ridx, 1),
+		tensor.FromFloat32("w.vq.col_scale", tensor.F32, []int{cols}, scale),
+		tensor.FromFloat32("w.vq.col_bias", tensor.F32, []int{cols}, bias),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := compress.ReadDense(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := got[0].Float32s(); !slices.Equal(w, want) || !slices.Equal(got[0].Shape, []int{rows, cols}) {
+		t.Errorf("decoded %v %v, want %v", got[0].Shape, w, want)
+	}
+	if _, err := compress.LoadModel(path); err == nil || !strings.Contains(err.Error(), "re-compress the model with vptq/2") || !strings.Contains(err.Error(), `tensor "w"`) {
+		t.Errorf("LoadModel of a vptq/1 file: %v", err)
 	}
 }

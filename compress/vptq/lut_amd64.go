@@ -9,15 +9,12 @@ import (
 )
 
 // The kernels of lut_amd64.s, written by asm_gen.go (whose doc gives their exact
-// arithmetic). lutScalar and lutGather add one block of 16 groups' table entries to
+// arithmetic). lutScalar adds one block of 16 groups' table entries to
 // rows sums (rows a multiple of 8); tablesAVX2 builds per-codebook tables (tablesGo),
 // combineAVX2 pair tables (combineGo with ts = 256, k a multiple of 8).
 
 //go:noescape
 func lutScalar(tab *float32, idx *uint8, acc *float32, rows int)
-
-//go:noescape
-func lutGather(tab *float32, idx *uint8, acc *float32, rows int)
 
 //go:noescape
 func tablesAVX2(xs, ct, s *float32, groups, v, w int)
@@ -30,8 +27,6 @@ var (
 	haveAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 	// useAsm can be cleared by tests to run the pure-Go kernels instead.
 	useAsm = true
-	// useGather selects lutGather over lutScalar.
-	useGather = false
 )
 
 // lutAsm runs the lookup kernel after checking the slice lengths it relies on.
@@ -43,11 +38,7 @@ func lutAsm(tab []float32, idx []uint8, sums []float32) {
 	if rows == 0 {
 		return
 	}
-	if useGather {
-		lutGather(unsafe.SliceData(tab), unsafe.SliceData(idx), unsafe.SliceData(sums), rows)
-	} else {
-		lutScalar(unsafe.SliceData(tab), unsafe.SliceData(idx), unsafe.SliceData(sums), rows)
-	}
+	lutScalar(unsafe.SliceData(tab), unsafe.SliceData(idx), unsafe.SliceData(sums), rows)
 }
 
 // tablesAsm runs tablesAVX2 (sw a multiple of 8).

@@ -5,9 +5,8 @@ package vptq
 // Without the amd64 kernels the operator runs the pure-Go ones: haveAVX2 is false, so
 // the functions below are never called.
 var (
-	haveAVX2  = false
-	useAsm    = false
-	useGather = false
+	haveAVX2 = false
+	useAsm   = false
 )
 
 func lutAsm(tab []float32, idx []uint8, sums []float32) {

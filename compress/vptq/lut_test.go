@@ -1,7 +1,6 @@
 package vptq
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -11,20 +10,15 @@ import (
 	"github.com/evomerge/evomerge/compress/internal/codectest"
 )
 
-// withKernels runs f once with each kernel this machine has: the pure-Go fallback and,
-// if the CPU has AVX2, the scalar and the gather assembly kernels.
+// withKernels runs f once with each kernel set this machine has: the pure-Go fallback
+// and, if the CPU has AVX2 and FMA, the assembly.
 func withKernels(t *testing.T, f func(t *testing.T)) {
-	oldAsm, oldGather := useAsm, useGather
-	defer func() { useAsm, useGather = oldAsm, oldGather }()
+	defer func(old bool) { useAsm = old }(useAsm)
 	useAsm = false
 	t.Run("go", f)
-	if !haveAVX2 {
-		return
-	}
-	useAsm = true
-	for _, g := range []bool{false, true} {
-		useGather = g
-		t.Run(fmt.Sprintf("asm/gather=%v", g), f)
+	if haveAVX2 {
+		useAsm = true
+		t.Run("asm", f)
 	}
 }
 
@@ -126,15 +120,14 @@ func TestOperatorSplitMatchesDecodedMatrix(t *testing.T) {
 	withKernels(t, func(t *testing.T) { checkOperator(t, op, d, 3, rng) })
 }
 
-// The assembly kernels against the pure-Go ones on the same inputs. The scalar lookup
-// kernel adds the same float32 values in the same order, and the combiner does the same
-// additions, so their outputs are identical; the gather kernel sums even and odd groups
-// apart, and the tables differ by the rounding of fused multiply–adds.
+// The assembly kernels against the pure-Go ones on the same inputs. The lookup kernel
+// adds the same float32 values in the same order, and the combiner does the same
+// additions, so their outputs are identical; the tables differ by the rounding of fused
+// multiply–adds.
 func TestAsmMatchesGo(t *testing.T) {
 	if !haveAVX2 {
 		t.Skip("no AVX2")
 	}
-	defer func(g bool) { useGather = g }(useGather)
 	rng := rand.New(rand.NewPCG(10, 10))
 	for _, rows := range []int{8, 16, 72, 800} {
 		tab := codectest.Gaussian(rng, blockGroups*tableStride)
@@ -145,14 +138,11 @@ func TestAsmMatchesGo(t *testing.T) {
 		start := codectest.Gaussian(rng, rows)
 		want := slices.Clone(start)
 		kernelGo(tab, idx, want, tableStride)
-		for _, g := range []bool{false, true} {
-			useGather = g
-			got := slices.Clone(start)
-			lutAsm(tab, idx, got)
-			for i := range got {
-				if d := math.Abs(float64(got[i] - want[i])); (!g && d != 0) || d > 1e-6 {
-					t.Fatalf("rows=%d gather=%v: sum %d = %v, Go kernel %v", rows, g, i, got[i], want[i])
-				}
+		got := slices.Clone(start)
+		lutAsm(tab, idx, got)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("rows=%d: sum %d = %v, Go kernel %v", rows, i, got[i], want[i])
 			}
 		}
 	}
@@ -190,10 +180,10 @@ func TestOperatorLayoutAndWeightBytes(t *testing.T) {
 		wide  bool
 		bytes int64
 	}{
-		{compress.Options{"codebook_bits": 4, "residual_bits": 4}, false, 16*40 + 4*(4*32+60)},
-		{compress.Options{"codebook_bits": 8, "residual_bits": 0, "normalize": 0}, false, 16*40 + 4*(4*256)},
-		{compress.Options{"codebook_bits": 5, "residual_bits": 4}, true, 2*16*40 + 4*(4*48+60)},
-		{compress.Options{"codebook_bits": 2, "residual_bits": 2}, false, 16*40 + 4*(4*8+60)},
+		{compress.Options{"vector_length": 4, "codebook_bits": 4, "residual_bits": 4}, false, 16*40 + 4*(4*32+60)},
+		{compress.Options{"vector_length": 4, "codebook_bits": 8, "residual_bits": 0, "normalize": 0}, false, 16*40 + 4*(4*256)},
+		{compress.Options{"vector_length": 4, "codebook_bits": 5, "residual_bits": 4}, true, 2*16*40 + 4*(4*48+60)},
+		{compress.Options{"vector_length": 4, "codebook_bits": 2, "residual_bits": 2}, false, 16*40 + 4*(4*8+60)},
 	} {
 		c, _ := New(tc.opts)
 		op, err := compress.EncodeOperator(c, "w", rows, cols, w)
