@@ -185,6 +185,9 @@ func Markdown(r Report) string {
 			comp, ret, speed := "—", "—", "—"
 			if c := m.Compression; c != nil {
 				comp = fmt.Sprintf("%s %.2f bpw, %.1f×", c.Algorithm, c.BitsPerWeight, c.Ratio)
+				if r := c.Recovery; r != nil {
+					comp += fmt.Sprintf(", distilled %d steps", r.Steps)
+				}
 				ret = fmt.Sprintf("%.1f%%", 100*m.AccuracyRetention)
 			}
 			if m.Objectives.Speedup > 0 {

@@ -37,6 +37,8 @@ type CompressionInfo struct {
 	BitsPerWeight float64 `json:"bits_per_weight"`
 	// Ratio is uncompressed bytes ÷ compressed bytes, on disk.
 	Ratio float64 `json:"ratio"`
+	// Recovery is the distillation the compressed child went through, if any.
+	Recovery *evomerge.RecoverySpec `json:"recovery,omitempty"`
 }
 
 // GateResult is one quality gate's verdict.

@@ -347,7 +347,7 @@ func compressAndScore(ctx workflow.Context, cfg evomerge.Config, m *activities.M
 	if m.Score.SizeBytes > 0 {
 		ratio = float64(m.MergedScore.SizeBytes) / float64(m.Score.SizeBytes)
 	}
-	m.Compression = &activities.CompressionInfo{Algorithm: cfg.Compression.Algorithm, Stage: stage, BitsPerWeight: c.Stats.BitsPerWeight, Ratio: ratio}
+	m.Compression = &activities.CompressionInfo{Algorithm: cfg.Compression.Algorithm, Stage: stage, BitsPerWeight: c.Stats.BitsPerWeight, Ratio: ratio, Recovery: in.Recovery}
 	return c, nil
 }
 
