@@ -39,11 +39,13 @@ type Settings struct {
 	Seed         uint64 // seed: seeds sampling and k-means++ (default 0)
 }
 
-// DefaultSettings: 4-weight vectors, 256-entry codebook plus a 256-entry residual
-// codebook — 4 bits per weight of indices, the notes' "4-bit quantization with vector
-// clustering" — on column-normalized weights.
+// DefaultSettings: 4-weight vectors, a 128-entry codebook plus a 2-entry residual
+// codebook — 8 bits of index per vector, 2 per weight, so that the operator reads one
+// 256-entry pair table per vector — on column-normalized weights. On the demo's
+// 784-256-256-10 MLP they store 2.49 bits per weight in all (indices, codebooks and
+// column statistics) and keep 99.9 % of its MNIST accuracy (see the package doc).
 func DefaultSettings() Settings {
-	return Settings{VectorLength: 3, CodebookBits: 4, ResidualBits: 4, Normalize: true, Iterations: 20}
+	return Settings{VectorLength: 4, CodebookBits: 7, ResidualBits: 1, Normalize: true, Iterations: 20}
 }
 
 var options = []compress.Option[Settings]{

@@ -183,11 +183,12 @@ func TestCompressFileIsDeterministicAndCountsEveryStoredBit(t *testing.T) {
 	dir := t.TempDir()
 	src := writeModel(t, dir)
 	a, stats := codectest.CompressTwice(t, func() compress.Codec { return newCodec(t, nil) }, src, dir)
-	// fc1: 256 rows × 262 groups of 3 × (4 + 4) index bits, two 16×3 F32 codebooks, two
-	// F32 statistics per column. fc2: 10 rows × 86 groups × 8 bits, the codebooks,
-	// 2 × 256 × 32.
-	fc1 := 256*262*8 + 2*16*3*32 + 2*784*32
-	fc2 := 10*86*8 + 2*16*3*32 + 2*256*32
+	// fc1: 256 rows × 196 groups of 4 × (7 + 1) index bits, a 128×4 and a 2×4 F32
+	// codebook, two F32 statistics per column. fc2: 10 rows × 64 groups × 8 bits, the
+	// codebooks, 2 × 256 × 32.
+	books := (128 + 2) * 4 * 32
+	fc1 := 256*196*8 + books + 2*784*32
+	fc2 := 10*64*8 + books + 2*256*32
 	if want := float64(fc1+fc2) / float64(256*784+2560); stats.BitsPerWeight != want || stats.CompressedTensors != 2 || stats.DenseTensors != 1 {
 		t.Errorf("stats %+v, want %v bits/weight, 2 compressed, 1 dense", stats, want)
 	}
