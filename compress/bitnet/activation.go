@@ -17,6 +17,14 @@ const ActEps = 1e-5
 // It writes q (len(q) ≥ len(x); only q[:len(x)] is written) and returns 1/s, the factor
 // that turns the integer dot products back into float32, and Σ q_i. x must be finite.
 func QuantizeActivations(x []float32, q []int8) (inv float32, sum int32) {
+	return quantizeActivations(x, q)
+}
+
+// quantizeActivations is the fastest implementation this CPU runs (kernel_amd64.go).
+var quantizeActivations = quantizeActivationsGo
+
+// quantizeActivationsGo is QuantizeActivations in Go, the reference for the assembly.
+func quantizeActivationsGo(x []float32, q []int8) (inv float32, sum int32) {
 	q = q[:len(x)]
 	var m float32
 	for _, v := range x {

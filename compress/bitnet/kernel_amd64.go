@@ -23,9 +23,38 @@ var avx2Kernel = kernel{name: "avx2", group: 2, rows: func(codes []byte, stride,
 	rowsAVX2(unsafe.SliceData(codes), stride, blocks, chunks/2, chunks%2, unsafe.SliceData(q), unsafe.SliceData(acc))
 }}
 
+//go:noescape
+func maxAbsAVX2(x *float32, n int) float32
+
+//go:noescape
+func quantizeAVX2(x *float32, n int, s float32, q *int8) int32
+
+// quantizeActivationsAVX2 is QuantizeActivations with the bulk of x (a multiple of 32
+// values) in assembly and the rest in Go; the results are identical.
+func quantizeActivationsAVX2(x []float32, q []int8) (inv float32, sum int32) {
+	n := len(x) &^ 31
+	if n == 0 {
+		return quantizeActivationsGo(x, q)
+	}
+	q = q[:len(x)]
+	m := maxAbsAVX2(unsafe.SliceData(x), n)
+	for _, v := range x[n:] {
+		m = max(m, abs32(v))
+	}
+	m = max(m, ActEps)
+	s := 127 / m
+	sum = quantizeAVX2(unsafe.SliceData(x), n, s, unsafe.SliceData(q))
+	for i := n; i < len(x); i++ {
+		q[i] = int8(roundToEven(max(-128, min(127, x[i]*s))))
+		sum += int32(q[i])
+	}
+	return m / 127, sum
+}
+
 func init() {
 	if cpu.X86.HasAVX2 {
 		activeKernel = avx2Kernel
+		quantizeActivations = quantizeActivationsAVX2
 	}
 }
 

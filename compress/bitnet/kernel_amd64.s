@@ -1,5 +1,15 @@
 #include "textflag.h"
 
+DATA packOrder<>+0(SB)/4, $0
+DATA packOrder<>+4(SB)/4, $4
+DATA packOrder<>+8(SB)/4, $1
+DATA packOrder<>+12(SB)/4, $5
+DATA packOrder<>+16(SB)/4, $2
+DATA packOrder<>+20(SB)/4, $6
+DATA packOrder<>+24(SB)/4, $3
+DATA packOrder<>+28(SB)/4, $7
+GLOBL packOrder<>(SB), RODATA|NOPTR, $32
+
 // func rowsAVX2(codes *byte, stride, blocks, groups, tail int, q *int8, acc *int32)
 //
 // For each block of four rows (row k at codes + k·stride) it sets acc[k] = Σ u·q over
@@ -8,10 +18,11 @@
 // q[128g + 32s + i]) and its tail chunk of 64 columns (16 bytes, natural input order).
 //
 // VPMADDUBSW multiplies the unsigned codes u ∈ {0,1,2} by the signed int8 inputs and
-// adds adjacent pairs into int16 (at most 2·2·128 = 512 in magnitude, no saturation);
-// the four shifts' products are summed in int16 (≤ 2048) and VPMADDWD by ones widens
-// them to int32 lanes once per group. The four input vectors of a group (Y4..Y7) serve
-// all four rows. Y8 holds the byte mask 0x03, Y9 the int16 ones.
+// adds adjacent pairs into int16: at most 2·2·128 = 512 in magnitude, so the four
+// shifts of a group sum to at most 2048 and eight groups to 16384, inside int16. The
+// int16 sums (Y4..Y7, one per row) are widened to the int32 totals (Y0..Y3) by VPMADDWD
+// with ones once every eight groups, so the multiply unit does 4⅛ operations per 128
+// weights rather than 5. Y8 holds the byte mask 0x03, Y9 the int16 ones.
 TEXT ·rowsAVX2(SB), NOSPLIT, $0-56
 	MOVQ codes+0(FP), SI
 	MOVQ stride+8(FP), R8
@@ -21,10 +32,10 @@ TEXT ·rowsAVX2(SB), NOSPLIT, $0-56
 	MOVQ q+40(FP), R15
 	MOVQ acc+48(FP), BX
 	MOVL $0x03030303, AX
-	MOVD AX, X8
+	VMOVD AX, X8
 	VPBROADCASTD X8, Y8
 	MOVL $0x00010001, AX
-	MOVD AX, X9
+	VMOVD AX, X9
 	VPBROADCASTD X9, Y9
 
 block:
@@ -38,15 +49,21 @@ block:
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
 	MOVQ R13, CX
+
+run:
+	// A run of at most eight groups summed in int16.
 	TESTQ CX, CX
 	JZ tail
+	MOVQ $8, AX
+	CMPQ CX, AX
+	CMOVQLT CX, AX
+	SUBQ AX, CX
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
 
 group:
-	VMOVDQU 0(DI), Y4
-	VMOVDQU 32(DI), Y5
-	VMOVDQU 64(DI), Y6
-	VMOVDQU 96(DI), Y7
-
 #define ROW256(ptr, acc) \
 	VMOVDQU (ptr), Y10 \
 	VPSRLW $2, Y10, Y11 \
@@ -56,24 +73,33 @@ group:
 	VPAND Y8, Y11, Y11 \
 	VPAND Y8, Y12, Y12 \
 	VPAND Y8, Y13, Y13 \
-	VPMADDUBSW Y4, Y10, Y10 \
-	VPMADDUBSW Y5, Y11, Y11 \
-	VPMADDUBSW Y6, Y12, Y12 \
-	VPMADDUBSW Y7, Y13, Y13 \
+	VPMADDUBSW 0(DI), Y10, Y10 \
+	VPMADDUBSW 32(DI), Y11, Y11 \
+	VPMADDUBSW 64(DI), Y12, Y12 \
+	VPMADDUBSW 96(DI), Y13, Y13 \
 	VPADDW Y11, Y10, Y10 \
 	VPADDW Y13, Y12, Y12 \
 	VPADDW Y12, Y10, Y10 \
-	VPMADDWD Y9, Y10, Y10 \
-	VPADDD Y10, acc, acc \
+	VPADDW Y10, acc, acc \
 	ADDQ $32, ptr
 
-	ROW256(R10, Y0)
-	ROW256(R11, Y1)
-	ROW256(R12, Y2)
-	ROW256(DX, Y3)
+	ROW256(R10, Y4)
+	ROW256(R11, Y5)
+	ROW256(R12, Y6)
+	ROW256(DX, Y7)
 	ADDQ $128, DI
-	DECQ CX
+	DECQ AX
 	JNZ group
+
+	VPMADDWD Y9, Y4, Y4
+	VPADDD Y4, Y0, Y0
+	VPMADDWD Y9, Y5, Y5
+	VPADDD Y5, Y1, Y1
+	VPMADDWD Y9, Y6, Y6
+	VPADDD Y6, Y2, Y2
+	VPMADDWD Y9, Y7, Y7
+	VPADDD Y7, Y3, Y3
+	JMP run
 
 tail:
 	TESTQ R14, R14
@@ -129,5 +155,97 @@ reduce:
 	DECQ R9
 	JNZ block
 
+	VZEROUPPER
+	RET
+
+// func maxAbsAVX2(x *float32, n int) float32
+//
+// max_i |x_i| over n = a multiple of 32 floats (n ≥ 32): four accumulators of eight.
+TEXT ·maxAbsAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVL $0x7fffffff, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	SHRQ $5, CX
+
+maxloop:
+	VANDPS 0(SI), Y15, Y4
+	VANDPS 32(SI), Y15, Y5
+	VANDPS 64(SI), Y15, Y6
+	VANDPS 96(SI), Y15, Y7
+	VMAXPS Y4, Y0, Y0
+	VMAXPS Y5, Y1, Y1
+	VMAXPS Y6, Y2, Y2
+	VMAXPS Y7, Y3, Y3
+	ADDQ $128, SI
+	DECQ CX
+	JNZ maxloop
+
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4E, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xB1, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func quantizeAVX2(x *float32, n int, s float32, q *int8) int32
+//
+// q_i = RoundToEven(x_i·s) as int8 for n = a multiple of 32 (n ≥ 32), returning Σ q_i.
+// |x_i·s| ≤ 127 (s = 127/max|x|), so the conversion never leaves int8. VCVTPS2DQ rounds
+// in the MXCSR mode, round-to-nearest-even (Go never changes it), exactly as
+// roundToEven does. The packs work within 128-bit lanes; VPERMD restores the order.
+TEXT ·quantizeAVX2(SB), NOSPLIT, $0-36
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS s+16(FP), Y15
+	MOVQ q+24(FP), DI
+	VPXOR Y14, Y14, Y14
+	// Dword order after the packs: lanes hold [a0 b0 c0 d0 | a1 b1 c1 d1] (4-byte groups
+	// of the 4 input vectors); VPERMD by 0,4,1,5,2,6,3,7 puts them back in order.
+	VMOVDQU packOrder<>(SB), Y13
+	SHRQ $5, CX
+
+qloop:
+	VMULPS 0(SI), Y15, Y0
+	VMULPS 32(SI), Y15, Y1
+	VMULPS 64(SI), Y15, Y2
+	VMULPS 96(SI), Y15, Y3
+	VCVTPS2DQ Y0, Y0
+	VCVTPS2DQ Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VCVTPS2DQ Y3, Y3
+	VPADDD Y0, Y14, Y14
+	VPADDD Y1, Y14, Y14
+	VPADDD Y2, Y14, Y14
+	VPADDD Y3, Y14, Y14
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD Y0, Y13, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $128, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ qloop
+
+	VEXTRACTI128 $1, Y14, X1
+	VPADDD X1, X14, X14
+	VPSHUFD $0x4E, X14, X1
+	VPADDD X1, X14, X14
+	VPSHUFD $0xB1, X14, X1
+	VPADDD X1, X14, X14
+	VMOVD X14, AX
+	MOVL AX, ret+32(FP)
 	VZEROUPPER
 	RET

@@ -128,14 +128,22 @@ func (t *Ternary) Mul(n int, x, y []float32) {
 			for b := range n {
 				acc := s.acc[b*blocks*rowBlock+r0 : b*blocks*rowBlock+r1]
 				k.rows(t.codes[r0*stride:r1*stride], stride, t.chunks, s.q[b*xlen:(b+1)*xlen], acc)
-				yb := y[b*t.rows : (b+1)*t.rows]
-				for r := r0; r < min(r1, t.rows); r++ {
-					yb[r] = float32(acc[r-r0]-sum[b]) * (t.scale[r] * inv[b])
+				if e := min(r1, t.rows); e > r0 {
+					scaleOut(y[b*t.rows+r0:b*t.rows+e], acc[:e-r0], t.scale[r0:e], sum[b], inv[b])
 				}
 			}
 		}
 	})
 	t.scratch.Put(s)
+}
+
+// scaleOut sets y[i] = (acc[i] − sum)·scale[i]·inv: the integer dot products back to
+// float32 (len(acc), len(scale) ≥ len(y)).
+func scaleOut(y []float32, acc []int32, scale []float32, sum int32, inv float32) {
+	acc, scale = acc[:len(y)], scale[:len(y)]
+	for i := range y {
+		y[i] = float32(acc[i]-sum) * (scale[i] * inv)
+	}
 }
 
 // quantizeForKernel quantizes x into q (len chunks·64) in the column order kernel k reads,

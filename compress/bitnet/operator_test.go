@@ -43,6 +43,24 @@ func TestRoundToEvenMatchesMath(t *testing.T) {
 	}
 }
 
+// The assembly quantizer (where there is one) gives exactly the Go one's codes, scale and
+// sum, for lengths around its 32-value blocks and inputs with exact halves.
+func TestQuantizeActivationsFastPathMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 31, 32, 33, 64, 100, 784, 4096} {
+		x := randomMatrix(rng, n)
+		if n > 3 {
+			x[1], x[2], x[3] = 2, 1.5/63.5, -0.5/63.5 // x·s = 127, 1.5, −0.5: halves
+		}
+		q1, q2 := make([]int8, n), make([]int8, n)
+		inv1, sum1 := quantizeActivationsGo(x, q1)
+		inv2, sum2 := QuantizeActivations(x, q2)
+		if inv1 != inv2 || sum1 != sum2 || !slices.Equal(q1, q2) {
+			t.Errorf("n=%d: fast path (%v, %d) differs from Go (%v, %d) or codes differ", n, inv2, sum2, inv1, sum1)
+		}
+	}
+}
+
 func TestPack5HandExample(t *testing.T) {
 	// Codes 1, 0, −1, 1, 0 | −1, 1 → digits 2,1,0,2,1 = 2+3+0+54+81 = 140;
 	// 0,2 then padding 1,1,1 = 0+6+9+27+81 = 123.
