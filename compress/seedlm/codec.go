@@ -30,10 +30,12 @@ type Settings struct {
 	Prune     float64 // prune: fraction of blocks dropped, smallest norm first (default 0)
 }
 
-// DefaultSettings: blocks of 8 weights, 3 coefficients of 4 bits, a 12-bit seed and a
-// 4-bit exponent per block — (12 + 4 + 3·4)/8 = 3.5 bits per weight — and no pruning.
+// DefaultSettings: blocks of 12 weights, 4 coefficients of 4 bits, an 11-bit seed and a
+// 4-bit exponent per block — (11 + 4 + 4·4)/12 ≈ 2.58 bits per weight, plus the
+// zero padding of a row's last block — and no pruning. The package doc (# Kernel) gives
+// the measurements behind the choice.
 func DefaultSettings() Settings {
-	return Settings{BlockSize: 8, Latent: 3, SeedBits: 12, CoefBits: 4}
+	return Settings{BlockSize: 12, Latent: 4, SeedBits: 11, CoefBits: 4}
 }
 
 var options = []compress.Option[Settings]{
@@ -101,7 +103,7 @@ const (
 func (*Codec) Name() string { return Name }
 
 // Version identifies the encoder; bump it when its output for the same input changes.
-func (*Codec) Version() string { return "seedlm/1" }
+func (*Codec) Version() string { return "seedlm/2" }
 
 // Settings returns the codec's settings.
 func (c *Codec) Settings() Settings { return c.s }

@@ -31,7 +31,7 @@ func TestOptions(t *testing.T) {
 		{compress.Options{"k": 16}, `unknown option "k" (known: block_size, latent, seed_bits, coef_bits, prune)`},
 		{compress.Options{"seed_bits": 17}, "seed_bits = 17: want an integer in [4, 16]"},
 		{compress.Options{"prune": 0.95}, "prune = 0.95: want a number in [0, 0.9]"},
-		{compress.Options{"latent": 8}, "latent 8 must be smaller than block_size 8"},
+		{compress.Options{"latent": 8, "block_size": 8}, "latent 8 must be smaller than block_size 8"},
 		{compress.Options{"coef_bits": 3.5}, "coef_bits = 3.5"},
 	} {
 		if _, err := compress.New("seedlm", tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -108,11 +108,12 @@ func TestMoreSeedsAndCoefficientsLessError(t *testing.T) {
 	few := base
 	few.SeedBits = 6
 	more := base
-	more.Latent = 4
+	more.Latent++
 	eFew, eBase, eMore := errOf(few), errOf(base), errOf(more)
-	t.Logf("relative error: 63 seeds %.3f, 4095 seeds %.3f, 4095 seeds and 4 coefficients %.3f", eFew, eBase, eMore)
-	if !(eBase < eFew && eMore < eBase && eBase < 0.3) {
-		t.Errorf("relative errors %.3f, %.3f, %.3f: want falling, and below 0.3 with the defaults", eFew, eBase, eMore)
+	t.Logf("relative error: 63 seeds %.3f, the defaults %.3f, one more coefficient %.3f", eFew, eBase, eMore)
+	// The defaults (2.58 bits per weight) measure about 0.32 on Gaussian weights.
+	if !(eBase < eFew && eMore < eBase && eBase < 0.35) {
+		t.Errorf("relative errors %.3f, %.3f, %.3f: want falling, and below 0.35 with the defaults", eFew, eBase, eMore)
 	}
 }
 
@@ -123,7 +124,7 @@ func TestPruningDropsTheSmallestBlocks(t *testing.T) {
 	for i := range 8 { // row 0's first block is tiny: it must be among the dropped
 		w[i] *= 1e-3
 	}
-	s := DefaultSettings()
+	s := c8
 	s.Prune = 0.5
 	q := Quantize(w, rows, cols, s)
 	if q.Kept != 16 || len(q.Seeds) != 16 {
@@ -169,6 +170,19 @@ func TestQuantizeIsReproducibleOnAnyCoreCount(t *testing.T) {
 	}
 }
 
+// c8 is the layout of blocks of 8 weights, 3 coefficients and 12-bit seeds (the
+// paper's C and P) that the tests with hand-counted blocks and bits use.
+var c8 = Settings{BlockSize: 8, Latent: 3, SeedBits: 12, CoefBits: 4}
+
+// c8Options is c8 as codec options, with opts added.
+func c8Options(opts compress.Options) compress.Options {
+	o := compress.Options{"block_size": 8, "latent": 3, "seed_bits": 12}
+	for k, v := range opts {
+		o[k] = v
+	}
+	return o
+}
+
 func newCodec(t *testing.T, opts compress.Options) compress.Codec {
 	t.Helper()
 	c, err := compress.New("seedlm", opts)
@@ -189,7 +203,7 @@ func TestCompressFileIsDeterministicAndCountsEveryStoredBit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, stats := codectest.CompressTwice(t, func() compress.Codec { return newCodec(t, compress.Options{"prune": 0.25}) }, src, dir)
+	a, stats := codectest.CompressTwice(t, func() compress.Codec { return newCodec(t, c8Options(compress.Options{"prune": 0.25})) }, src, dir)
 	// 32 rows × 7 blocks = 224 blocks, 168 kept: seeds 168·12 bits (252 bytes), exponents
 	// 168·4 (84), coefficients 168·3·4 (252), mask 224 bits (28).
 	if want := float64(8*(252+84+252+28)) / 1600; stats.BitsPerWeight != want || stats.CompressedTensors != 1 {
@@ -204,7 +218,7 @@ func TestCompressFileIsDeterministicAndCountsEveryStoredBit(t *testing.T) {
 	}
 }
 
-func TestReadDenseRejectsCorruptFiles(t *testing.T) {
+func TestReadDenseAndLoadModelRejectCorruptFiles(t *testing.T) {
 	type edit = func(ts map[string]*tensor.Tensor, meta map[string]string)
 	layout := func(m map[string]string, from, to string) {
 		m["w.seedlm"] = strings.Replace(m["w.seedlm"], from, to, 1)
@@ -246,13 +260,18 @@ func TestReadDenseRejectsCorruptFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			dst := filepath.Join(dir, "c.safetensors")
-			if _, err := compress.CompressFile(context.Background(), newCodec(t, compress.Options{"prune": 0.25}), src, dst); err != nil {
+			if _, err := compress.CompressFile(context.Background(), newCodec(t, c8Options(compress.Options{"prune": 0.25})), src, dst); err != nil {
 				t.Fatal(err)
 			}
 			codectest.Corrupt(t, dst, tc.edit)
 			_, _, err := compress.ReadDense(dst)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `tensor "w"`) || !strings.Contains(err.Error(), dst) {
 				t.Errorf("ReadDense: %v; want an error naming the file, the tensor and %q", err, tc.want)
+			}
+			// The packed operator (LoadOperator) rejects it the same way.
+			_, err = compress.LoadModel(dst)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `tensor "w"`) || !strings.Contains(err.Error(), dst) {
+				t.Errorf("LoadModel: %v; want an error naming the file, the tensor and %q", err, tc.want)
 			}
 		})
 	}
@@ -310,7 +329,7 @@ func TestMixedMagnitudesAndWiderSearch(t *testing.T) {
 		}
 	}
 	errOf := func(k int) float64 {
-		s := DefaultSettings()
+		s := c8
 		s.SeedBits = k
 		return relError(Quantize(w, rows, cols, s).Dense(), w)
 	}

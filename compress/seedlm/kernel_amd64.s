@@ -63,185 +63,187 @@ inner:
 #define A_WORDS 0
 #define A_TAB 8
 #define A_Y 16
-#define A_OFFS 24
-#define A_ROWS 32
-#define A_CNT 40
-#define A_ROWWORDS 48
-#define A_MASK 56
-#define A_MW 64
-#define A_SHIFT 72
-#define A_CURSOR 80
-#define A_CBUF 88
-#define A_P 96
-#define A_LUT 104
-#define A_BASE 112
-#define A_POSMASK 120
-#define A_K 152
-#define A_CL 184
-#define A_CR 312
-#define A_FIFTEEN 344
-#define A_BIAS 376
-#define A_IOTA 408
+#define A_ROWS 24
+#define A_CNT 32
+#define A_ROWWORDS 40
+#define A_MASK 48
+#define A_MW 56
+#define A_SHIFT 64
+#define A_CURSOR 72
+#define A_STB 80
+#define A_BASE 88
+#define A_POSMASK 96
+#define A_K 100
+#define A_CL 104
+#define A_CR 120
+#define A_POW 136 // [16][4]float32
+
+#define PREFETCH_SHIFT 3 // log2 of the rows ahead whose words are prefetched
+
+// BLOCK adds block word (SI) with table base tb (a GP register) to the accumulator acc
+// (an X register): the four coefficients decoded in lanes (lanes l ≥ P shift to 0) and
+// multiplied by 2^code, then acc += that ⊙ tab[pos … pos+3], one 16-byte load. Clobbers
+// AX, R11, X5. a.pow holds 2^code for each lane of code (16 × 4 floats).
+#define BLOCK(tb, acc) \
+	MOVL    (SI), R11 \
+	MOVL    R11, AX \
+	ANDL    A_POSMASK(R9), AX \
+	VPBROADCASTD (SI), X5 \
+	VPSLLVD A_CL(R9), X5, X5 \
+	VPSRAVD A_CR(R9), X5, X5 \
+	VCVTDQ2PS X5, X5 \
+	SHRXL   R10, R11, R11 \
+	ANDL    $15, R11 \
+	SHLL    $4, R11 \
+	VMULPS  A_POW(R9)(R11*1), X5, X5 \
+	VFMADD231PS (tb)(AX*4), X5, acc
 
 // func tileAVX2(a *tileArgs)
 //
 // For rows r < a.rows: y[r] += 2^ExpBase · Σ over the row's blocks in the tile of
-// 2^code·Σ_l coef_l·tab[off + pos + l], eight blocks per step: their words are loaded
-// together, their table entries gathered, their coefficients and exponent codes decoded
-// in lanes (2^code built in the float's exponent bits); the eight partial sums are
-// added across lanes at the row's end and scaled by 2^ExpBase in float64 (no underflow
-// of the partial products). Lanes past a row's last block load word 0 and offset 0,
-// which contribute 0.
+// 2^code·Σ_l coef_l·tab[jj·stride + pos + l], one block at a time with its P ≤ 4
+// projections in one 4-lane load (no gathers), four accumulators in turn; the lanes
+// are added at the row's end and scaled by 2^ExpBase in float64 (no underflow of
+// partial sums).
 //
 // Unpruned (a.mask == nil): a row's blocks are a.cnt consecutive words, a.rowWords
-// words after the previous row's, with column offsets a.offs[0 …]. Pruned: the row's
-// tile bits are (mask word >> a.shift) & (2^cnt − 1); its kept words start at word
-// a.cursor[r] (advanced here by their count); their column offsets are packed from
-// a.offs into a.cbuf eight columns at a time by VPERMD with a.lut[bits] (the positions
-// of the set bits), so pruned blocks cost no block work.
-TEXT ·tileAVX2(SB), NOSPLIT, $0-8
+// words after the previous row's; the words of the row 2^PREFETCH_SHIFT ahead are
+// prefetched (the hardware prefetcher does not follow the row stride in time). Pruned:
+// the row's tile bits are (its mask word >> a.shift) & (2^cnt − 1), walked with TZCNT
+// and BLSR, so pruned blocks cost nothing; its kept words start at word a.cursor[r],
+// which is advanced by their count.
+TEXT ·tileAVX2(SB), NOSPLIT, $8-8
 	MOVQ a+0(FP), R9
 	MOVQ A_WORDS(R9), R14   // unpruned: the current row's first word
-	MOVQ A_TAB(R9), BX
 	MOVQ A_Y(R9), DI
 	MOVQ A_ROWS(R9), CX
 	MOVQ A_MASK(R9), R12
 	MOVQ A_CURSOR(R9), R15
-	VPCMPEQD Y12, Y12, Y12  // all lanes: the mask of a full group
+	MOVQ A_STB(R9), R13
+	MOVL A_K(R9), R10
 
 row:
-	VXORPS Y0, Y0, Y0
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	MOVQ   A_TAB(R9), R8
 	TESTQ  R12, R12
 	JNZ    pruned
 	MOVQ   R14, SI
 	MOVQ   A_CNT(R9), DX
-	MOVQ   A_OFFS(R9), R8
 	MOVQ   A_ROWWORDS(R9), AX
 	LEAQ   (R14)(AX*4), R14
-	JMP    blocks
+	SHLQ   $PREFETCH_SHIFT, AX
+	LEAQ   (SI)(AX*4), AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 128(AX)
+	PREFETCHT0 192(AX)
+	LEAQ   (R8)(R13*1), BX
+
+pair:
+	CMPQ DX, $2
+	JLT  single
+	BLOCK(R8, X0)
+	ADDQ $4, SI
+	BLOCK(BX, X1)
+	ADDQ $4, SI
+	LEAQ (R8)(R13*2), R8
+	LEAQ (BX)(R13*2), BX
+	CMPQ DX, $4
+	JLT  pairend
+	BLOCK(R8, X2)
+	ADDQ $4, SI
+	BLOCK(BX, X3)
+	ADDQ $4, SI
+	LEAQ (R8)(R13*2), R8
+	LEAQ (BX)(R13*2), BX
+	SUBQ $2, DX
+
+pairend:
+	SUBQ $2, DX
+	JMP  pair
+
+single:
+	TESTQ DX, DX
+	JZ    rowend
+	BLOCK(R8, X0)
+	JMP   rowend
 
 pruned:
-	// R10 = the row's tile bits; SI = its first kept word; R8 = cbuf.
-	MOVQ  (R12), R10
+	// DX = the row's tile bits; SI = its next kept word; BX = jj·stride bytes.
+	MOVQ  (R12), DX
 	MOVQ  A_SHIFT(R9), AX
-	SHRXQ AX, R10, R10
+	SHRXQ AX, DX, DX
 	MOVQ  A_CNT(R9), AX
 	CMPQ  AX, $64
 	JGE   allbits
 	MOVQ  $1, R11
 	SHLXQ AX, R11, R11
 	DECQ  R11
-	ANDQ  R11, R10
+	ANDQ  R11, DX
 
 allbits:
+	// Prefetch the kept words of the row 2^PREFETCH_SHIFT ahead, if there is one.
+	CMPQ    CX, $(1<<PREFETCH_SHIFT)
+	JLE     nopf
+	MOVLQSX (4<<PREFETCH_SHIFT)(R15), AX
+	MOVQ    A_WORDS(R9), R11
+	LEAQ    (R11)(AX*4), AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 128(AX)
+	PREFETCHT0 192(AX)
+
+nopf:
 	MOVLQSX (R15), AX
 	MOVQ    A_WORDS(R9), SI
 	LEAQ    (SI)(AX*4), SI
-	MOVQ    A_CBUF(R9), R8
-	MOVQ    R8, R13
-	MOVQ    A_OFFS(R9), AX  // offsets of the current eight columns
-	MOVQ    A_LUT(R9), DX
+	MOVQ    SI, BX
+	MOVQ    BX, first-8(SP) // the row's first kept word, to count them
+	MOVQ    A_MW(R9), AX
+	LEAQ    (R12)(AX*8), R12
 
-pack:
-	TESTQ   R10, R10
-	JZ      packed
-	MOVBQZX R10, R11
-	SHLQ    $5, R11
-	VMOVDQU (DX)(R11*1), Y1  // positions of the set bits
-	VPERMD  (AX), Y1, Y2
-	VMOVDQU Y2, (R13)
-	MOVBQZX R10, R11
-	POPCNTQ R11, R11
-	LEAQ    (R13)(R11*4), R13
-	SHRQ    $8, R10
-	ADDQ    $32, AX
-	JMP     pack
+kept:
+	TESTQ   DX, DX
+	JZ      keptend
+	TZCNTQ  DX, BX
+	BLSRQ   DX, DX
+	IMULQ   R13, BX
+	ADDQ    R8, BX
+	BLOCK(BX, X0)
+	ADDQ    $4, SI
+	TESTQ   DX, DX
+	JZ      keptend
+	TZCNTQ  DX, BX
+	BLSRQ   DX, DX
+	IMULQ   R13, BX
+	ADDQ    R8, BX
+	BLOCK(BX, X1)
+	ADDQ    $4, SI
+	JMP     kept
 
-packed:
-	SUBQ  R8, R13
-	SHRQ  $2, R13
-	MOVQ  R13, DX         // kept blocks of the row in the tile
-	ADDL  DX, (R15)
+keptend:
+	MOVQ  SI, AX
+	SUBQ  first-8(SP), AX
+	SHRQ  $2, AX
+	ADDL  AX, (R15)
 	ADDQ  $4, R15
-	MOVQ  A_MW(R9), AX
-	LEAQ  (R12)(AX*8), R12
-
-blocks:
-	TESTQ DX, DX
-	JLE   rowend
-
-group:
-	CMPQ DX, $8
-	JLT  tail
-	VMOVDQU (SI), Y1        // words
-	VMOVDQU (R8), Y2        // column offsets
-	JMP  decode
-
-tail:
-	VMOVD    DX, X11
-	VPBROADCASTD X11, Y11
-	VPCMPGTD A_IOTA(R9), Y11, Y11 // lanes below the blocks left
-	VPMASKMOVD (SI), Y11, Y1
-	VPMASKMOVD (R8), Y11, Y2
-
-decode:
-	VPAND   A_POSMASK(R9), Y1, Y3
-	VPADDD  Y2, Y3, Y3        // table index of z0
-	VMOVDQA Y12, Y10
-	VGATHERDPS Y10, (BX)(Y3*4), Y4
-	VPSLLVD A_CL(R9), Y1, Y7
-	VPSRAVD A_CR(R9), Y7, Y7
-	VCVTDQ2PS Y7, Y7
-	VMULPS  Y4, Y7, Y8        // v = c0·z0
-	MOVQ    A_P(R9), AX
-	CMPQ    AX, $2
-	JLT     scale
-	VMOVDQA Y12, Y10
-	VGATHERDPS Y10, 4(BX)(Y3*4), Y5
-	VPSLLVD A_CL+32(R9), Y1, Y7
-	VPSRAVD A_CR(R9), Y7, Y7
-	VCVTDQ2PS Y7, Y7
-	VFMADD231PS Y5, Y7, Y8
-	CMPQ    AX, $3
-	JLT     scale
-	VMOVDQA Y12, Y10
-	VGATHERDPS Y10, 8(BX)(Y3*4), Y6
-	VPSLLVD A_CL+64(R9), Y1, Y7
-	VPSRAVD A_CR(R9), Y7, Y7
-	VCVTDQ2PS Y7, Y7
-	VFMADD231PS Y6, Y7, Y8
-	CMPQ    AX, $4
-	JLT     scale
-	VMOVDQA Y12, Y10
-	VGATHERDPS Y10, 12(BX)(Y3*4), Y5
-	VPSLLVD A_CL+96(R9), Y1, Y7
-	VPSRAVD A_CR(R9), Y7, Y7
-	VCVTDQ2PS Y7, Y7
-	VFMADD231PS Y5, Y7, Y8
-
-scale:
-	VPSRLVD A_K(R9), Y1, Y9
-	VPAND   A_FIFTEEN(R9), Y9, Y9
-	VPADDD  A_BIAS(R9), Y9, Y9
-	VPSLLD  $23, Y9, Y9       // 2^code
-	VFMADD231PS Y9, Y8, Y0
-	ADDQ  $32, SI
-	ADDQ  $32, R8
-	SUBQ  $8, DX
-	JG    group
 
 rowend:
-	VEXTRACTF128 $1, Y0, X10
-	VADDPS   X10, X0, X10
-	VMOVHLPS X10, X10, X11
-	VADDPS   X11, X10, X10
-	VPSHUFD  $1, X10, X11
-	VADDSS   X11, X10, X10
-	VCVTSS2SD X10, X10, X10
-	VMULSD   A_BASE(R9), X10, X10
-	VCVTSD2SS X10, X10, X10
-	VADDSS   (DI), X10, X10
-	VMOVSS   X10, (DI)
+	VADDPS   X1, X0, X0
+	VADDPS   X3, X2, X2
+	VADDPS   X2, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS   X1, X0, X0
+	VPSHUFD  $1, X0, X1
+	VADDSS   X1, X0, X0
+	VCVTSS2SD X0, X0, X0
+	VMULSD   A_BASE(R9), X0, X0
+	VCVTSD2SS X0, X0, X0
+	VADDSS   (DI), X0, X0
+	VMOVSS   X0, (DI)
 	ADDQ     $4, DI
 	DECQ     CX
 	JNZ      row

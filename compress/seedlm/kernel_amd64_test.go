@@ -15,13 +15,11 @@ func TestTileArgsLayout(t *testing.T) {
 		got, want uintptr
 	}{
 		{"words", unsafe.Offsetof(a.words), 0}, {"tab", unsafe.Offsetof(a.tab), 8}, {"y", unsafe.Offsetof(a.y), 16},
-		{"offs", unsafe.Offsetof(a.offs), 24}, {"rows", unsafe.Offsetof(a.rows), 32}, {"cnt", unsafe.Offsetof(a.cnt), 40},
-		{"rowWords", unsafe.Offsetof(a.rowWords), 48}, {"mask", unsafe.Offsetof(a.mask), 56}, {"mw", unsafe.Offsetof(a.mw), 64},
-		{"shift", unsafe.Offsetof(a.shift), 72}, {"cursor", unsafe.Offsetof(a.cursor), 80}, {"cbuf", unsafe.Offsetof(a.cbuf), 88},
-		{"p", unsafe.Offsetof(a.p), 96}, {"lut", unsafe.Offsetof(a.lut), 104}, {"base", unsafe.Offsetof(a.base), 112},
-		{"posMask", unsafe.Offsetof(a.posMask), 120}, {"k", unsafe.Offsetof(a.k), 152}, {"cl", unsafe.Offsetof(a.cl), 184},
-		{"cr", unsafe.Offsetof(a.cr), 312}, {"fifteen", unsafe.Offsetof(a.fifteen), 344}, {"bias", unsafe.Offsetof(a.bias), 376},
-		{"iota", unsafe.Offsetof(a.iota), 408},
+		{"rows", unsafe.Offsetof(a.rows), 24}, {"cnt", unsafe.Offsetof(a.cnt), 32}, {"rowWords", unsafe.Offsetof(a.rowWords), 40},
+		{"mask", unsafe.Offsetof(a.mask), 48}, {"mw", unsafe.Offsetof(a.mw), 56}, {"shift", unsafe.Offsetof(a.shift), 64},
+		{"cursor", unsafe.Offsetof(a.cursor), 72}, {"stB", unsafe.Offsetof(a.stB), 80}, {"base", unsafe.Offsetof(a.base), 88},
+		{"posMask", unsafe.Offsetof(a.posMask), 96}, {"k", unsafe.Offsetof(a.k), 100}, {"cl", unsafe.Offsetof(a.cl), 104},
+		{"cr", unsafe.Offsetof(a.cr), 120}, {"pow", unsafe.Offsetof(a.pow), 136},
 	} {
 		if f.got != f.want {
 			t.Errorf("tileArgs.%s at offset %d, the assembly reads %d", f.name, f.got, f.want)

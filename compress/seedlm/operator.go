@@ -119,15 +119,16 @@ func (op *Operator) Layout() Layout { return op.l }
 // tableBudget is the bytes of projection tables a worker builds for one tile of block
 // columns: they are read at random positions once per row, so they should stay in the
 // L2 cache (2 MiB per core here) with room for the blocks streaming through.
-var tableBudget = 1 << 20
+var tableBudget = 320 << 10
 
 // maxGroup is the most inputs one pass over the blocks serves: their tables are built
 // together and each decoded block is applied to all of them.
 const maxGroup = 8
 
-// stride is the float32s between the tables of consecutive block columns: m rounded up
-// to a multiple of 128 (the assembly projection kernel works in steps of 64).
-func (op *Operator) stride() int { return (op.m + 127) &^ 127 }
+// stride is the float32s between the tables of consecutive block columns: m + 3 (the
+// assembly kernel loads four projections for any P) rounded up to a multiple of 64
+// (the assembly projection kernel's step).
+func (op *Operator) stride() int { return (op.m + 3 + 63) &^ 63 }
 
 // tiling returns, for n inputs, how many inputs a pass serves (g) and how many block
 // columns a tile covers (tw, a power of two ≤ 64, so that a tile's mask bits lie in one
@@ -147,12 +148,10 @@ func (op *Operator) tiling(n int) (g, tw int) {
 }
 
 // mulScratch is one worker's per-call memory: the tables of a tile and, for the
-// assembly kernel, column offsets and pruned rows' cursors.
+// assembly kernel, pruned rows' cursors.
 type mulScratch struct {
 	tab    []float32
 	cursor []int32
-	offs   [64]int32
-	cbuf   [72]int32
 }
 
 var scratch = sync.Pool{New: func() any { return new(mulScratch) }}
@@ -167,9 +166,15 @@ func (op *Operator) Mul(n int, x, y []float32) {
 	}
 	rows := op.l.Rows
 	work := int64(n) * int64(rows) * int64(op.l.Cols)
+	group := maxGroup
+	if op.asmWords() {
+		// The assembly kernel serves one input per pass: the blocks are read once per
+		// input, but each pass's tables are a g-th of a group's, so wider tiles fit.
+		group = 1
+	}
 	compress.SplitRows(rows, work, func(lo, hi int) {
-		for b0 := 0; b0 < n; b0 += maxGroup {
-			op.mulRows(min(maxGroup, n-b0), rows, x[b0*op.l.Cols:], y[b0*rows:], lo, hi)
+		for b0 := 0; b0 < n; b0 += group {
+			op.mulRows(min(group, n-b0), rows, x[b0*op.l.Cols:], y[b0*rows:], lo, hi)
 		}
 	})
 }
@@ -244,11 +249,16 @@ func (op *Operator) project(t []float32, x []float32, j int) {
 // [j0, j1) in the word form; tab holds their tables (input b, column j0+jj at
 // (b·tw+jj)·st).
 func (op *Operator) tileWords(sc *mulScratch, g, tw, st int, tab []float32, ldy int, y []float32, lo, hi, j0, j1 int) {
-	if useAsm && hasTileWords && g == 1 && op.l.Latent <= 4 {
+	if g == 1 && op.asmWords() {
 		op.tileWordsAsm(sc, st, tab, y, lo, hi, j0, j1)
 		return
 	}
 	op.tileWordsGo(g, tw, st, tab, ldy, y, lo, hi, j0, j1)
+}
+
+// asmWords reports whether tileWords runs the assembly kernel (for one input at a time).
+func (op *Operator) asmWords() bool {
+	return useAsm && hasTileWords && op.words != nil && op.l.Latent <= 4
 }
 
 func (op *Operator) tileWordsGo(g, tw, st int, tab []float32, ldy int, y []float32, lo, hi, j0, j1 int) {
