@@ -12,7 +12,7 @@ type Result struct {
 	// it runs in (packed codes and codebooks for a compressed model, float32 otherwise).
 	WeightBytes int64 `json:"weight_bytes,omitempty"`
 	// Packed reports that a compressed model ran through its codec's packed kernels;
-	// false for a dense model and for a codec without a kernel (decoded to float32).
+	// false for a dense model.
 	Packed bool `json:"packed"`
 	// Params is the number of parameters (weights and biases) the model represents.
 	Params int64 `json:"params,omitempty"`

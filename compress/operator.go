@@ -129,25 +129,6 @@ type Model struct {
 	Operators map[string]Operator
 	// Tensors by name: every tensor that is not a weight matrix, as F32.
 	Tensors map[string]*tensor.Tensor
-	// Dequantized is set when the codec has no packed kernel (no OperatorLoader) and
-	// its matrices were decoded to Dense operators instead.
-	Dequantized bool
-}
-
-// decodedOperator decodes the compressed tensor name with c into a Dense operator.
-func decodedOperator(c Codec, name string, meta map[string]string, get func(string) (*tensor.Tensor, error)) (Operator, error) {
-	t, err := c.Decode(name, meta, get)
-	if err != nil {
-		return nil, err
-	}
-	if len(t.Shape) != 2 {
-		return nil, fmt.Errorf("decoded shape %v is not a matrix", t.Shape)
-	}
-	w, err := t.Float32s()
-	if err != nil {
-		return nil, err
-	}
-	return NewDense(t.Shape[0], t.Shape[1], w), nil
 }
 
 // LoadModel reads the safetensors model at path for inference. Each tensor listed as
@@ -174,18 +155,12 @@ func LoadModel(path string) (*Model, error) {
 			consumed[name] = true
 			return f.Read(name)
 		}
-		loader, packed := c.(OperatorLoader)
-		m.Dequantized = !packed
+		loader, ok := c.(OperatorLoader)
+		if !ok {
+			return nil, fmt.Errorf("compress: %s: codec %s has no packed operator: it cannot be loaded for inference", path, alg)
+		}
 		for _, name := range splitNames(m.Meta[MetaTensors]) {
-			var op Operator
-			if packed {
-				op, err = loader.LoadOperator(name, m.Meta, get)
-			} else {
-				// A codec without a packed kernel runs from its decoded weights; the
-				// model says so (Dequantized), so its latency and memory are not
-				// passed off as the codec's.
-				op, err = decodedOperator(c, name, m.Meta, get)
-			}
+			op, err := loader.LoadOperator(name, m.Meta, get)
 			if err != nil {
 				return nil, fmt.Errorf("compress: %s: load %s tensor %q: %w", path, alg, name, err)
 			}

@@ -17,18 +17,9 @@ func packedAccuracy(t *testing.T, m *MLP, codec compress.Codec, ds *Dataset) flo
 	net := &Network{Config: m.Config}
 	for l, w := range m.Weights {
 		rows, cols := m.Config.LayerSizes[l+1], m.Config.LayerSizes[l]
-		var op compress.Operator
-		if _, ok := codec.(compress.OperatorLoader); ok {
-			var err error
-			if op, err = compress.EncodeOperator(codec, WeightName(l), rows, cols, w); err != nil {
-				t.Fatal(err)
-			}
-		} else { // no packed kernel yet: its decoded weights
-			wq, err := compress.RoundTrip(codec, WeightName(l), rows, cols, w)
-			if err != nil {
-				t.Fatal(err)
-			}
-			op = compress.NewDense(rows, cols, wq)
+		op, err := compress.EncodeOperator(codec, WeightName(l), rows, cols, w)
+		if err != nil {
+			t.Fatal(err)
 		}
 		net.Layers = append(net.Layers, Layer{W: op, B: m.Biases[l]})
 	}

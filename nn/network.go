@@ -27,8 +27,8 @@ type Network struct {
 	Layers []Layer
 	// Algorithm is the codec of a compressed model, "" for a dense one.
 	Algorithm string
-	// Packed is false for a compressed model whose codec has no packed kernel: its
-	// matrices were decoded to float32 (compress.Model.Dequantized).
+	// Packed is set for a compressed model: its matrices run in their codec's packed
+	// kernels (compress.LoadModel never decodes them to float32).
 	Packed bool
 }
 
@@ -62,7 +62,7 @@ func LoadNetwork(path string) (*Network, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading model %s: %w", file, err)
 	}
-	n := &Network{Config: cfg, Algorithm: pm.Algorithm, Packed: pm.Algorithm != "" && !pm.Dequantized}
+	n := &Network{Config: cfg, Algorithm: pm.Algorithm, Packed: pm.Algorithm != ""}
 	used := 0
 	for l := 0; l < cfg.NumLayers(); l++ {
 		in, out := cfg.LayerSizes[l], cfg.LayerSizes[l+1]
