@@ -31,9 +31,9 @@ func TrainVectors(k int) int { return max(1<<14, 64*k) }
 
 // Settings are the codec's options, by their option names.
 type Settings struct {
-	VectorLength int    // vector_length: weights per vector, along a column (default 4)
-	CodebookBits int    // codebook_bits: log2 of the codebook size (default 8)
-	ResidualBits int    // residual_bits: log2 of the residual codebook size, 0 = none (default 8)
+	VectorLength int    // vector_length: weights per vector, along a row (default 4)
+	CodebookBits int    // codebook_bits: log2 of the codebook size (default 7)
+	ResidualBits int    // residual_bits: log2 of the residual codebook size, 0 = none (default 1)
 	Normalize    bool   // normalize: 1 = per-column mean/std normalization first (default 1)
 	Iterations   int    // iterations: Lloyd iterations per codebook (default 20)
 	Seed         uint64 // seed: seeds sampling and k-means++ (default 0)
