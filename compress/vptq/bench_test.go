@@ -62,8 +62,8 @@ func BenchmarkQuantize(b *testing.B) {
 	b.ReportMetric(float64(len(w))*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mweights/s")
 }
 
-// BenchmarkLookup measures the assembly lookup kernel on one block of 16 groups ×
-// 16384 rows, tables in L1.
+// BenchmarkLookup measures the assembly lookup kernels, for one input and for two at
+// once, on one block of 16 groups × 16384 rows, tables in L1.
 func BenchmarkLookup(b *testing.B) {
 	if !haveAVX2 {
 		b.Skip("no AVX2")
@@ -75,9 +75,19 @@ func BenchmarkLookup(b *testing.B) {
 	for i := range idx {
 		idx[i] = uint8(rng.IntN(tableStride))
 	}
-	sums := make([]float32, rows)
-	for b.Loop() {
-		lutAsm(tab, idx, sums)
-	}
-	b.ReportMetric(float64(len(idx))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Glookups/s")
+	sums, sums1 := make([]float32, rows), make([]float32, rows)
+	b.Run("one", func(b *testing.B) {
+		for b.Loop() {
+			lutAsm(tab, idx, sums)
+		}
+		b.ReportMetric(float64(len(idx))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Glookups/s")
+	})
+	// Two inputs per pass: lookups counted per input.
+	tab1 := codectest.Gaussian(rng, blockGroups*tableStride)
+	b.Run("two", func(b *testing.B) {
+		for b.Loop() {
+			lutAsm2(tab, tab1, idx, sums, sums1)
+		}
+		b.ReportMetric(2*float64(len(idx))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Glookups/s")
+	})
 }

@@ -199,9 +199,20 @@ func (o *Operator) Mul(n int, x, y []float32) {
 				s[i] = offs[b]
 			}
 		}
+		bsize := blockGroups * o.tstride
 		for gb := range o.gpad / blockGroups {
-			for b := range n {
-				o.kernel(tabs[b*tsize+gb*blockGroups*o.tstride:][:blockGroups*o.tstride], gb, lo, hi, sums[b*o.rpad:(b+1)*o.rpad])
+			b := 0
+			if o.idx16 == nil && haveAVX2 && useAsm {
+				// Two inputs per pass over the block's indices.
+				for ; b+2 <= n; b += 2 {
+					per := o.rpad * blockGroups
+					lutAsm2(tabs[b*tsize+gb*bsize:][:bsize], tabs[(b+1)*tsize+gb*bsize:][:bsize],
+						o.idx8[gb*per+lo*blockGroups:gb*per+hi*blockGroups],
+						sums[b*o.rpad+lo:b*o.rpad+hi], sums[(b+1)*o.rpad+lo:(b+1)*o.rpad+hi])
+				}
+			}
+			for ; b < n; b++ {
+				o.kernel(tabs[b*tsize+gb*bsize:][:bsize], gb, lo, hi, sums[b*o.rpad:(b+1)*o.rpad])
 			}
 		}
 	})

@@ -17,6 +17,9 @@ import (
 func lutScalar(tab *float32, idx *uint8, acc *float32, rows int)
 
 //go:noescape
+func lutScalar2(tab0, tab1 *float32, idx *uint8, acc0, acc1 *float32, rows int)
+
+//go:noescape
 func tablesAVX2(xs, ct, s *float32, groups, v, w int)
 
 //go:noescape
@@ -39,6 +42,18 @@ func lutAsm(tab []float32, idx []uint8, sums []float32) {
 		return
 	}
 	lutScalar(unsafe.SliceData(tab), unsafe.SliceData(idx), unsafe.SliceData(sums), rows)
+}
+
+// lutAsm2 runs lutScalar2: lutAsm for two inputs' tables and sums over the same indices.
+func lutAsm2(tab0, tab1 []float32, idx []uint8, sums0, sums1 []float32) {
+	rows := len(sums0)
+	if rows%tileRows != 0 || len(sums1) != rows || len(tab0) < blockGroups*tableStride || len(tab1) < blockGroups*tableStride || len(idx) < rows*blockGroups {
+		panic("vptq: lookup kernel called with inconsistent slices")
+	}
+	if rows == 0 {
+		return
+	}
+	lutScalar2(unsafe.SliceData(tab0), unsafe.SliceData(tab1), unsafe.SliceData(idx), unsafe.SliceData(sums0), unsafe.SliceData(sums1), rows)
 }
 
 // tablesAsm runs tablesAVX2 (sw a multiple of 8).

@@ -20,3 +20,7 @@ func tablesAsm(xs, ct, s []float32, groups, v, sw int) {
 func combineAsm(s, tab []float32, groups, sw, k, kr int) {
 	panic("vptq: no assembly kernel on this architecture")
 }
+
+func lutAsm2(tab0, tab1 []float32, idx []uint8, sums0, sums1 []float32) {
+	panic("vptq: no assembly kernel on this architecture")
+}

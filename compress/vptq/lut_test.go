@@ -145,6 +145,16 @@ func TestAsmMatchesGo(t *testing.T) {
 				t.Fatalf("rows=%d: sum %d = %v, Go kernel %v", rows, i, got[i], want[i])
 			}
 		}
+		// Two inputs at once: the second with its own tables and sums.
+		tab1 := codectest.Gaussian(rng, blockGroups*tableStride)
+		start1 := codectest.Gaussian(rng, rows)
+		want1 := slices.Clone(start1)
+		kernelGo(tab1, idx, want1, tableStride)
+		got0, got1 := slices.Clone(start), slices.Clone(start1)
+		lutAsm2(tab, tab1, idx, got0, got1)
+		if !slices.Equal(got0, want) || !slices.Equal(got1, want1) {
+			t.Fatalf("rows=%d: two-input kernel differs from the Go kernel", rows)
+		}
 	}
 	for _, tc := range []struct{ groups, v, sw, k, kr int }{{1, 1, 8, 8, 0}, {3, 4, 32, 16, 16}, {17, 3, 40, 32, 8}, {16, 16, 256, 256, 0}, {5, 2, 16, 8, 2}} {
 		xs, ct := codectest.Gaussian(rng, tc.groups*tc.v), codectest.Gaussian(rng, tc.v*tc.sw)
