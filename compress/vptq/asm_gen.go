@@ -15,6 +15,8 @@
 //	  (a multiple of 8), the entries added in group order: 8 rows at a time in 8
 //	  independent accumulators, each group's 8 index bytes loaded at once and taken
 //	  out by shifts, one scalar add (with the table load folded in) per index.
+//	lutScalar2(tab0, tab1, idx, acc0, acc1, rows): lutScalar for two inputs' tables and
+//	  sums over the same indices, each index byte extracted once.
 //	tablesAVX2(xs, ct, s, groups, v, w): s[g·8w + k] = Σ_t xs[g·v + t]·ct[t·8w + k] for
 //	  k < 8w, the terms added in order of t with fused multiply–adds.
 //	combineAVX2(s, tab, groups, sw, k, kr): tab[g·256 + j·k + i] = s[g·sw + i] +

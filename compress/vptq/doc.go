@@ -87,6 +87,6 @@
 // then per index a shift, a byte extraction and a scalar add with the table load folded
 // in, 8 rows in independent accumulators. Elsewhere (or with -tags purego) pure-Go
 // loops do the same arithmetic in the same order. Large products split their rows
-// across cores (compress.SplitRows); several inputs are run one after the other over
-// each block of groups.
+// across cores (compress.SplitRows); several inputs are run two at a time over each
+// block of groups, each index byte extracted once and looked up in both inputs' tables.
 package vptq

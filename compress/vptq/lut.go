@@ -44,8 +44,9 @@ const (
 // have zero inputs, hence zero tables) × all rows (padded to a multiple of 8), and
 // inside a block in tiles of 8 rows stored group by group. The kernel walks one block
 // of groups at a time over a range of rows, so the block's tables (16 KiB) stay in the
-// L1 cache, adding into per-row sums. On amd64 with AVX2 it runs lut_amd64.s; elsewhere,
-// or with two-byte indices, a pure-Go loop does the same arithmetic in the same order.
+// L1 cache, adding into per-row sums (two inputs at a time for a batch). On amd64 with
+// AVX2 it runs lut_amd64.s; elsewhere, or with two-byte indices, a pure-Go loop does
+// the same arithmetic in the same order.
 type Operator struct {
 	rows, cols, v, groups int
 	k, kr                 int // codebook sizes; kr = 0 without residual
