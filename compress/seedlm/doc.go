@@ -21,17 +21,38 @@
 // arm64). U(s) is regenerated from the seed when decoding; it is never stored.
 //
 // The paper's 4-bit setting is K = 16, C = 8, P = 3 with 4-bit coefficients. The default
-// here is K = 12 — (12 + 4 + 3·4)/8 = 3.5 bits per weight — because the search over
-// 4,095 seeds is 16 times faster than over 65,535; it costs accuracy: on a Gaussian
-// matrix the relative error is about 0.19 at K = 12 and 0.12 at K = 16 (4 bits per
-// weight).
+// here is C = 12, P = 4, K = 11 with 4-bit coefficients: (11 + 4 + 4·4)/12 ≈ 2.58 bits
+// per weight, plus a row's zero-padded last block (2.62 on the demo MLP, whose rows of
+// 784 and 256 are not multiples of 12), under the 2.67 that 6x against fp16 allows; a
+// block is then one 31-bit word, which the kernel reads as one 32-bit load. The choice
+// is measured on the demo's base MLP (MNIST test accuracy 0.8862 uncompressed, all
+// 10,000 images), compress with defaults then bench (the file's bits_per_weight counts
+// seeds, exponents, coefficients and masks):
+//
+//	C  P  K  bits/weight  accuracy  encode
+//	8  3  12    3.50       0.8869    12.7 s   the previous default
+//	12 4  11    2.62       0.8943   3.0–7.3 s the default
+//	12 4  11    2.05       0.8557     1.4 s   the default with prune = 0.25
+//	12 4  11    1.40       0.6640     1.5 s   the default with prune = 0.5
+//	12 4  10    2.54       0.8596     3.7 s
+//	11 3  12    2.59       0.8880     9.0 s
+//	10 3  10    2.63       0.8735     3.3 s
+//	12 3  12    2.37       0.8500     5.0 s
+//	12 4  12    2.71       0.8764    15.7 s   over 2.67: padding
+//	9  3  8     2.70       0.8742     0.8 s   over 2.67: padding
+//
+// (differences of about 0.005 are within the noise of one model and 10,000 images;
+// encoding times are wall time on the shared 2-core machine, and vary with its load).
+// Smaller K is also what makes the kernel fast (# Kernel): its tables grow as 2^K.
+// The encoder searches all 2^K − 1 seeds per block: 3–7 s for the MLP's 268,800
+// weights, so by extrapolation (not measured) 12–30 minutes for a 16384×4096 matrix.
 //
 // Structured pruning (the notes' "battery saving" profile): with prune = f, the
 // ⌊f·blocks⌋ blocks of smallest norm are dropped and a 1-bit-per-block mask records
 // which remain; a dropped block is zero and costs nothing else.
 //
-// Options: block_size C (2–32, default 8), latent P (1–8, smaller than C, default 3),
-// seed_bits K (4–16, default 12), coef_bits (2–8, default 4), prune (0–0.9, default 0).
+// Options: block_size C (2–32, default 12), latent P (1–8, smaller than C, default 4),
+// seed_bits K (4–16, default 11), coef_bits (2–8, default 4), prune (0–0.9, default 0).
 // Only 2-D floating-point tensors are compressed; others are stored unchanged.
 //
 // # Stored format
@@ -48,9 +69,68 @@
 //
 // all packed with compress.PackBits.
 //
-// # Kernels
+// # Kernel
 //
-// LFSR and Basis generate the matrices (the taps of every width are checked for the
-// full period 2^K − 1 in the tests); NewBases tabulates them with their QR factors;
-// Quantize searches; Quantized.MulVec multiplies from seeds without materializing W.
+// Operator (compress.OperatorLoader: LoadOperator) multiplies from the packed blocks.
+// A block of row r covering columns j·C … j·C+C−1 contributes 2^e·qᵀ·(U(s)ᵀ·x_j) to
+// y_r, and U(s)ᵀ·x_j — P numbers — depends on the seed s and the block column j, not on
+// r. Moreover U(s) is the C·P register states after s, row-major: with v the register's
+// cycle mapped to (−1, 1) and pos(s) the place of s in it, U(s)[i][l] = v[pos(s)+1+i·P+l],
+// so
+//
+//	(U(s)ᵀ·x_j)_l = T_j[pos(s) + l]     T_j[u] = Σ_{i<C} v[1 + u + i·P] · x_j[i]
+//
+// One correlation T_j of x_j with the cycle (C taps P apart) serves every seed: S ≈ 2^K
+// + P entries, S·C multiply–adds per block column and input — P times fewer than one
+// projection per seed (2^K·P·C), and independent of the number of rows. The operator
+// keeps, per kept block, one 32-bit word (pos(s) in K bits, the exponent code, the
+// coefficients; 4/C bytes per weight) when K + 4 + P·coef_bits ≤ 32, otherwise the
+// fields in separate narrow arrays; a pruned matrix adds its mask and each row's first
+// kept block. No float32 copy of W or of any U(s) exists; the only float table is the
+// register's cycle, shared per process.
+//
+// Mul builds, per tile of tw block columns (tw·S·4 bytes ≤ 320 KiB: tw = 32 at K = 11,
+// 64 at K ≤ 10, 1 at K = 16, sized for the 512 KiB L2 of this machine), the tables of
+// one input (AVX2: 64 outputs per step), then runs the rows: per block one word load,
+// one 16-byte load of its P ≤ 4 projections, the coefficients decoded in lanes (two
+// variable shifts, a conversion), a multiply by 2^code and an FMA (AVX2 assembly with
+// the rows' words prefetched; a pure-Go loop elsewhere and for P > 4 or the general
+// form). A pruned row's mask bits are walked, so a pruned block costs no load and no
+// arithmetic; the price is a mispredicted loop exit per row and tile (about 20 cycles).
+// Rows are split across cores with compress.SplitRows; each worker builds the tables of
+// the tiles it runs (the projection work is repeated per worker). A batch of n inputs is
+// n passes.
+//
+// # When regenerating beats reading
+//
+// Per block column and input, with R rows, W workers, projection rate F_p, kernel time
+// per block t_b and dense bandwidth B (compress.Dense reads 4 bytes per weight; at
+// 16384×4096, 256 MiB, it is memory-bound):
+//
+//	SeedLM  S·C/F_p + R·t_b/W          dense  R·C·4/B
+//
+// so SeedLM wins when C·4/B > t_b/W (a block's 4·C dense bytes take longer to stream
+// than the block's kernel work) and R > R* = (S·C/F_p) / (C·4/B − t_b/W). Measured on
+// this machine (AMD EPYC family 23 — AVX2 and FMA, no AVX-512; L1d 32 KiB, L2 512 KiB
+// per core, L3 8 MiB; 2 vCPUs shared with other jobs, so every figure moves by ±30%):
+// BenchmarkKernels (one core, 4096×4096, defaults) gives F_p ≈ 9 multiply–adds/ns and
+// t_b ≈ 3.4 ns (3.5 weights/ns); compress.Dense at 16384×4096, batch 1, streams
+// B ≈ 11–12.5 GB/s. With S = 2112 and C = 12: the tables cost 2.8 µs per block column,
+// a row-block 1.7 ns on two workers against dense's 4.1 ns, so
+//
+//	bound (R → ∞): 4.1/1.7 ≈ 2.4x dense      crossover: R* ≈ 2.8 µs/2.4 ns ≈ 1,200 rows
+//	16384×4096: predicted 2.2x               4096×4096: predicted 1.7x
+//
+// and BenchmarkOperator's figures are in the package's commit history and the report;
+// under the shared machine the packed kernel, being compute-bound, loses more to other
+// jobs than the memory-bound dense one, and reaches about half its bound.
+//
+// Where it cannot win: a matrix that fits in cache (256×784: dense reads it at
+// 5–8 Gweights/s, 1.5–2.4 ns per row-block, and the 66 tables alone cost more than the
+// whole dense product); batches (each input is a pass of tables and blocks, while dense
+// reads W once: at batch 8 dense runs 6–10 Gweights/s at 16384×4096); wide seeds
+// (K = 16: S ≈ 65,600, 87 µs per block column and one block column per tile, which
+// raises t_b to about 12 ns, above dense's 4.1: never). Pruning a random half of the
+// blocks saves little at K = 11 (the mispredicted exits), three quarters about 1.7x
+// (BenchmarkPruned, BenchmarkKernels).
 package seedlm

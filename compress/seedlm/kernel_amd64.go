@@ -26,7 +26,7 @@ type tileArgs struct {
 	posMask  uint32  // 2^K − 1
 	k        uint32  // K: the exponent code's shift
 	cl       [4]uint32
-	cr       [4]uint32 // 32 − coef_bits
+	cr       [4]uint32      // 32 − coef_bits
 	pow      [16][4]float32 // 2^code in each lane
 }
 

@@ -193,3 +193,66 @@ func BenchmarkNewBases(b *testing.B) {
 		NewBases(s.SeedBits, s.BlockSize, s.Latent)
 	}
 }
+
+// BenchmarkKernels measures, on one core, the two terms of the package doc's cost
+// model at 4096×4096 in the default layout: building one input's projection table for
+// every block column ("project", multiply–adds per ns) and the tile kernel over every
+// block of the matrix with the tables built ("tile", ns per kept block and weights
+// per ns), unpruned and with a random half or three quarters of the blocks pruned.
+func BenchmarkKernels(b *testing.B) {
+	const rows, cols = 4096, 4096
+	for _, prune := range []float64{0, 0.5, 0.75} {
+		s := DefaultSettings()
+		s.Prune = prune
+		rng := rand.New(rand.NewPCG(1, 1))
+		q := randomQuantized(rng, rows, cols, s)
+		op := NewOperator(q)
+		x := codectest.Gaussian(rng, cols)
+		y := make([]float32, rows)
+		_, tw := op.tiling(1)
+		st := op.stride()
+		sc := &mulScratch{tab: make([]float32, tw*st), cursor: make([]int32, rows)}
+		if prune == 0 {
+			b.Run("project", func(b *testing.B) {
+				for b.Loop() {
+					for j := range op.nbc {
+						op.project(sc.tab[(j%tw)*st:(j%tw+1)*st], x, j)
+					}
+				}
+				b.ReportMetric(float64(op.nbc*st*s.BlockSize)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "MAC/ns")
+			})
+		}
+		b.Run(fmt.Sprintf("tile/prune%v", prune), func(b *testing.B) {
+			for b.Loop() {
+				for j0 := 0; j0 < op.nbc; j0 += tw {
+					op.tileWords(sc, 1, tw, st, sc.tab, rows, y, 0, rows, j0, min(j0+tw, op.nbc))
+				}
+			}
+			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			b.ReportMetric(ns/float64(q.Kept), "ns/block")
+			b.ReportMetric(float64(rows*cols)/ns, "weights/ns")
+		})
+	}
+}
+
+// BenchmarkPruned runs Mul at 16384×4096, batch 1, with none, a quarter, half and three
+// quarters of the blocks pruned (random masks; Gweights/s counts all weights, pruned
+// ones too).
+func BenchmarkPruned(b *testing.B) {
+	const rows, cols = 16384, 4096
+	rng := rand.New(rand.NewPCG(2, 1))
+	x := codectest.Gaussian(rng, cols)
+	y := make([]float32, rows)
+	for _, prune := range []float64{0, 0.25, 0.5, 0.75} {
+		s := DefaultSettings()
+		s.Prune = prune
+		op := NewOperator(randomQuantized(rng, rows, cols, s))
+		b.Run(fmt.Sprintf("prune%v", prune), func(b *testing.B) {
+			op.Mul(1, x, y)
+			for b.Loop() {
+				op.Mul(1, x, y)
+			}
+			b.ReportMetric(float64(rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gweights/s")
+		})
+	}
+}
