@@ -37,16 +37,17 @@ const (
 // Each vector is then one table load and one add: 1/v per weight. Summing the two
 // codebooks' tables into one table of the K·K_R codeword pairs halves the lookups of
 // residual quantization, at the price of tables K_R times larger (256 entries per
-// group at the default 4 + 4 bits).
+// group at the default 7 + 1 bits).
 //
-// Indices are kept as the pair index i + K·j, one byte when codebook_bits +
-// residual_bits ≤ 8 (two bytes otherwise), in blocks of 16 groups (the padding groups
-// have zero inputs, hence zero tables) × all rows (padded to a multiple of 8), and
-// inside a block in tiles of 8 rows stored group by group. The kernel walks one block
+// Indices are kept as the pair index i + K·j, one byte, when codebook_bits +
+// residual_bits ≤ 8; above, the kernel (pure Go) reads the per-codebook tables and
+// keeps i and j as two bytes each. Both are laid out in blocks of 16 groups (the
+// padding groups have zero inputs, hence zero tables) × all rows (padded to a multiple
+// of 8), and inside a block in tiles of 8 rows stored group by group. The kernel walks one block
 // of groups at a time over a range of rows, so the block's tables (16 KiB) stay in the
 // L1 cache, adding into per-row sums (two inputs at a time for a batch). On amd64 with
-// AVX2 it runs lut_amd64.s; elsewhere, or with two-byte indices, a pure-Go loop does
-// the same arithmetic in the same order.
+// AVX2 it runs lut_amd64.s; elsewhere a pure-Go loop does the same arithmetic in the
+// same order.
 type Operator struct {
 	rows, cols, v, groups int
 	k, kr                 int // codebook sizes; kr = 0 without residual
@@ -61,7 +62,7 @@ type Operator struct {
 	ct          []float32
 	scale, bias []float32 // σ and μ per column; nil without normalization
 	idx8        []uint8   // gpad/16 blocks × rpad rows × 16 pair indices (see above)
-	idx16       []uint16  // the same, when pair indices need more than 8 bits
+	idx16       []uint16  // the same layout, two entries (i, j) per index, when wide
 	scratch     sync.Pool // *[]float32 of per-call tables, scaled inputs and sums
 }
 
@@ -103,7 +104,14 @@ func NewOperator(q *Quantized) *Operator {
 	o.gpad = (g + blockGroups - 1) / blockGroups * blockGroups
 	o.rpad = (l.Rows + tileRows - 1) / tileRows * tileRows
 	o.sw = (k + kr + 7) &^ 7
-	o.tstride = max(tableStride, k*max(kr, 1))
+	// Up to 256 codeword pairs, the kernel reads pair tables; with more (codebook_bits +
+	// residual_bits > 8) pair tables would outgrow the caches (2^16 entries per group at
+	// 8 + 8 bits), and it reads the per-codebook tables, one lookup per codebook.
+	wide := k*max(kr, 1) > tableStride
+	o.tstride = tableStride
+	if wide {
+		o.tstride = o.sw
+	}
 	o.ct = make([]float32, v*o.sw)
 	for i := range k {
 		for t := range v {
@@ -119,23 +127,22 @@ func NewOperator(q *Quantized) *Operator {
 		o.scale, o.bias = q.ColScale, q.ColBias
 	}
 	n := o.gpad * o.rpad
-	wide := o.tstride > tableStride
 	if wide {
-		o.idx16 = make([]uint16, n)
+		o.idx16 = make([]uint16, 2*n)
 	} else {
 		o.idx8 = make([]uint8, n)
 	}
 	for r := range l.Rows {
 		for gi := range g {
-			e := int(q.Indices[r*g+gi])
+			i, j := int(q.Indices[r*g+gi]), 0
 			if kr > 0 {
-				e += k * int(q.ResIndices[r*g+gi])
+				j = int(q.ResIndices[r*g+gi])
 			}
 			at := o.indexAt(r, gi)
 			if wide {
-				o.idx16[at] = uint16(e)
+				o.idx16[2*at], o.idx16[2*at+1] = uint16(i), uint16(j)
 			} else {
-				o.idx8[at] = uint8(e)
+				o.idx8[at] = uint8(i + k*j)
 			}
 		}
 	}
@@ -241,6 +248,8 @@ func (o *Operator) tables(xs, small, tab []float32) {
 		tablesGo(xs, o.ct, small, o.gpad, o.v, o.sw)
 	}
 	switch {
+	case o.idx16 != nil: // the per-codebook tables are the tables (tstride = sw)
+		copy(tab, small)
 	case o.kr == 0:
 		for g := range o.gpad {
 			copy(tab[g*o.tstride:g*o.tstride+o.k], small[g*o.sw:])
@@ -288,7 +297,7 @@ func (o *Operator) kernel(tab []float32, gb, lo, hi int, sums []float32) {
 	per := o.rpad * blockGroups
 	from, to := gb*per+lo*blockGroups, gb*per+hi*blockGroups
 	if o.idx16 != nil {
-		kernelGo(tab, o.idx16[from:to], sums[lo:hi], o.tstride)
+		kernelWideGo(tab, o.idx16[2*from:2*to], sums[lo:hi], o.sw, o.k, o.kr > 0)
 		return
 	}
 	if haveAVX2 && useAsm {
@@ -307,6 +316,27 @@ func kernelGo[I uint8 | uint16](tab []float32, idx []I, sums []float32, ts int) 
 			s := sums[t+a]
 			for g := range blockGroups {
 				s += tab[g*ts+int(p[g*tileRows+a])]
+			}
+			sums[t+a] = s
+		}
+	}
+}
+
+// kernelWideGo is the kernel of codebooks with more than 256 codeword pairs: for each
+// row, group by group, it adds the codebook table's entry tab[g·sw + i], then the
+// residual table's tab[g·sw + k + j], for the index pair (i, j) stored at idx[2p],
+// idx[2p+1].
+func kernelWideGo(tab []float32, idx []uint16, sums []float32, sw, k int, res bool) {
+	for t := 0; t < len(sums); t += tileRows {
+		p := idx[2*t*blockGroups : 2*(t+tileRows)*blockGroups]
+		for a := range tileRows {
+			s := sums[t+a]
+			for g := range blockGroups {
+				at := 2 * (g*tileRows + a)
+				s += tab[g*sw+int(p[at])]
+				if res {
+					s += tab[g*sw+k+int(p[at+1])]
+				}
 			}
 			sums[t+a] = s
 		}

@@ -61,8 +61,9 @@ func checkOperator(t *testing.T, op compress.Operator, d []float32, maxN int, rn
 // The operator computes the product of the matrix Decode returns (checked against a
 // float64 product of it) for odd shapes — rows not a multiple of 8, columns not a
 // multiple of v, fewer columns than v, groups not a multiple of 16 — every kind of
-// table (pair tables of ≤ 256 entries, with and without the assembly combiner, larger
-// ones with two-byte indices, one codebook alone), with and without normalization, for
+// table (pair tables of ≤ 256 entries, with and without the assembly combiner,
+// per-codebook tables with two-byte indices — pairs of up to 18 bits — one codebook
+// alone), with and without normalization, for
 // 1…5 inputs, on every kernel.
 func TestOperatorMatchesDecodedMatrix(t *testing.T) {
 	cases := []struct {
@@ -76,8 +77,9 @@ func TestOperatorMatchesDecodedMatrix(t *testing.T) {
 		{21, 9, compress.Options{"vector_length": 8, "codebook_bits": 3, "residual_bits": 0, "normalize": 0}},
 		{5, 7, compress.Options{"vector_length": 1, "codebook_bits": 2}}, // k = 4: Go combiner
 		{300, 33, compress.Options{"residual_bits": 0, "codebook_bits": 8}},
-		{40, 31, compress.Options{"codebook_bits": 5, "residual_bits": 4}}, // 512-entry tables, two-byte indices
+		{40, 31, compress.Options{"codebook_bits": 5, "residual_bits": 4}}, // per-codebook tables, two-byte indices
 		{19, 140, compress.Options{"vector_length": 2, "codebook_bits": 9, "residual_bits": 0, "iterations": 2}},
+		{33, 20, compress.Options{"vector_length": 1, "codebook_bits": 10, "residual_bits": 8, "iterations": 1}}, // 18-bit pairs
 	}
 	rng := rand.New(rand.NewPCG(8, 8))
 	for _, tc := range cases {
@@ -192,7 +194,8 @@ func TestOperatorLayoutAndWeightBytes(t *testing.T) {
 	}{
 		{compress.Options{"vector_length": 4, "codebook_bits": 4, "residual_bits": 4}, false, 16*40 + 4*(4*32+60)},
 		{compress.Options{"vector_length": 4, "codebook_bits": 8, "residual_bits": 0, "normalize": 0}, false, 16*40 + 4*(4*256)},
-		{compress.Options{"vector_length": 4, "codebook_bits": 5, "residual_bits": 4}, true, 2*16*40 + 4*(4*48+60)},
+		// Per-codebook tables: two 2-byte indices per vector.
+		{compress.Options{"vector_length": 4, "codebook_bits": 5, "residual_bits": 4}, true, 2*2*16*40 + 4*(4*48+60)},
 		{compress.Options{"vector_length": 4, "codebook_bits": 2, "residual_bits": 2}, false, 16*40 + 4*(4*8+60)},
 	} {
 		c, _ := New(tc.opts)
