@@ -83,14 +83,15 @@ inner:
 // BLOCK adds block word (SI) with table base tb (a GP register) to the accumulator acc
 // (an X register): the four coefficients decoded in lanes (lanes l ≥ P shift to 0) and
 // multiplied by 2^code, then acc += that ⊙ tab[pos … pos+3], one 16-byte load. Clobbers
-// AX, R11, X5. a.pow holds 2^code for each lane of code (16 × 4 floats).
+// AX, R11, X5; X8 and X9 hold a.cl and a.cr. a.pow holds 2^code for each lane of code (16 × 4 floats).
 #define BLOCK(tb, acc) \
 	MOVL    (SI), R11 \
+	VMOVD   R11, X5 \
 	MOVL    R11, AX \
 	ANDL    A_POSMASK(R9), AX \
-	VPBROADCASTD (SI), X5 \
-	VPSLLVD A_CL(R9), X5, X5 \
-	VPSRAVD A_CR(R9), X5, X5 \
+	VPBROADCASTD X5, X5 \
+	VPSLLVD X8, X5, X5 \
+	VPSRAVD X9, X5, X5 \
 	VCVTDQ2PS X5, X5 \
 	SHRXL   R10, R11, R11 \
 	ANDL    $15, R11 \
@@ -121,6 +122,8 @@ TEXT ·tileAVX2(SB), NOSPLIT, $8-8
 	MOVQ A_CURSOR(R9), R15
 	MOVQ A_STB(R9), R13
 	MOVL A_K(R9), R10
+	VMOVDQU A_CL(R9), X8
+	VMOVDQU A_CR(R9), X9
 
 row:
 	VXORPS X0, X0, X0
