@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/evomerge/evomerge/compress"
@@ -209,6 +210,40 @@ func TestOperatorLayoutAndWeightBytes(t *testing.T) {
 		}
 		if got := o.WeightBytes(); got != tc.bytes {
 			t.Errorf("%v: WeightBytes %d, want %d", tc.opts, got, tc.bytes)
+		}
+	}
+}
+
+// Operators are safe for concurrent use: products run at once on one operator (each
+// with its own per-call scratch) give the results they give one at a time.
+func TestOperatorConcurrentMul(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 12))
+	const rows, cols, workers = 70, 90, 4
+	c, _ := New(nil)
+	op, err := compress.EncodeOperator(c, "w", rows, cols, codectest.Gaussian(rng, rows*cols))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs, want := make([][]float32, workers), make([][]float32, workers)
+	for i := range workers {
+		xs[i] = codectest.Gaussian(rng, (i+1)*cols)
+		want[i] = make([]float32, (i+1)*rows)
+		op.Mul(i+1, xs[i], want[i])
+	}
+	got := make([][]float32, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		got[i] = make([]float32, (i+1)*rows)
+		wg.Go(func() {
+			for range 50 {
+				op.Mul(i+1, xs[i], got[i])
+			}
+		})
+	}
+	wg.Wait()
+	for i := range workers {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("worker %d: concurrent products differ from sequential ones", i)
 		}
 	}
 }
