@@ -48,8 +48,8 @@ var (
 func projectAsm(t, v, x *float32, m, nc, p int) { projectAVX2(t, v, x, m, nc, p) }
 
 // tileWordsAsm is tileWordsGo for one input (g = 1) and P ≤ 4, in tileAVX2. A pruned
-// matrix's row cursors live in sc.cursor, set at the first tile (j0 = 0) and advanced
-// by each tile, which mulGroup runs in order.
+// matrix's row cursors live in sc.cursor (by row), set by mulGroup before the first
+// tile and advanced by each tile, which mulGroup runs in order.
 func (op *Operator) tileWordsAsm(sc *mulScratch, st int, tab, y []float32, lo, hi, j0, j1 int) {
 	if hi <= lo {
 		return
@@ -71,13 +71,10 @@ func (op *Operator) tileWordsAsm(sc *mulScratch, st int, tab, y []float32, lo, h
 	if op.mask == nil {
 		a.words = &op.words[lo*op.nbc+j0]
 	} else {
-		if j0 == 0 {
-			copy(sc.cursor[:hi-lo], op.rowStart[lo:hi])
-		}
 		if len(op.words) == 0 {
 			return // every block pruned
 		}
-		a.words, a.mask, a.mw, a.shift, a.cursor = &op.words[0], &op.mask[lo*op.mw+j0/64], op.mw, j0%64, &sc.cursor[0]
+		a.words, a.mask, a.mw, a.shift, a.cursor = &op.words[0], &op.mask[lo*op.mw+j0/64], op.mw, j0%64, &sc.cursor[lo]
 	}
 	tileAVX2(&a)
 }

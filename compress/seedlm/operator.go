@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/evomerge/evomerge/compress"
 	"github.com/evomerge/evomerge/tensor"
@@ -147,8 +149,8 @@ func (op *Operator) tiling(n int) (g, tw int) {
 	return g, tw
 }
 
-// mulScratch is one worker's per-call memory: the tables of a tile and, for the
-// assembly kernel, pruned rows' cursors.
+// mulScratch is one call's memory: the tables of a tile and, for the assembly
+// kernel, each pruned row's cursor (the index of its next kept block).
 type mulScratch struct {
 	tab    []float32
 	cursor []int32
@@ -156,67 +158,100 @@ type mulScratch struct {
 
 var scratch = sync.Pool{New: func() any { return new(mulScratch) }}
 
-// Mul sets y = W·x for n inputs; see compress.Operator and the package doc. Rows are
-// split across cores with compress.SplitRows; each worker builds the projection tables
-// of the block columns it is working on.
+// Mul sets y = W·x for n inputs; see compress.Operator and the package doc. A product
+// of at least compress.ParallelWork multiply–adds runs on up to GOMAXPROCS goroutines:
+// for each tile of block columns they first build its projection tables together (each
+// table once, shared by all), then take chunks of chunkRows rows from a shared counter,
+// so a core slowed down by other work takes fewer rows instead of holding up the rest.
 func (op *Operator) Mul(n int, x, y []float32) {
 	compress.CheckMul("seedlm.Operator.Mul", op, n, x, y)
 	if n == 0 {
 		return
 	}
-	rows := op.l.Rows
-	work := int64(n) * int64(rows) * int64(op.l.Cols)
+	rows, cols := op.l.Rows, op.l.Cols
+	workers := 1
+	if p := runtime.GOMAXPROCS(0); p > 1 && rows >= 2*chunkRows && int64(n)*int64(rows)*int64(cols) >= compress.ParallelWork {
+		workers = min(p, rows/chunkRows)
+	}
 	group := maxGroup
 	if op.asmWords() {
 		// The assembly kernel serves one input per pass: the blocks are read once per
 		// input, but each pass's tables are a g-th of a group's, so wider tiles fit.
 		group = 1
 	}
-	compress.SplitRows(rows, work, func(lo, hi int) {
-		for b0 := 0; b0 < n; b0 += group {
-			op.mulRows(min(group, n-b0), rows, x[b0*op.l.Cols:], y[b0*rows:], lo, hi)
-		}
-	})
-}
-
-// mulRows computes rows [lo, hi) of g ≤ maxGroup products: y[b·ldy + r] for b < g,
-// inputs x[b·Cols …].
-func (op *Operator) mulRows(g, ldy int, x, y []float32, lo, hi int) {
-	for b0 := 0; b0 < g; {
-		gg, tw := op.tiling(g - b0)
-		op.mulGroup(gg, tw, ldy, x[b0*op.l.Cols:], y[b0*ldy:], lo, hi)
-		b0 += gg
-	}
-}
-
-// mulGroup computes rows [lo, hi) of g products tile by tile (tw block columns each).
-func (op *Operator) mulGroup(g, tw, ldy int, x, y []float32, lo, hi int) {
-	st := op.stride()
 	sc := scratch.Get().(*mulScratch)
+	for b0 := 0; b0 < n; {
+		g, tw := op.tiling(min(group, n-b0))
+		op.mulGroup(sc, workers, g, tw, rows, x[b0*cols:], y[b0*rows:])
+		b0 += g
+	}
+	scratch.Put(sc)
+}
+
+// chunkRows is how many rows a worker takes at a time.
+const chunkRows = 128
+
+// mulGroup computes the g products y[b·ldy …] = W·x[b·Cols …], b < g, tile by tile
+// (tw block columns each) on workers goroutines.
+func (op *Operator) mulGroup(sc *mulScratch, workers, g, tw, ldy int, x, y []float32) {
+	rows, cols, st := op.l.Rows, op.l.Cols, op.stride()
 	if need := g * tw * st; cap(sc.tab) < need {
 		sc.tab = make([]float32, need)
 	}
-	if cap(sc.cursor) < hi-lo {
-		sc.cursor = make([]int32, hi-lo)
+	if cap(sc.cursor) < rows {
+		sc.cursor = make([]int32, rows)
 	}
 	tab := sc.tab[:g*tw*st]
 	for b := range g {
-		clear(y[b*ldy+lo : b*ldy+hi])
+		clear(y[b*ldy : b*ldy+rows])
 	}
+	if op.mask != nil {
+		copy(sc.cursor, op.rowStart[:rows])
+	}
+	chunks := (rows + chunkRows - 1) / chunkRows
 	for j0 := 0; j0 < op.nbc; j0 += tw {
 		j1 := min(j0+tw, op.nbc)
-		for b := range g {
-			for jj := range j1 - j0 {
-				op.project(tab[(b*tw+jj)*st:(b*tw+jj+1)*st], x[b*op.l.Cols:(b+1)*op.l.Cols], j0+jj)
+		w := j1 - j0
+		parallel(workers, g*w, func(i int) {
+			b, jj := i/w, i%w
+			op.project(tab[(b*tw+jj)*st:(b*tw+jj+1)*st], x[b*cols:(b+1)*cols], j0+jj)
+		})
+		parallel(workers, chunks, func(c int) {
+			lo, hi := c*chunkRows, min(rows, (c+1)*chunkRows)
+			if op.words != nil {
+				op.tileWords(sc, g, tw, st, tab, ldy, y, lo, hi, j0, j1)
+			} else {
+				op.tileFields(g, tw, st, tab, ldy, y, lo, hi, j0, j1)
 			}
+		})
+	}
+}
+
+// parallel runs f(0), …, f(n−1) on up to workers goroutines (the caller's among them),
+// handing the indices out from a shared counter. Every f(i) must be independent.
+func parallel(workers, n int, f func(int)) {
+	if workers <= 1 || n <= 1 {
+		for i := range n {
+			f(i)
 		}
-		if op.words != nil {
-			op.tileWords(sc, g, tw, st, tab, ldy, y, lo, hi, j0, j1)
-		} else {
-			op.tileFields(g, tw, st, tab, ldy, y, lo, hi, j0, j1)
+		return
+	}
+	var next atomic.Int64
+	run := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= n {
+				return
+			}
+			f(i)
 		}
 	}
-	scratch.Put(sc)
+	var wg sync.WaitGroup
+	for range min(workers, n) - 1 {
+		wg.Go(run)
+	}
+	run()
+	wg.Wait()
 }
 
 // project fills t (stride values) with the projections of block column j of x on the

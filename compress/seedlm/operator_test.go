@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/evomerge/evomerge/compress"
@@ -86,6 +87,7 @@ func checkOperator(t *testing.T, q *Quantized, rng *rand.Rand) {
 }
 
 func TestOperatorMatchesNaiveProduct(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // parallel Mul even on one CPU
 	rng := rand.New(rand.NewPCG(4, 1))
 	def := DefaultSettings()
 	for _, tc := range []struct {
@@ -103,6 +105,9 @@ func TestOperatorMatchesNaiveProduct(t *testing.T) {
 		{19, 70, Settings{BlockSize: 9, Latent: 4, SeedBits: 13, CoefBits: 8}},             // general form: 49 bits
 		{19, 70, Settings{BlockSize: 32, Latent: 8, SeedBits: 16, CoefBits: 8, Prune: 0.4}},
 		{30, 200, Settings{BlockSize: 12, Latent: 3, SeedBits: 12, CoefBits: 4, Prune: 0.9}},
+		// Above compress.ParallelWork: several workers, row chunks and tiles.
+		{300, 3501, def},
+		{300, 3501, Settings{BlockSize: def.BlockSize, Latent: def.Latent, SeedBits: def.SeedBits, CoefBits: def.CoefBits, Prune: 0.5}},
 	} {
 		t.Run(fmt.Sprintf("%dx%d_C%d_P%d_K%d_cb%d_prune%v", tc.rows, tc.cols, tc.s.BlockSize, tc.s.Latent, tc.s.SeedBits, tc.s.CoefBits, tc.s.Prune), func(t *testing.T) {
 			checkOperator(t, randomQuantized(rng, tc.rows, tc.cols, tc.s), rng)
@@ -224,6 +229,9 @@ func BenchmarkKernels(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("tile/prune%v", prune), func(b *testing.B) {
 			for b.Loop() {
+				if op.mask != nil {
+					copy(sc.cursor, op.rowStart[:rows])
+				}
 				for j0 := 0; j0 < op.nbc; j0 += tw {
 					op.tileWords(sc, 1, tw, st, sc.tab, rows, y, 0, rows, j0, min(j0+tw, op.nbc))
 				}
