@@ -58,7 +58,7 @@ func TestCodecConfigsLoad(t *testing.T) {
 		file, algorithm, option string
 		ratio, value            float64
 	}{
-		{"../configs/mnist-vptq.yaml", "vptq", "codebook_bits", 4, 8},
+		{"../configs/mnist-vptq.yaml", "vptq", "codebook_bits", 4, 7},
 		{"../configs/mnist-seedlm.yaml", "seedlm", "prune", 6, 0.25},
 	} {
 		c, err := LoadConfig(tc.file)
