@@ -96,41 +96,46 @@
 // variable shifts, a conversion), a multiply by 2^code and an FMA (AVX2 assembly with
 // the rows' words prefetched; a pure-Go loop elsewhere and for P > 4 or the general
 // form). A pruned row's mask bits are walked, so a pruned block costs no load and no
-// arithmetic; the price is a mispredicted loop exit per row and tile (about 20 cycles).
-// Rows are split across cores with compress.SplitRows; each worker builds the tables of
-// the tiles it runs (the projection work is repeated per worker). A batch of n inputs is
-// n passes.
+// arithmetic; the price is a mispredicted loop exit per row and tile. A large product
+// runs on all cores: for each tile they build its tables together (each once, shared),
+// then take chunks of 128 rows from a shared counter (not compress.SplitRows' fixed
+// halves: on a shared machine a core slowed by other work would hold up the product,
+// and each half would build every table). A batch of n inputs is n passes.
 //
 // # When regenerating beats reading
 //
-// Per block column and input, with R rows, W workers, projection rate F_p, kernel time
+// Per block column and input, with R rows, W cores, projection rate F_p, kernel time
 // per block t_b and dense bandwidth B (compress.Dense reads 4 bytes per weight; at
 // 16384×4096, 256 MiB, it is memory-bound):
 //
-//	SeedLM  S·C/F_p + R·t_b/W          dense  R·C·4/B
+//	SeedLM  (S·C/F_p + R·t_b)/W          dense  R·C·4/B
 //
 // so SeedLM wins when C·4/B > t_b/W (a block's 4·C dense bytes take longer to stream
-// than the block's kernel work) and R > R* = (S·C/F_p) / (C·4/B − t_b/W). Measured on
+// than the block's kernel work) and R > R* = (S·C/F_p)/(W·C·4/B − t_b). Measured on
 // this machine (AMD EPYC family 23 — AVX2 and FMA, no AVX-512; L1d 32 KiB, L2 512 KiB
-// per core, L3 8 MiB; 2 vCPUs shared with other jobs, so every figure moves by ±30%):
-// BenchmarkKernels (one core, 4096×4096, defaults) gives F_p ≈ 9 multiply–adds/ns and
-// t_b ≈ 3.4 ns (3.5 weights/ns); compress.Dense at 16384×4096, batch 1, streams
-// B ≈ 11–12.5 GB/s. With S = 2112 and C = 12: the tables cost 2.8 µs per block column,
-// a row-block 1.7 ns on two workers against dense's 4.1 ns, so
+// per core, L3 8 MiB; 2 vCPUs shared with other jobs, so figures move by ±30% between
+// runs): BenchmarkKernels (one core, 4096×4096, defaults) gives F_p ≈ 11 multiply–adds
+// per ns and t_b ≈ 2.3–2.6 ns (4.3–4.8 weights/ns); compress.Dense at 16384×4096,
+// batch 1, streams B ≈ 20 GB/s when the machine is quiet (11–12 GB/s when it is
+// busy). With S = 2112 and C = 12 the tables cost 2.3 µs per block column and a block
+// 2.4 ns, against dense's 2.4 ns per row-block at 20 GB/s, so
 //
-//	bound (R → ∞): 4.1/1.7 ≈ 2.4x dense      crossover: R* ≈ 2.8 µs/2.4 ns ≈ 1,200 rows
-//	16384×4096: predicted 2.2x               4096×4096: predicted 1.7x
+//	W = 2: bound (R → ∞) 2·2.4/2.4 ≈ 2.0x dense, crossover R* ≈ 2.3 µs/2.4 ns ≈ 950 rows
+//	W = 1: bound ≈ 1.0x (no win)
 //
-// and BenchmarkOperator's figures are in the package's commit history and the report;
-// under the shared machine the packed kernel, being compute-bound, loses more to other
-// jobs than the memory-bound dense one, and reaches about half its bound.
+// The second vCPU, though, adds only 1.2–1.5x to the packed kernel here (BenchmarkOperator
+// with -cpu 1,2), which puts the practical bound at 1.2–1.5x for 16384×4096 and about
+// 1.0–1.3x for 4096×4096; BenchmarkOperator measured 1.33x and 0.94x on a quiet machine
+// (1.1–1.4x and 1.2x when busy, where dense streams slower).
 //
 // Where it cannot win: a matrix that fits in cache (256×784: dense reads it at
-// 5–8 Gweights/s, 1.5–2.4 ns per row-block, and the 66 tables alone cost more than the
-// whole dense product); batches (each input is a pass of tables and blocks, while dense
-// reads W once: at batch 8 dense runs 6–10 Gweights/s at 16384×4096); wide seeds
-// (K = 16: S ≈ 65,600, 87 µs per block column and one block column per tile, which
-// raises t_b to about 12 ns, above dense's 4.1: never). Pruning a random half of the
-// blocks saves little at K = 11 (the mispredicted exits), three quarters about 1.7x
-// (BenchmarkPruned, BenchmarkKernels).
+// 10–12 Gweights/s, and the 66 tables alone cost more than the whole dense product:
+// 0.09x); batches (each input is a pass of tables and blocks, while dense reads W once
+// and runs 17–22 Gweights/s at batch 8: 0.06–0.31x); wide seeds (K = 16: S ≈ 65,600,
+// 63 µs per block column and one block column per tile, which raises t_b to 18 ns —
+// BenchmarkKernels with seed_bits 16, latent 3 —: never). Pruning helps the kernel where its words are in cache (BenchmarkKernels,
+// 4096×4096: 7.4 and 11.4 weights/ns at a random half and three quarters pruned, against
+// 4.7 unpruned) but at 16384×4096 a random quarter or half pruned is slower than none
+// (BenchmarkPruned: 5.1 and 6.3 against 6.8 Gweights/s; three quarters: 10.5), for a
+// reason not found (not the prefetch distance).
 package seedlm
