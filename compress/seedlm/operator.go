@@ -56,11 +56,15 @@ func (*Codec) LoadOperator(name string, meta map[string]string, get func(string)
 	if err != nil {
 		return nil, err
 	}
+	if q.Kept > math.MaxInt32 {
+		// The operator indexes blocks with 32-bit row starts and cursors.
+		return nil, fmt.Errorf("seedlm: tensor %q: %d kept blocks, more than the operator's limit of 2^31 − 1", name, q.Kept)
+	}
 	return NewOperator(q), nil
 }
 
 // NewOperator builds the operator of q, which must be valid (as Load returns it; seeds
-// in [1, 2^K − 1], Mask nil or with Kept set flags). It does not keep q.
+// in [1, 2^K − 1], Mask nil or with Kept set flags, Kept < 2^31). It does not keep q.
 func NewOperator(q *Quantized) *Operator {
 	l := q.Layout
 	op := &Operator{l: l, nbc: l.blocksPerRow(), m: 1<<l.SeedBits - 1 + l.Latent - 1, orbit: orbitOf(l.SeedBits)}

@@ -105,6 +105,7 @@ func TestOperatorMatchesNaiveProduct(t *testing.T) {
 		{19, 70, Settings{BlockSize: 9, Latent: 4, SeedBits: 13, CoefBits: 8}},             // general form: 49 bits
 		{19, 70, Settings{BlockSize: 32, Latent: 8, SeedBits: 16, CoefBits: 8, Prune: 0.4}},
 		{30, 200, Settings{BlockSize: 12, Latent: 3, SeedBits: 12, CoefBits: 4, Prune: 0.9}},
+		{5, 40, Settings{BlockSize: def.BlockSize, Latent: def.Latent, SeedBits: def.SeedBits, CoefBits: def.CoefBits, Prune: 1}}, // nothing kept
 		// Above compress.ParallelWork: several workers, row chunks and tiles.
 		{300, 3501, def},
 		{300, 3501, Settings{BlockSize: def.BlockSize, Latent: def.Latent, SeedBits: def.SeedBits, CoefBits: def.CoefBits, Prune: 0.5}},
@@ -112,6 +113,17 @@ func TestOperatorMatchesNaiveProduct(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d_C%d_P%d_K%d_cb%d_prune%v", tc.rows, tc.cols, tc.s.BlockSize, tc.s.Latent, tc.s.SeedBits, tc.s.CoefBits, tc.s.Prune), func(t *testing.T) {
 			checkOperator(t, randomQuantized(rng, tc.rows, tc.cols, tc.s), rng)
 		})
+	}
+}
+
+// The exponent base at both ends of Load's range: the assembly scales each row's sum
+// by 2^ExpBase in float64, the Go kernel each block by a float32 2^(ExpBase+code).
+func TestOperatorExtremeExponents(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 1))
+	for _, e := range []int{minExpBase, -130, maxExpBase} {
+		q := randomQuantized(rng, 9, 70, DefaultSettings())
+		q.ExpBase = e
+		checkOperator(t, q, rng)
 	}
 }
 
