@@ -111,31 +111,35 @@
 //	SeedLM  (S·C/F_p + R·t_b)/W          dense  R·C·4/B
 //
 // so SeedLM wins when C·4/B > t_b/W (a block's 4·C dense bytes take longer to stream
-// than the block's kernel work) and R > R* = (S·C/F_p)/(W·C·4/B − t_b). Measured on
-// this machine (AMD EPYC family 23 — AVX2 and FMA, no AVX-512; L1d 32 KiB, L2 512 KiB
-// per core, L3 8 MiB; 2 vCPUs shared with other jobs, so figures move by ±30% between
-// runs): BenchmarkKernels (one core, 4096×4096, defaults) gives F_p ≈ 11 multiply–adds
-// per ns and t_b ≈ 2.3–2.6 ns (4.3–4.8 weights/ns); compress.Dense at 16384×4096,
-// batch 1, streams B ≈ 20 GB/s when the machine is quiet (11–12 GB/s when it is
-// busy). With S = 2112 and C = 12 the tables cost 2.3 µs per block column and a block
-// 2.4 ns, against dense's 2.4 ns per row-block at 20 GB/s, so
+// than the block's kernel work) and R > R* = (S·C/F_p)/(W·C·4/B − t_b); the bound, as
+// R grows, is (C·4/B)/(t_b/W). Measured on this machine (AMD EPYC family 23 — AVX2 and
+// FMA, no AVX-512; L1d 32 KiB, L2 512 KiB per core, L3 8 MiB; 2 vCPUs shared with
+// other jobs, so figures move by ±30% between runs): BenchmarkKernels (one core,
+// 4096×4096, defaults) gives F_p ≈ 11 multiply–adds per ns and t_b ≈ 2.3–2.6 ns
+// (4.3–4.8 weights/ns). With S = 2112 and C = 12 the tables cost 2.3 µs per block
+// column. compress.Dense at 16384×4096, batch 1, streams B ≈ 16 GB/s on one core and
+// 20–22 GB/s on two when the machine is quiet (11–12 GB/s when it is busy):
 //
-//	W = 2: bound (R → ∞) 2·2.4/2.4 ≈ 2.0x dense, crossover R* ≈ 2.3 µs/2.4 ns ≈ 950 rows
-//	W = 1: bound ≈ 1.0x (no win)
+//	W = 1: 3.0 ns against 2.4 ns per row-block: bound 1.25x, R* ≈ 2.3 µs/0.6 ns ≈ 4,000 rows
+//	W = 2: 2.2 ns against 1.2 ns if two cores ran the kernel twice as fast: bound 1.8x,
+//	       R* ≈ 2.3 µs/2.0 ns ≈ 1,200 rows
 //
-// The second vCPU, though, adds only 1.2–1.5x to the packed kernel here (BenchmarkOperator
-// with -cpu 1,2), which puts the practical bound at 1.2–1.5x for 16384×4096 and about
-// 1.0–1.3x for 4096×4096; BenchmarkOperator measured 1.33x and 0.94x on a quiet machine
-// (1.1–1.4x and 1.2x when busy, where dense streams slower).
+// BenchmarkOperator at 16384×4096, batch 1, quiet machine, medians of 5: one core,
+// packed 4.93 Gweights/s against dense 3.98 (1.24x: the one-core bound, reached); two
+// cores, 6.80 against 5.42 (1.25x), because the second vCPU adds only 1.38x to the
+// packed kernel (and 1.36x to dense), so the two-core bound of 1.8x is not reached.
+// At 4096×4096 (64 MiB, also memory-bound) two cores give 0.94x: R* is close to 4096.
 //
 // Where it cannot win: a matrix that fits in cache (256×784: dense reads it at
 // 10–12 Gweights/s, and the 66 tables alone cost more than the whole dense product:
 // 0.09x); batches (each input is a pass of tables and blocks, while dense reads W once
-// and runs 17–22 Gweights/s at batch 8: 0.06–0.31x); wide seeds (K = 16: S ≈ 65,600,
-// 63 µs per block column and one block column per tile, which raises t_b to 18 ns —
-// BenchmarkKernels with seed_bits 16, latent 3 —: never). Pruning helps the kernel where its words are in cache (BenchmarkKernels,
-// 4096×4096: 7.4 and 11.4 weights/ns at a random half and three quarters pruned, against
-// 4.7 unpruned) but at 16384×4096 a random quarter or half pruned is slower than none
-// (BenchmarkPruned: 5.1 and 6.3 against 6.8 Gweights/s; three quarters: 10.5), for a
-// reason not found (not the prefetch distance).
+// and runs 17–22 Gweights/s at batch 8: 0.06–0.31x); wide seeds (K = 16, the paper's:
+// S ≈ 65,600, 63 µs per block column, and one block column per tile, which raises t_b
+// to 18 ns in BenchmarkKernels with seed_bits 16 and latent 3: never). Pruning helps
+// the kernel where its words are in cache (BenchmarkKernels, 4096×4096: 7.4 and 11.4
+// weights/ns at a random half and three quarters pruned, against 4.7 unpruned), but at
+// 16384×4096 a random quarter or half pruned is slower than none (BenchmarkPruned: 5.1
+// and 6.3 against 6.8 Gweights/s; three quarters: 10.5), for a reason not found (not
+// the prefetch distance; masks equal in every row cost less than random ones, so part
+// of it is the mispredicted loop exits).
 package seedlm
