@@ -106,6 +106,7 @@ func TestOperatorMatchesNaiveProduct(t *testing.T) {
 		{19, 70, Settings{BlockSize: 32, Latent: 8, SeedBits: 16, CoefBits: 8, Prune: 0.4}},
 		{30, 200, Settings{BlockSize: 12, Latent: 3, SeedBits: 12, CoefBits: 4, Prune: 0.9}},
 		{5, 40, Settings{BlockSize: def.BlockSize, Latent: def.Latent, SeedBits: def.SeedBits, CoefBits: def.CoefBits, Prune: 1}}, // nothing kept
+		{20, 12*150 + 5, Settings{BlockSize: 12, Latent: 4, SeedBits: 10, CoefBits: 4, Prune: 0.4}},                               // 64-column tiles
 		// Above compress.ParallelWork: several workers, row chunks and tiles.
 		{300, 3501, def},
 		{300, 3501, Settings{BlockSize: def.BlockSize, Latent: def.Latent, SeedBits: def.SeedBits, CoefBits: def.CoefBits, Prune: 0.5}},
