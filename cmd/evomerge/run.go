@@ -381,7 +381,7 @@ func scoreLine(m activities.Model) string {
 		if m.Score.WeightBytes > 0 {
 			mem = float64(m.MergedScore.WeightBytes) / float64(m.Score.WeightBytes)
 		}
-		s += fmt.Sprintf("  → %s acc %.4f  %7d B (%.1f×)  mem %.1f×  %.4f ms (%.2f× faster)", c.Algorithm, m.Score.Accuracy, m.Score.SizeBytes, c.Ratio, mem, m.Score.LatencyMs, m.Score.Speedup)
+		s += fmt.Sprintf("  → %s acc %.4f  %7d B (%.1f×)  mem %.1f×  %.4f ms (speed-up %.2f×)", c.Algorithm, m.Score.Accuracy, m.Score.SizeBytes, c.Ratio, mem, m.Score.LatencyMs, m.Score.Speedup)
 	}
 	if m.Gates != nil {
 		if m.Accepted {
