@@ -88,54 +88,6 @@ func BenchmarkOperator(b *testing.B, batches []int, build func(rows, cols int) (
 	}
 }
 
-// DenseMulVec is the plain-Go float32 loop the codecs' older GEMV benchmarks compare with (BenchmarkOperator compares with the fast compress.Dense):
-// y = W·x for a row-major rows×cols matrix, four independent accumulators per row (as
-// fast as plain Go gets without assembly).
-func DenseMulVec(w []float32, rows, cols int, x, y []float32) {
-	x = x[:cols]
-	for r := range rows {
-		row := w[r*cols : (r+1)*cols : (r+1)*cols]
-		var s0, s1, s2, s3 float32
-		c := 0
-		for ; c+4 <= cols; c += 4 {
-			s0 += row[c] * x[c]
-			s1 += row[c+1] * x[c+1]
-			s2 += row[c+2] * x[c+2]
-			s3 += row[c+3] * x[c+3]
-		}
-		for ; c < cols; c++ {
-			s0 += row[c] * x[c]
-		}
-		y[r] = (s0 + s1) + (s2 + s3)
-	}
-}
-
-// BenchmarkGEMV runs, for every shape of GEMVShapes, the kernel build returns and the
-// dense baseline DenseMulVec over the same matrix (dense is its row-major weights), as
-// sub-benchmarks "kernel/RxC" and "dense/RxC" reporting weights per second: compare
-// the two in one run.
-func BenchmarkGEMV(b *testing.B, build func(rows, cols int) (kernel func(x, y []float32), dense []float32)) {
-	for _, sh := range GEMVShapes[:2] {
-		rows, cols := sh[0], sh[1]
-		kernel, w := build(rows, cols)
-		x, y := make([]float32, cols), make([]float32, rows)
-		for i := range x {
-			x[i] = float32(i%7) - 3
-		}
-		run := func(name string, f func()) {
-			b.Run(fmt.Sprintf("%s/%dx%d", name, rows, cols), func(b *testing.B) {
-				f() // warm up: tables, caches
-				for b.Loop() {
-					f()
-				}
-				b.ReportMetric(float64(rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gweights/s")
-			})
-		}
-		run("kernel", func() { kernel(x, y) })
-		run("dense", func() { DenseMulVec(w, rows, cols, x, y) })
-	}
-}
-
 // CompressTwice compresses src twice with fresh codecs from newCodec into dir and fails
 // the test unless both files are byte-identical; it returns the path and statistics of
 // the first.
