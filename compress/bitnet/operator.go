@@ -3,6 +3,7 @@ package bitnet
 import (
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"github.com/evomerge/evomerge/compress"
 )
@@ -72,7 +73,9 @@ func newTernary(rows, cols int, scale []float32, row func(r int, dst []int8)) *T
 	chunks := (cols + chunkCols - 1) / chunkCols
 	stride := chunks * chunkBytes
 	rowsP := (rows + rowBlock - 1) / rowBlock * rowBlock
-	t := &Ternary{rows: rows, cols: cols, chunks: chunks, codes: make([]byte, rowsP*stride), perRow: len(scale) > 1}
+	// The codes and the inputs start on a cache line, so vector loads of rows whose
+	// length is a multiple of 64 bytes never straddle two lines.
+	t := &Ternary{rows: rows, cols: cols, chunks: chunks, codes: aligned[byte](rowsP * stride), perRow: len(scale) > 1}
 	t.scale = scale
 	if !t.perRow {
 		t.scale = make([]float32, rows)
@@ -112,7 +115,10 @@ func (t *Ternary) Mul(n int, x, y []float32) {
 	k := activeKernel
 	xlen := t.chunks * chunkCols
 	blocks := len(t.codes) / (rowBlock * t.chunks * chunkBytes)
-	s.q = grow(s.q, n*xlen)
+	if cap(s.q) < n*xlen {
+		s.q = aligned[int8](n * xlen)
+	}
+	s.q = s.q[:n*xlen]
 	s.acc = grow(s.acc, n*blocks*rowBlock)
 	s.inv, s.sum, s.tmp = grow(s.inv, n), grow(s.sum, n), grow(s.tmp, xlen)
 	inv, sum := s.inv, s.sum
@@ -184,6 +190,13 @@ func grow[T any](s []T, n int) []T {
 		return make([]T, n)
 	}
 	return s[:n]
+}
+
+// aligned returns a zeroed slice of n one-byte elements starting on a 64-byte boundary.
+func aligned[T byte | int8](n int) []T {
+	buf := make([]T, n+63)
+	off := int(-uintptr(unsafe.Pointer(unsafe.SliceData(buf))) & 63)
+	return buf[off : off+n : off+n]
 }
 
 // kernel is one implementation of the integer row kernel.
