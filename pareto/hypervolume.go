@@ -16,8 +16,9 @@ import (
 // passed: they add nothing either. ref must be finite; a point infinitely better than
 // ref in some objective makes the hypervolume +Inf.
 //
-// The computation is exact. Two objectives take one sort and a sweep, O(N log N); more
-// objectives slice along the last one and recurse (the HSO scheme of While, Bradstreet,
+// The computation is exact. Two objectives take one sort and a sweep, O(N log N); three
+// a sweep over a staircase (hv3), O(N log N) comparisons; more objectives slice along the
+// last one and recurse (the HSO scheme of While, Bradstreet,
 // Barone and Hingston, "Heuristics for optimising the calculation of hypervolume for
 // multi-objective optimisation problems", CEC 2005), O(N^(M−1) log N), which is quick for
 // the few objectives and hundreds of points of an evolution.
@@ -76,7 +77,14 @@ func hvMin(pts [][]float64, m int) float64 {
 		return -best
 	case m == 2:
 		return hv2(pts)
+	case m == 3:
+		return hv3(pts)
 	}
+	return hvSlice(pts, m)
+}
+
+// hvSlice is hvMin for m ≥ 3 objectives by slicing (the HSO scheme): it reorders pts.
+func hvSlice(pts [][]float64, m int) float64 {
 	// Slice along the last objective: sorted ascending, the slab between point i's value
 	// and the next one's is covered by the (m−1)-dimensional front of points 0..i.
 	last := m - 1

@@ -7,9 +7,12 @@ import "math/bits"
 // remains after removing fronts[0], and so on. Indices inside each front are ascending.
 // Duplicate points land in the same front. It returns nil for no points.
 //
-// This is the fast non-dominated sort of Deb et al. 2002 (NSGA-II, §III-A): every pair is
-// compared once, O(M·N²) time for N points and M objectives. The sets S_p of points that p
-// dominates are kept as one N×N bit matrix (N²/8 bytes, 125 KB for N = 1000).
+// Up to three objectives it is an efficient non-dominated sort with binary search over
+// per-front staircases (ndSortLow), about O(N log² N) on random points: 100,000 points
+// in three objectives take well under a second. With more objectives it is the fast
+// non-dominated sort of Deb et al. 2002 (NSGA-II, §III-A): every pair is compared once,
+// O(M·N²) time for N points and M objectives, the sets S_p of points that p dominates
+// kept as one N×N bit matrix (N²/8 bytes, 125 KB for N = 1000).
 //
 // It panics if a point's length differs from len(dirs) (see the package doc).
 func NonDominatedSort(points [][]float64, dirs []Direction) [][]int {
@@ -19,6 +22,9 @@ func NonDominatedSort(points [][]float64, dirs []Direction) [][]int {
 		return nil
 	}
 	flat := orderedKeys(points, dirs)
+	if m <= 3 {
+		return ndSortLow(flat, n, m)
+	}
 	words := (n + 63) / 64
 	dominates := make([]uint64, n*words) // row p, bit q: p dominates q (q ∈ S_p)
 	count := make([]int, n)              // count[q]: how many points dominate q (n_q)
