@@ -163,7 +163,7 @@ func reportModel(m Model) ReportModel {
 }
 
 func objectives(s bench.Result) Objectives {
-	return Objectives{Accuracy: s.Accuracy, SizeBytes: s.SizeBytes, LatencyMs: s.LatencyMs, WeightBytes: s.WeightBytes, Speedup: s.Speedup}
+	return Objectives{Accuracy: s.Accuracy, TestAccuracy: s.TestAccuracy, SizeBytes: s.SizeBytes, LatencyMs: s.LatencyMs, WeightBytes: s.WeightBytes, Speedup: s.Speedup}
 }
 
 // Markdown renders the report for people.
@@ -179,8 +179,8 @@ func Markdown(r Report) string {
 	}
 	table := func(title string, ms []ReportModel) {
 		fmt.Fprintf(&b, "\n## %s\n\n", title)
-		b.WriteString("| id | recipe | accuracy | size (bytes) | weight memory (bytes) | latency (ms) | speed-up | compression | retention | gates | digest |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| id | recipe | validation accuracy | test accuracy | size (bytes) | weight memory (bytes) | latency (ms) | speed-up | compression | retention | gates | digest |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, m := range ms {
 			comp, ret, speed := "—", "—", "—"
 			if c := m.Compression; c != nil {
@@ -193,8 +193,8 @@ func Markdown(r Report) string {
 			if m.Objectives.Speedup > 0 {
 				speed = fmt.Sprintf("%.2f×", m.Objectives.Speedup)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.4f | %d | %d | %.4f | %s | %s | %s | %s | `%s` |\n",
-				m.ID, RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.SizeBytes, m.Objectives.WeightBytes, m.Objectives.LatencyMs,
+			fmt.Fprintf(&b, "| %s | %s | %.4f | %.4f | %d | %d | %.4f | %s | %s | %s | %s | `%s` |\n",
+				m.ID, RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.TestAccuracy, m.Objectives.SizeBytes, m.Objectives.WeightBytes, m.Objectives.LatencyMs,
 				speed, comp, ret, gateString(m.Gates), shortDigest(m.Digest))
 		}
 	}
@@ -204,8 +204,8 @@ func Markdown(r Report) string {
 		table("Rejected at the final gates", r.Rejected)
 	}
 	if m := r.BestMerge; m != nil {
-		fmt.Fprintf(&b, "\n## Best uncompressed merge\n\n%s (generation %d): accuracy %.4f, %d bytes, %.4f ms; recipe %s; digest `%s`\n",
-			m.ID, m.Generation, m.Objectives.Accuracy, m.Objectives.SizeBytes, m.Objectives.LatencyMs, RecipeString(m.Recipe), m.Digest)
+		fmt.Fprintf(&b, "\n## Best uncompressed merge\n\n%s (generation %d, chosen on validation): validation accuracy %.4f, test accuracy %.4f, %d bytes, %.4f ms; recipe %s; digest `%s`\n",
+			m.ID, m.Generation, m.Objectives.Accuracy, m.Objectives.TestAccuracy, m.Objectives.SizeBytes, m.Objectives.LatencyMs, RecipeString(m.Recipe), m.Digest)
 	}
 	b.WriteString("\nFront models are exported under `front/<id>/model.safetensors`; the best uncompressed merge under `best-merge/`.\n")
 	return b.String()

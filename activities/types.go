@@ -192,7 +192,10 @@ type ReportModel struct {
 
 // Objectives are the measured objectives of one model.
 type Objectives struct {
-	Accuracy  float64 `json:"accuracy"`
+	// Accuracy is measured on the validation set (what selection and gates read);
+	// TestAccuracy on the test set, for the report only.
+	Accuracy     float64 `json:"accuracy"`
+	TestAccuracy float64 `json:"test_accuracy,omitempty"`
 	SizeBytes int64   `json:"size_bytes"`
 	LatencyMs float64 `json:"latency_ms"`
 	// WeightBytes is the memory the loaded model holds for its parameters.

@@ -4,8 +4,12 @@ import "context"
 
 // Result is what an evaluator measures on one model.
 type Result struct {
-	// Accuracy is the fraction of examples classified correctly, in [0, 1].
+	// Accuracy is the fraction of validation examples classified correctly, in [0, 1]:
+	// the accuracy a search selects and gates on.
 	Accuracy float64 `json:"accuracy"`
+	// TestAccuracy is the fraction of test examples classified correctly: reported,
+	// never used to choose between models. 0 if the evaluator has no test set.
+	TestAccuracy float64 `json:"test_accuracy,omitempty"`
 	// SizeBytes is the model's size on disk in bytes.
 	SizeBytes int64 `json:"size_bytes"`
 	// WeightBytes is the memory the loaded model holds for its parameters, in the form
@@ -27,8 +31,10 @@ type Result struct {
 	Speedup float64 `json:"speedup,omitempty"`
 	// Finite reports that inference ran and every output (logit) was a finite number.
 	Finite bool `json:"finite"`
-	// Examples is the number of examples Accuracy was measured on.
-	Examples int `json:"examples"`
+	// Examples and TestExamples are the numbers of examples Accuracy and TestAccuracy
+	// were measured on.
+	Examples     int `json:"examples"`
+	TestExamples int `json:"test_examples,omitempty"`
 }
 
 // Request names the model an evaluator scores and, optionally, the model its latency

@@ -16,21 +16,24 @@ type MNISTSettings struct {
 	DataDir string
 	// LatencyRuns is the number of timed latency samples (MeasureLatency); 0 means 200.
 	LatencyRuns int
-	// Limit evaluates only the first Limit test images; 0 means all 10,000.
+	// Limit evaluates only the first Limit validation and test images; 0 means all
+	// 10,000 of each.
 	Limit int
 }
 
 // DefaultLatencyRuns is the number of timed forward passes when LatencyRuns is 0.
 const DefaultLatencyRuns = 200
 
-// MNIST scores nn models (MLPs on 28×28 digits) on the MNIST test set.
+// MNIST scores nn models (MLPs on 28×28 digits) on the MNIST validation images (held
+// out of the training set: what a search selects on) and test images (reported only).
 type MNIST struct {
-	test *nn.Dataset
-	runs int
+	val, test *nn.Dataset
+	runs      int
 }
 
-// NewMNIST loads the MNIST test set once for every later Evaluate. It fails if the data
-// cannot be found or read, or if a setting is negative.
+// NewMNIST loads the MNIST validation and test sets (nn.LoadMNISTSplits) once for every
+// later Evaluate. It fails if the data cannot be found or read, or if a setting is
+// negative.
 func NewMNIST(s MNISTSettings) (*MNIST, error) {
 	if s.LatencyRuns < 0 {
 		return nil, fmt.Errorf("mnist evaluator: latency runs = %d must be ≥ 0", s.LatencyRuns)
@@ -38,18 +41,19 @@ func NewMNIST(s MNISTSettings) (*MNIST, error) {
 	if s.Limit < 0 {
 		return nil, fmt.Errorf("mnist evaluator: limit = %d must be ≥ 0 (0 = all test images)", s.Limit)
 	}
-	_, test, err := nn.LoadMNIST(s.DataDir)
+	splits, err := nn.LoadMNISTSplits(s.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("mnist evaluator: %w", err)
 	}
+	val, test := splits.Validation, splits.Test
 	if s.Limit > 0 {
-		test = test.Head(s.Limit)
+		val, test = val.Head(s.Limit), test.Head(s.Limit)
 	}
 	runs := s.LatencyRuns
 	if runs == 0 {
 		runs = DefaultLatencyRuns
 	}
-	return &MNIST{test: test, runs: runs}, nil
+	return &MNIST{val: val, test: test, runs: runs}, nil
 }
 
 // Name is "mnist".
@@ -58,7 +62,8 @@ func (e *MNIST) Name() string { return "mnist" }
 // Evaluate loads req.Model (a safetensors file, or a directory holding
 // model.safetensors) as it would be deployed — a compressed model through its codec's
 // packed kernels (nn.LoadNetwork), never a dequantized copy — and measures:
-//   - Accuracy on the test images (all of them, or the first Limit), computed in parallel;
+//   - Accuracy on the validation images and TestAccuracy on the test images (all of
+//     them, or the first Limit), computed in parallel;
 //   - SizeBytes, the size of the safetensors file on disk;
 //   - WeightBytes, the memory the loaded network holds for its parameters;
 //   - LatencyMs, the median batch-1 forward pass after a warm-up (MeasureLatency);
@@ -90,7 +95,11 @@ func (e *MNIST) Evaluate(ctx context.Context, req Request) (Result, error) {
 			return Result{}, fmt.Errorf("mnist evaluator: reference: %w", err)
 		}
 	}
-	tally, err := m.Evaluate(ctx, e.test)
+	tally, err := m.Evaluate(ctx, e.val)
+	if err != nil {
+		return Result{}, fmt.Errorf("mnist evaluator: %s: %w", path, err)
+	}
+	testTally, err := m.Evaluate(ctx, e.test)
 	if err != nil {
 		return Result{}, fmt.Errorf("mnist evaluator: %s: %w", path, err)
 	}
@@ -100,6 +109,7 @@ func (e *MNIST) Evaluate(ctx context.Context, req Request) (Result, error) {
 	}
 	return Result{
 		Accuracy:           tally.Accuracy(),
+		TestAccuracy:       testTally.Accuracy(),
 		SizeBytes:          size,
 		WeightBytes:        m.WeightBytes(),
 		Params:             m.NumParams(),
@@ -107,8 +117,9 @@ func (e *MNIST) Evaluate(ctx context.Context, req Request) (Result, error) {
 		LatencyMs:          timing.Ms,
 		ReferenceLatencyMs: timing.RefMs,
 		Speedup:            timing.Speedup,
-		Finite:             tally.Finite,
+		Finite:             tally.Finite && testTally.Finite,
 		Examples:           tally.Total,
+		TestExamples:       testTally.Total,
 	}, nil
 }
 

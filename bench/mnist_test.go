@@ -73,9 +73,16 @@ func TestMNISTEvaluateMatchesTheModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%+v", r)
-	_, test, _ := nn.LoadMNIST("")
-	if want := m.Accuracy(test.Head(2000)); r.Accuracy != want {
-		t.Errorf("Accuracy = %v, the model's own Accuracy on the same images = %v", r.Accuracy, want)
+	splits, err := nn.LoadMNISTSplits("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Accuracy is on the held-out validation images, TestAccuracy on the test images.
+	if want := m.Accuracy(splits.Validation.Head(2000)); r.Accuracy != want {
+		t.Errorf("Accuracy = %v, the model's own accuracy on the first 2,000 validation images = %v", r.Accuracy, want)
+	}
+	if want := m.Accuracy(splits.Test.Head(2000)); r.TestAccuracy != want {
+		t.Errorf("TestAccuracy = %v, the model's own accuracy on the first 2,000 test images = %v", r.TestAccuracy, want)
 	}
 	if r.Accuracy < 0.7 {
 		t.Errorf("Accuracy = %.3f for a model trained on 1,000 images; want ≥ 0.7", r.Accuracy)
@@ -90,8 +97,8 @@ func TestMNISTEvaluateMatchesTheModel(t *testing.T) {
 	if r.LatencyMs <= 0 || r.LatencyMs > 1000 {
 		t.Errorf("LatencyMs = %v, want a positive time under a second", r.LatencyMs)
 	}
-	if !r.Finite || r.Examples != 2000 {
-		t.Errorf("Finite = %v, Examples = %d; want true and 2000", r.Finite, r.Examples)
+	if !r.Finite || r.Examples != 2000 || r.TestExamples != 2000 {
+		t.Errorf("Finite = %v, Examples = %d, TestExamples = %d; want true and 2000", r.Finite, r.Examples, r.TestExamples)
 	}
 
 	// The model's directory works too and gives the same scores.

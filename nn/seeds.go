@@ -29,7 +29,7 @@ const BaseSeed = "base"
 
 // seedVersion changes whenever training code changes what a spec produces, so cached
 // seeds from older code are retrained.
-const seedVersion = 1
+const seedVersion = 2 // 2: trained on MNISTSplits.Train, the validation images held out
 
 // MetaSeedSpec is the metadata key under which a seed model records how it was made.
 const MetaSeedSpec = "nn.seed_spec"
@@ -54,7 +54,7 @@ func DemoSeeds() []SeedSpec {
 	}
 }
 
-// TrainSeeds trains the DemoSeeds on train (the MNIST training set) into dir/<name>/
+// TrainSeeds trains the DemoSeeds on train (MNISTSplits.Train: the validation images must stay out) into dir/<name>/
 // (model.safetensors and config.json, written atomically) and returns name → directory.
 // A seed whose model.safetensors already records the same spec (and base spec, training
 // set size and code version) under "nn.seed_spec" is reused, not retrained. progress, if
@@ -124,6 +124,22 @@ func trainSeeds(dir string, train *Dataset, specs []SeedSpec, progress func(msg 
 // recordedSeed returns the "nn.seed_spec" metadata of the model at path, or "" if there
 // is no such file. A file that cannot be read as safetensors counts as absent, so it is
 // retrained and replaced.
+// SeedsStale reports whether a demo seed in dir was trained by an older version of the
+// training code (so TrainSeeds would retrain it). Missing seeds are not stale.
+func SeedsStale(dir string) bool {
+	for _, spec := range DemoSeeds() {
+		rec := recordedSeed(filepath.Join(dir, spec.Name, ModelFile))
+		if rec == "" {
+			continue
+		}
+		var r seedRecord
+		if json.Unmarshal([]byte(rec), &r) != nil || r.Version != seedVersion {
+			return true
+		}
+	}
+	return false
+}
+
 func recordedSeed(path string) string {
 	f, err := tensor.Open(path)
 	if err != nil {

@@ -199,20 +199,24 @@ func runRun(ctx context.Context, g *globals, f *runFlags) (err error) {
 
 // ensureSeeds trains the demo's seed models when the config asks for them and they are missing.
 func ensureSeeds(cfg *evomerge.Config) error {
-	if !cfg.MissingSeeds() {
+	switch {
+	case cfg.MissingSeeds():
+		fmt.Fprintf(os.Stderr, "seed models missing: training the %s seeds into %s (cached for later runs)\n", cfg.SeedModels.Generate, cfg.SeedModels.Dir)
+	case cfg.SeedModels != nil && nn.SeedsStale(cfg.SeedModels.Dir):
+		fmt.Fprintf(os.Stderr, "seed models in %s were trained by an older evomerge: retraining the %s seeds\n", cfg.SeedModels.Dir, cfg.SeedModels.Generate)
+	default:
 		return nil
 	}
-	fmt.Fprintf(os.Stderr, "seed models missing: training the %s seeds into %s (cached for later runs)\n", cfg.SeedModels.Generate, cfg.SeedModels.Dir)
 	return trainSeeds(cfg.SeedModels.Dir, cfg.Evaluator.DataDir)
 }
 
 func trainSeeds(dir, dataDir string) error {
 	start := time.Now()
-	train, test, err := nn.LoadMNIST(dataDir)
+	splits, err := nn.LoadMNISTSplits(dataDir)
 	if err != nil {
 		return err
 	}
-	paths, err := nn.TrainSeeds(dir, train, func(msg string) { fmt.Fprintf(os.Stderr, "  %s\n", msg) })
+	paths, err := nn.TrainSeeds(dir, splits.Train, func(msg string) { fmt.Fprintf(os.Stderr, "  %s\n", msg) })
 	if err != nil {
 		return err
 	}
@@ -221,7 +225,7 @@ func trainSeeds(dir, dataDir string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "  seed %-11s test accuracy %.4f  (%s)\n", s.Name, m.Accuracy(test), paths[s.Name])
+		fmt.Fprintf(os.Stderr, "  seed %-11s validation accuracy %.4f, test %.4f  (%s)\n", s.Name, m.Accuracy(splits.Validation), m.Accuracy(splits.Test), paths[s.Name])
 	}
 	fmt.Fprintf(os.Stderr, "seed models ready in %.1f s\n", time.Since(start).Seconds())
 	return nil
@@ -370,18 +374,18 @@ func watchProgress(ctx context.Context, c client.Client, id string, done <-chan 
 }
 
 func printGeneration(h workflows.GenerationStats, of int) {
-	fmt.Fprintf(os.Stderr, "[gen %d/%d] done in %.1f s: %d children, %d accepted, front %d (hypervolume %.4f), best %s %.4f; best uncompressed merge so far %s %.4f\n",
+	fmt.Fprintf(os.Stderr, "[gen %d/%d] done in %.1f s: %d children, %d accepted, front %d (hypervolume %.4f), best %s %.4f validation accuracy; best uncompressed merge so far %s %.4f\n",
 		h.Generation, of, h.DurationSeconds, h.Children, h.Accepted, h.FrontSize, h.Hypervolume, h.BestID, h.BestScore, h.BestMergeID, h.BestMergeScore)
 }
 
 func scoreLine(m activities.Model) string {
-	s := fmt.Sprintf("acc %.4f  %8d B  %.4f ms", m.MergedScore.Accuracy, m.MergedScore.SizeBytes, m.MergedScore.LatencyMs)
+	s := fmt.Sprintf("val %.4f  %8d B  %.4f ms", m.MergedScore.Accuracy, m.MergedScore.SizeBytes, m.MergedScore.LatencyMs)
 	if c := m.Compression; c != nil {
 		mem := 0.0
 		if m.Score.WeightBytes > 0 {
 			mem = float64(m.MergedScore.WeightBytes) / float64(m.Score.WeightBytes)
 		}
-		s += fmt.Sprintf("  → %s acc %.4f  %7d B (%.1f×)  mem %.1f×  %.4f ms (speed-up %.2f×)", c.Algorithm, m.Score.Accuracy, m.Score.SizeBytes, c.Ratio, mem, m.Score.LatencyMs, m.Score.Speedup)
+		s += fmt.Sprintf("  → %s val %.4f  %7d B (%.1f×)  mem %.1f×  %.4f ms (speed-up %.2f×)", c.Algorithm, m.Score.Accuracy, m.Score.SizeBytes, c.Ratio, mem, m.Score.LatencyMs, m.Score.Speedup)
 	}
 	if m.Gates != nil {
 		if m.Accepted {
@@ -409,7 +413,7 @@ func printResult(w *os.File, out activities.ReportOutput, asJSON bool) error {
 	}
 	r := out.Report
 	fmt.Fprintf(w, "\nPareto front of %s (%d generations, %d evaluations, %.1f s; hypervolume %.4f):\n", r.Run, r.Generations, r.Evaluations, r.WallSeconds, r.Hypervolume)
-	fmt.Fprintf(w, "%-8s %-60s %9s %10s %10s %9s %8s %-22s %s\n", "id", "recipe", "accuracy", "bytes", "memory", "ms", "speed-up", "compression", "gates")
+	fmt.Fprintf(w, "%-8s %-60s %9s %9s %10s %10s %9s %8s %-22s %s\n", "id", "recipe", "val acc", "test acc", "bytes", "memory", "ms", "speed-up", "compression", "gates")
 	for _, m := range r.Front {
 		comp := "-"
 		if c := m.Compression; c != nil {
@@ -423,14 +427,14 @@ func printResult(w *os.File, out activities.ReportOutput, asJSON bool) error {
 		if m.Objectives.Speedup > 0 {
 			speedup = fmt.Sprintf("%.2fx", m.Objectives.Speedup)
 		}
-		fmt.Fprintf(w, "%-8s %-60s %9.4f %10d %10d %9.4f %8s %-22s %s\n", m.ID, activities.RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.SizeBytes, m.Objectives.WeightBytes, m.Objectives.LatencyMs, speedup, comp, gates)
+		fmt.Fprintf(w, "%-8s %-60s %9.4f %9.4f %10d %10d %9.4f %8s %-22s %s\n", m.ID, activities.RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.TestAccuracy, m.Objectives.SizeBytes, m.Objectives.WeightBytes, m.Objectives.LatencyMs, speedup, comp, gates)
 	}
 	fmt.Fprintln(w, "\nSeeds:")
 	for _, m := range r.Seeds {
-		fmt.Fprintf(w, "  %-12s accuracy %.4f  %d bytes\n", m.ID, m.Objectives.Accuracy, m.Objectives.SizeBytes)
+		fmt.Fprintf(w, "  %-12s validation accuracy %.4f, test %.4f  %d bytes\n", m.ID, m.Objectives.Accuracy, m.Objectives.TestAccuracy, m.Objectives.SizeBytes)
 	}
 	if b := r.BestMerge; b != nil {
-		fmt.Fprintf(w, "Best uncompressed merge: %s %s accuracy %.4f\n", b.ID, activities.RecipeString(b.Recipe), b.Objectives.Accuracy)
+		fmt.Fprintf(w, "Best uncompressed merge (chosen on validation): %s %s validation accuracy %.4f, test %.4f\n", b.ID, activities.RecipeString(b.Recipe), b.Objectives.Accuracy, b.Objectives.TestAccuracy)
 	}
 	fmt.Fprintf(w, "\nReport: %s and %s\n", filepath.Join(out.Dir, "report.md"), filepath.Join(out.Dir, "report.json"))
 	return nil

@@ -202,8 +202,9 @@ func benchCmd(g *globals) *cobra.Command {
 		Use:   "bench -e mnist [--limit N] [--latency-runs N] [--reference MODEL] MODEL",
 		Short: "Score one model (dense or compressed, run packed): accuracy, bytes on disk and in memory, batch-1 latency",
 		Long: `Score one model as it would be deployed: a compressed model runs through its codec's
-packed kernels, never a dequantized copy. Reports accuracy on the MNIST test images, the
-file's size, the memory its weights hold, and the median batch-1 latency. With
+packed kernels, never a dequantized copy. Reports accuracy on the MNIST test images and on
+the validation images (the last 10,000 training images, held out of all training: what a
+run selects on), the file's size, the memory its weights hold, and the median batch-1 latency. With
 --reference (typically the uncompressed model), both are timed interleaved and the
 speed-up is the median ratio of their times.`,
 		Args: exactArgs(1),
@@ -236,7 +237,8 @@ speed-up is the median ratio of their times.`,
 				return printJSON(r)
 			}
 			fp16 := 2 * r.Params
-			fmt.Printf("%s: accuracy %.4f on %d MNIST test images, outputs finite: %v\n", path, r.Accuracy, r.Examples, r.Finite)
+			fmt.Printf("%s: test accuracy %.4f on %d MNIST test images, validation accuracy %.4f on %d held-out training images, outputs finite: %v\n",
+				path, r.TestAccuracy, r.TestExamples, r.Accuracy, r.Examples, r.Finite)
 			fmt.Printf("  size      %d bytes on disk\n", r.SizeBytes)
 			fmt.Printf("  memory    %d bytes of weights loaded (%.2f× smaller than fp16, %d parameters)\n", r.WeightBytes, float64(fp16)/float64(max(r.WeightBytes, 1)), r.Params)
 			fmt.Printf("  latency   %.4f ms (median of %d batch-1 samples)\n", r.LatencyMs, runs)
@@ -248,7 +250,7 @@ speed-up is the median ratio of their times.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&evaluator, "evaluator", "e", "mnist", "evaluator: mnist")
-	fl.IntVar(&limit, "limit", 0, "test images to score (0: all 10,000)")
+	fl.IntVar(&limit, "limit", 0, "validation and test images to score, each (0: all 10,000)")
 	fl.IntVar(&runs, "latency-runs", 200, "batch-1 latency samples timed")
 	fl.StringVar(&reference, "reference", "", "a model to time interleaved with MODEL (its speed-up is reported)")
 	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
