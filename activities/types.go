@@ -196,8 +196,8 @@ type Objectives struct {
 	// TestAccuracy on the test set, for the report only.
 	Accuracy     float64 `json:"accuracy"`
 	TestAccuracy float64 `json:"test_accuracy,omitempty"`
-	SizeBytes int64   `json:"size_bytes"`
-	LatencyMs float64 `json:"latency_ms"`
+	SizeBytes    int64   `json:"size_bytes"`
+	LatencyMs    float64 `json:"latency_ms"`
 	// WeightBytes is the memory the loaded model holds for its parameters.
 	WeightBytes int64 `json:"weight_bytes,omitempty"`
 	// Speedup is the interleaved latency ratio against the uncompressed merge.
