@@ -26,13 +26,13 @@ import json, sys, os
 d = sys.argv[1]
 dense = json.load(open(os.path.join(d, "dense.json")))
 fp16 = 2 * dense["params"]
-print(f"dense float32: accuracy {dense['accuracy']:.4f}, {dense['size_bytes']} bytes, {dense['params']} parameters (fp16: {fp16} bytes)")
+print(f"dense float32: test accuracy {dense['test_accuracy']:.4f} (validation {dense['accuracy']:.4f}), {dense['size_bytes']} bytes, {dense['params']} parameters (fp16: {fp16} bytes)")
 print()
-print("| codec | bits/weight (file) | size vs fp16 | whole-model speed-up | weight memory vs fp16 | accuracy | retained |")
-print("|---|---|---|---|---|---|---|")
+print("| codec | bits/weight (file) | size vs fp16 | whole-model speed-up | weight memory vs fp16 | test accuracy | retained (test) | retained (validation) |")
+print("|---|---|---|---|---|---|---|---|")
 for name in open(os.path.join(d, "rows")).read().split():
     r = json.load(open(os.path.join(d, name + ".json")))
     bpw = 8 * r["size_bytes"] / dense["params"]
     print(f"| {name} | {bpw:.2f} | {fp16 / r['size_bytes']:.2f}x | {r['speedup']:.2f}x | {fp16 / r['weight_bytes']:.2f}x | "
-          f"{r['accuracy']:.4f} | {100 * r['accuracy'] / dense['accuracy']:.1f}% |")
+          f"{r['test_accuracy']:.4f} | {100 * r['test_accuracy'] / dense['test_accuracy']:.1f}% | {100 * r['accuracy'] / dense['accuracy']:.1f}% |")
 PY
