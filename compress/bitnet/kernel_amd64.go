@@ -15,7 +15,22 @@ import (
 //go:noescape
 func rowsAVX2(codes *byte, stride, blocks, groups, tail int, q *int8, acc *int32)
 
-var avx2Kernel = kernel{name: "avx2", group: 2, rows: func(codes []byte, stride, chunks int, q []int8, acc []int32) {
+// rowsAVX2x2 is rowsAVX2 for two inputs (q0, q1) at once, two rows per pass: pairs
+// pairs of rows, 2·pairs sums into each of acc0 and acc1.
+//
+//go:noescape
+func rowsAVX2x2(codes *byte, stride, pairs, groups, tail int, q0, q1 *int8, acc0, acc1 *int32)
+
+var avx2Kernel = kernel{name: "avx2", group: 2, rows2: func(codes []byte, stride, chunks int, q0, q1 []int8, acc0, acc1 []int32) {
+	pairs := len(codes) / stride / 2
+	if pairs == 0 {
+		return
+	}
+	_, _ = acc0[2*pairs-1], acc1[2*pairs-1]
+	_, _ = q0[chunks*chunkCols-1], q1[chunks*chunkCols-1]
+	rowsAVX2x2(unsafe.SliceData(codes), stride, pairs, chunks/2, chunks%2,
+		unsafe.SliceData(q0), unsafe.SliceData(q1), unsafe.SliceData(acc0), unsafe.SliceData(acc1))
+}, rows: func(codes []byte, stride, chunks int, q []int8, acc []int32) {
 	blocks := len(codes) / stride / rowBlock
 	if blocks == 0 {
 		return

@@ -257,3 +257,157 @@ qloop:
 	MOVL AX, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// func rowsAVX2x2(codes *byte, stride, pairs, groups, tail int, q0, q1 *int8, acc0, acc1 *int32)
+//
+// rowsAVX2 for two inputs at once, two rows per pass: each row's codes are loaded and
+// decoded once and multiplied by both inputs, a quarter fewer operations per product
+// than two single passes. Y0..Y3 are the int32 totals and Y4..Y7 the int16 run sums of
+// (row a, input 0), (row a, input 1), (row b, input 0), (row b, input 1).
+TEXT ·rowsAVX2x2(SB), NOSPLIT, $0-72
+	MOVQ codes+0(FP), SI
+	MOVQ stride+8(FP), R8
+	MOVQ pairs+16(FP), R9
+	MOVQ groups+24(FP), R13
+	MOVQ q0+40(FP), R15
+	MOVQ q1+48(FP), R14
+	MOVQ acc0+56(FP), BX
+	MOVQ acc1+64(FP), R12
+	MOVL $0x03030303, AX
+	VMOVD AX, X8
+	VPBROADCASTD X8, Y8
+	MOVL $0x00010001, AX
+	VMOVD AX, X9
+	VPBROADCASTD X9, Y9
+
+pair:
+	MOVQ SI, R10
+	LEAQ (SI)(R8*1), R11
+	MOVQ R15, DI
+	MOVQ R14, DX
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	MOVQ R13, CX
+
+run2:
+	TESTQ CX, CX
+	JZ tail2
+	MOVQ $8, AX
+	CMPQ CX, AX
+	CMOVQLT CX, AX
+	SUBQ AX, CX
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+group2:
+#define DECODE256(ptr) \
+	VMOVDQU (ptr), Y10 \
+	VPSRLW $2, Y10, Y11 \
+	VPSRLW $4, Y10, Y12 \
+	VPSRLW $6, Y10, Y13 \
+	VPAND Y8, Y10, Y10 \
+	VPAND Y8, Y11, Y11 \
+	VPAND Y8, Y12, Y12 \
+	VPAND Y8, Y13, Y13 \
+	ADDQ $32, ptr
+
+#define DOT256(q, acc) \
+	VPMADDUBSW 0(q), Y10, Y14 \
+	VPMADDUBSW 32(q), Y11, Y15 \
+	VPADDW Y15, Y14, Y14 \
+	VPMADDUBSW 64(q), Y12, Y15 \
+	VPADDW Y15, Y14, Y14 \
+	VPMADDUBSW 96(q), Y13, Y15 \
+	VPADDW Y15, Y14, Y14 \
+	VPADDW Y14, acc, acc
+
+	PREFETCHT0 (R10)(R8*4)
+	PREFETCHT0 (R11)(R8*4)
+	DECODE256(R10)
+	DOT256(DI, Y4)
+	DOT256(DX, Y5)
+	DECODE256(R11)
+	DOT256(DI, Y6)
+	DOT256(DX, Y7)
+	ADDQ $128, DI
+	ADDQ $128, DX
+	DECQ AX
+	JNZ group2
+
+	VPMADDWD Y9, Y4, Y4
+	VPADDD Y4, Y0, Y0
+	VPMADDWD Y9, Y5, Y5
+	VPADDD Y5, Y1, Y1
+	VPMADDWD Y9, Y6, Y6
+	VPADDD Y6, Y2, Y2
+	VPMADDWD Y9, Y7, Y7
+	VPADDD Y7, Y3, Y3
+	JMP run2
+
+tail2:
+	MOVQ tail+32(FP), AX
+	TESTQ AX, AX
+	JZ reduce2
+
+#define DECODE128(ptr) \
+	VMOVDQU (ptr), X10 \
+	VPSRLW $2, X10, X11 \
+	VPSRLW $4, X10, X12 \
+	VPSRLW $6, X10, X13 \
+	VPAND X8, X10, X10 \
+	VPAND X8, X11, X11 \
+	VPAND X8, X12, X12 \
+	VPAND X8, X13, X13
+
+#define DOT128(q, acc) \
+	VPMADDUBSW 0(q), X10, X14 \
+	VPMADDUBSW 16(q), X11, X15 \
+	VPADDW X15, X14, X14 \
+	VPMADDUBSW 32(q), X12, X15 \
+	VPADDW X15, X14, X14 \
+	VPMADDUBSW 48(q), X13, X15 \
+	VPADDW X15, X14, X14 \
+	VPMADDWD X9, X14, X14 \
+	VPADDD Y14, acc, acc
+
+	DECODE128(R10)
+	DOT128(DI, Y0)
+	DOT128(DX, Y1)
+	DECODE128(R11)
+	DOT128(DI, Y2)
+	DOT128(DX, Y3)
+
+reduce2:
+	VEXTRACTI128 $1, Y0, X10
+	VPADDD X10, X0, X0
+	VEXTRACTI128 $1, Y1, X11
+	VPADDD X11, X1, X1
+	VEXTRACTI128 $1, Y2, X12
+	VPADDD X12, X2, X2
+	VEXTRACTI128 $1, Y3, X13
+	VPADDD X13, X3, X3
+	// Horizontal sums into [row a·input 0, a·1, b·0, b·1], then stored per input.
+	VPHADDD X1, X0, X0
+	VPHADDD X3, X2, X2
+	VPHADDD X2, X0, X0
+	VPEXTRD $0, X0, AX
+	MOVL AX, 0(BX)
+	VPEXTRD $2, X0, AX
+	MOVL AX, 4(BX)
+	VPEXTRD $1, X0, AX
+	MOVL AX, 0(R12)
+	VPEXTRD $3, X0, AX
+	MOVL AX, 4(R12)
+
+	ADDQ $8, BX
+	ADDQ $8, R12
+	LEAQ (SI)(R8*2), SI
+	DECQ R9
+	JNZ pair
+
+	VZEROUPPER
+	RET

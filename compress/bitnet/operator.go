@@ -131,11 +131,21 @@ func (t *Ternary) Mul(n int, x, y []float32) {
 		// input of the batch passes over them.
 		for r0 := lo; r0 < hi; r0 += 64 {
 			r1 := min(hi, r0+64)
-			for b := range n {
-				acc := s.acc[b*blocks*rowBlock+r0 : b*blocks*rowBlock+r1]
-				k.rows(t.codes[r0*stride:r1*stride], stride, t.chunks, s.q[b*xlen:(b+1)*xlen], acc)
-				if e := min(r1, t.rows); e > r0 {
-					scaleOut(y[b*t.rows+r0:b*t.rows+e], acc[:e-r0], t.scale[r0:e], sum[b], inv[b])
+			codes := t.codes[r0*stride : r1*stride]
+			accOf := func(b int) []int32 { return s.acc[b*blocks*rowBlock+r0 : b*blocks*rowBlock+r1] }
+			qOf := func(b int) []int8 { return s.q[b*xlen : (b+1)*xlen] }
+			b := 0
+			if k.rows2 != nil {
+				for ; b+1 < n; b += 2 {
+					k.rows2(codes, stride, t.chunks, qOf(b), qOf(b+1), accOf(b), accOf(b+1))
+				}
+			}
+			for ; b < n; b++ {
+				k.rows(codes, stride, t.chunks, qOf(b), accOf(b))
+			}
+			if e := min(r1, t.rows); e > r0 {
+				for b := range n {
+					scaleOut(y[b*t.rows+r0:b*t.rows+e], accOf(b)[:e-r0], t.scale[r0:e], sum[b], inv[b])
 				}
 			}
 		}
@@ -209,6 +219,8 @@ type kernel struct {
 	// multiple of 4 rows, stride bytes each, chunks chunks per row), acc[i] = Σ_c u_ic·q_c
 	// over all chunks·64 columns.
 	rows func(codes []byte, stride, chunks int, q []int8, acc []int32)
+	// rows2, if not nil, is rows for two inputs at once (each row decoded once).
+	rows2 func(codes []byte, stride, chunks int, q0, q1 []int8, acc0, acc1 []int32)
 }
 
 // genericKernel is the pure-Go kernel, the reference for the assembly ones.
