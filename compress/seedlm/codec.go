@@ -215,7 +215,7 @@ func Load(name string, meta map[string]string, get func(string) (*tensor.Tensor,
 	if err := compress.DecodeLayout(meta, name+LayoutSuffix, &l); err != nil {
 		return nil, fail("%v", err)
 	}
-	if !compress.MatrixShapeOK(l.Rows, l.Cols) || l.BlockSize < 2 || l.BlockSize > 32 || l.Latent < 1 || l.Latent >= l.BlockSize ||
+	if !compress.MatrixShapeOK(l.Rows, l.Cols) || l.BlockSize < 2 || l.BlockSize > 32 || l.Latent < 1 || l.Latent > 8 || l.Latent >= l.BlockSize ||
 		l.SeedBits < 4 || l.SeedBits > 16 || l.CoefBits < 2 || l.CoefBits > 8 || l.ExpBase < minExpBase || l.ExpBase > maxExpBase ||
 		l.Kept < 0 || l.Kept > l.Rows*l.blocksPerRow() || (!l.Pruned && l.Kept != l.Rows*l.blocksPerRow()) {
 		return nil, fail("metadata %q=%q: sizes out of range", name+LayoutSuffix, meta[name+LayoutSuffix])

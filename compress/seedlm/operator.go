@@ -124,7 +124,7 @@ func (op *Operator) Layout() Layout { return op.l }
 
 // tableBudget is the bytes of projection tables a worker builds for one tile of block
 // columns: they are read at random positions once per row, so they should stay in the
-// L2 cache (2 MiB per core here) with room for the blocks streaming through.
+// L2 cache (512 KiB per core here) with room for the blocks streaming through.
 var tableBudget = 320 << 10
 
 // maxGroup is the most inputs one pass over the blocks serves: their tables are built

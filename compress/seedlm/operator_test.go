@@ -2,9 +2,11 @@ package seedlm
 
 import (
 	"fmt"
+	"github.com/evomerge/evomerge/tensor"
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/evomerge/evomerge/compress"
@@ -275,5 +277,34 @@ func BenchmarkPruned(b *testing.B) {
 			}
 			b.ReportMetric(float64(rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gweights/s")
 		})
+	}
+}
+
+// A stored layout with more than 8 coefficients per block (the option's range, and what
+// the kernels' bases are sized for) is refused at load, by Load (so Decode) and by
+// LoadOperator, instead of failing inside a kernel.
+func TestLoadRejectsLatentAbove8(t *testing.T) {
+	for _, s := range []Settings{{BlockSize: 10, Latent: 9, SeedBits: 4, CoefBits: 2}, {BlockSize: 32, Latent: 31, SeedBits: 16, CoefBits: 8}} {
+		q := randomQuantized(rand.New(rand.NewPCG(1, 2)), 3, 40, s)
+		meta, err := compress.EncodeLayout("w"+LayoutSuffix, q.Layout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byName := map[string]*tensor.Tensor{}
+		for _, x := range q.Tensors("w") {
+			byName[x.Name] = x
+		}
+		get := func(n string) (*tensor.Tensor, error) {
+			if x, ok := byName[n]; ok {
+				return x, nil
+			}
+			return nil, fmt.Errorf("no tensor %q", n)
+		}
+		if _, err := Load("w", meta, get); err == nil || !strings.Contains(err.Error(), "sizes out of range") {
+			t.Errorf("latent %d: Load err = %v", s.Latent, err)
+		}
+		if _, err := (&Codec{}).LoadOperator("w", meta, get); err == nil {
+			t.Errorf("latent %d: LoadOperator accepted the layout", s.Latent)
+		}
 	}
 }

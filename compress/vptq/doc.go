@@ -86,7 +86,9 @@
 // measured) builds the tables and does the lookups: one 8-byte load per group and tile,
 // then per index a shift, a byte extraction and a scalar add with the table load folded
 // in, 8 rows in independent accumulators. Elsewhere (or with -tags purego) pure-Go
-// loops do the same arithmetic in the same order. Large products split their rows
+// loops do the same arithmetic: the lookups add the same values in the same order, bit
+// for bit, while the assembly table builder fuses multiply–adds, so outputs differ from
+// the Go path by float32 rounding (up to about 1e-5 relative to Σ|w·x|). Large products split their rows
 // across cores (compress.SplitRows); several inputs are run two at a time over each
 // block of groups, each index byte extracted once and looked up in both inputs' tables.
 package vptq

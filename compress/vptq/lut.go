@@ -46,8 +46,9 @@ const (
 // of 8), and inside a block in tiles of 8 rows stored group by group. The kernel walks one block
 // of groups at a time over a range of rows, so the block's tables (16 KiB) stay in the
 // L1 cache, adding into per-row sums (two inputs at a time for a batch). On amd64 with
-// AVX2 it runs lut_amd64.s; elsewhere a pure-Go loop does the same arithmetic in the
-// same order.
+// AVX2 it runs lut_amd64.s; elsewhere a pure-Go loop does the same arithmetic (the
+// lookups bit for bit; the assembly's table builder fuses multiply–adds, so results
+// differ by float32 rounding).
 type Operator struct {
 	rows, cols, v, groups int
 	k, kr                 int // codebook sizes; kr = 0 without residual
@@ -81,8 +82,24 @@ func (*Codec) LoadOperator(name string, meta map[string]string, get func(string)
 		return nil, fmt.Errorf("vptq: tensor %q: metadata %q: vectors run along columns (a vptq/1 file), which has no packed kernel; re-compress the model with vptq/2",
 			name, name+LayoutSuffix)
 	}
-	return NewOperator(q), nil
+	o := NewOperator(q)
+	// The per-input tables hold 256 floats per group of inputs whatever the codebook
+	// size; refuse a file whose tables would dwarf it (a crafted layout of a few KiB
+	// could otherwise make every call allocate gigabytes).
+	if tb := 4 * int64(o.gpad) * int64(o.tstride); tb > maxTableBytes && tb > 16*o.WeightBytes() {
+		return nil, fmt.Errorf("vptq: tensor %q: metadata %q: %d columns in vectors of %d need %d bytes of lookup tables per input for %d bytes of weights; refusing",
+			name, name+LayoutSuffix, q.Cols, q.VectorLength, tb, o.WeightBytes())
+	}
+	return o, nil
 }
+
+// maxTableBytes is the per-input table size LoadOperator always accepts (64 MiB: a
+// 16-million-column matrix in vectors of 4).
+const maxTableBytes = 64 << 20
+
+// maxBatch is the number of inputs one pass of Mul tables at once; larger batches run
+// in passes of maxBatch, so scratch does not grow with n.
+const maxBatch = 8
 
 // NewOperator builds the operator of the row-oriented q (checked as Load checks it).
 // It panics if q is column-oriented or its parts have the wrong lengths.
@@ -168,6 +185,13 @@ func (o *Operator) WeightBytes() int64 {
 func (o *Operator) Mul(n int, x, y []float32) {
 	compress.CheckMul("vptq.Operator.Mul", o, n, x, y)
 	if n == 0 {
+		return
+	}
+	if n > maxBatch {
+		for b := 0; b < n; b += maxBatch {
+			m := min(maxBatch, n-b)
+			o.Mul(m, x[b*o.cols:(b+m)*o.cols], y[b*o.rows:(b+m)*o.rows])
+		}
 		return
 	}
 	tsize := o.gpad * o.tstride

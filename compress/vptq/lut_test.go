@@ -1,9 +1,12 @@
 package vptq
 
 import (
+	"fmt"
+	"github.com/evomerge/evomerge/tensor"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -245,5 +248,36 @@ func TestOperatorConcurrentMul(t *testing.T) {
 		if !slices.Equal(got[i], want[i]) {
 			t.Errorf("worker %d: concurrent products differ from sequential ones", i)
 		}
+	}
+}
+
+// Batches larger than one pass of tables (maxBatch) run in passes and give the same
+// products; a layout whose per-input tables would dwarf its file is refused at load.
+func TestLargeBatchesAndOversizedTables(t *testing.T) {
+	q := randomQuantized(37, 50)
+	checkOperator(t, NewOperator(q), q.Dense(), 2*maxBatch+3, rand.New(rand.NewPCG(5, 6)))
+
+	l := Layout{Rows: 1, Cols: 1 << 18, VectorLength: 1, CodebookBits: 1, Orientation: Rows}
+	small := &Quantized{Layout: l, Codebook: []float32{0, 1}, Indices: make([]uint16, l.Cols)}
+	meta, err := compress.EncodeLayout("w"+LayoutSuffix, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]*tensor.Tensor{}
+	for _, s := range small.Tensors("w") {
+		byName[s.Name] = s
+	}
+	get := func(n string) (*tensor.Tensor, error) {
+		if s, ok := byName[n]; ok {
+			return s, nil
+		}
+		return nil, fmt.Errorf("no tensor %q", n)
+	}
+	if _, err := Load("w", meta, get); err != nil {
+		t.Fatalf("Load of the small layout: %v", err)
+	}
+	_, err = (&Codec{}).LoadOperator("w", meta, get)
+	if err == nil || !strings.Contains(err.Error(), "lookup tables per input") {
+		t.Errorf("LoadOperator of a 2^18-column, 1-bit layout: err = %v, want a refusal naming the tables", err)
 	}
 }
