@@ -44,6 +44,9 @@ func (a *Activities) Report(ctx context.Context, in ReportInput) (ReportOutput, 
 	if err := writeAtomic(out.JSONPath, append(js, '\n')); err != nil {
 		return ReportOutput{}, err
 	}
+	if err := writePlots(dir, in, r); err != nil {
+		return ReportOutput{}, err
+	}
 	if err := writeAtomic(out.MDPath, []byte(Markdown(r))); err != nil {
 		return ReportOutput{}, err
 	}
@@ -125,6 +128,7 @@ func BuildReport(in ReportInput) Report {
 		Generations: in.Generations, Evaluations: in.Evaluations, Hypervolume: in.Hypervolume,
 		StartedAt: in.StartedAt, FinishedAt: in.FinishedAt, WallSeconds: in.WallSeconds,
 		Objectives: in.Config.Objectives, Compression: in.Config.Compression, OutputDir: in.Config.OutputDir,
+		HypervolumeHistory: in.HypervolumeHistory,
 	}
 	for _, m := range in.Seeds {
 		r.Seeds = append(r.Seeds, reportModel(m))
@@ -197,6 +201,10 @@ func Markdown(r Report) string {
 				m.ID, RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.TestAccuracy, m.Objectives.SizeBytes, m.Objectives.WeightBytes, m.Objectives.LatencyMs,
 				speed, comp, ret, gateString(m.Gates), shortDigest(m.Digest))
 		}
+	}
+	fmt.Fprintf(&b, "\n![accuracy against size: children faded, seeds as triangles, the front and its staircase](%s)\n", FrontSVG)
+	if len(r.HypervolumeHistory) > 0 {
+		fmt.Fprintf(&b, "\n![front hypervolume per generation](%s)\n", ProgressPNG)
 	}
 	table("Seed models", r.Seeds)
 	table("Pareto front", r.Front)

@@ -147,6 +147,17 @@ type ReportInput struct {
 	FinishedAt  string          `json:"finished_at"`
 	WallSeconds float64         `json:"wall_seconds"`
 	WorkflowID  string          `json:"workflow_id"`
+	// Children are every evaluated child's deployed objectives, for the front plot;
+	// HypervolumeHistory is the front's hypervolume after each generation.
+	Children           []PlotPoint `json:"children,omitempty"`
+	HypervolumeHistory []float64   `json:"hypervolume_history,omitempty"`
+}
+
+// PlotPoint is one evaluated child as the front plot draws it.
+type PlotPoint struct {
+	ID        string  `json:"id"`
+	Accuracy  float64 `json:"accuracy"`
+	SizeBytes int64   `json:"size_bytes"`
 }
 
 // Report is report.json.
@@ -160,11 +171,13 @@ type Report struct {
 	FinishedAt  string   `json:"finished_at"`
 	WallSeconds float64  `json:"wall_seconds"`
 	Objectives  []string `json:"objectives"`
-	// Hypervolume of the front, normalized against the seeds (FrontHypervolume).
-	Hypervolume float64                  `json:"hypervolume"`
-	Compression evomerge.CompressionSpec `json:"compression"`
-	Seeds       []ReportModel            `json:"seeds"`
-	Front       []ReportModel            `json:"front"`
+	// Hypervolume of the front, normalized against the seeds (FrontHypervolume), and
+	// the front's hypervolume after each generation.
+	Hypervolume        float64                  `json:"hypervolume"`
+	HypervolumeHistory []float64                `json:"hypervolume_history,omitempty"`
+	Compression        evomerge.CompressionSpec `json:"compression"`
+	Seeds              []ReportModel            `json:"seeds"`
+	Front              []ReportModel            `json:"front"`
 	// Rejected are front members that failed the final gates (after final compression).
 	Rejected  []ReportModel `json:"rejected,omitempty"`
 	BestMerge *ReportModel  `json:"best_merge,omitempty"`

@@ -1,10 +1,12 @@
 package workflows_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,6 +183,29 @@ func TestEvolutionEndToEnd(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(out, "report.json"))
 	if err := json.Unmarshal(b, &onDisk); err != nil || onDisk.Run != "e2e-run" {
 		t.Errorf("report.json: %v (run %q)", err, onDisk.Run)
+	}
+	// The plots: an SVG and PNGs a viewer opens, embedded in report.md, one
+	// hypervolume per generation.
+	if len(onDisk.HypervolumeHistory) != cfg.Evolution.Generations {
+		t.Errorf("hypervolume history %v for %d generations", onDisk.HypervolumeHistory, cfg.Evolution.Generations)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	for _, f := range []string{activities.FrontSVG, activities.FrontPNG, activities.ProgressPNG} {
+		data, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if f == activities.FrontSVG {
+			if !bytes.Contains(data, []byte("<svg")) {
+				t.Errorf("%s is not an SVG", f)
+			}
+		} else if img, err := png.Decode(bytes.NewReader(data)); err != nil || img.Bounds().Dx() < 300 {
+			t.Errorf("%s: %v", f, err)
+		}
+		if f != activities.FrontPNG && !bytes.Contains(md, []byte("]("+f+")")) {
+			t.Errorf("report.md does not embed %s", f)
+		}
 	}
 
 	recordHistory(t, c, "e2e-run", "evolution.json")

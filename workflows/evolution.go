@@ -42,6 +42,9 @@ type RunState struct {
 	Evaluations int                `json:"evaluations"`
 	StartedAt   time.Time          `json:"started_at"`
 	History     []GenerationStats  `json:"history"`
+	// Children are the deployed objectives of every child evaluated so far (the report's
+	// front plot draws them).
+	Children []activities.PlotPoint `json:"children,omitempty"`
 }
 
 // GenerationStats summarizes one finished generation.
@@ -219,6 +222,7 @@ func (r *run) generation(ctx workflow.Context) error {
 		if c.Merged.Digest == "" {
 			continue // rejected before it was merged
 		}
+		r.state.Children = append(r.state.Children, activities.PlotPoint{ID: c.ID, Accuracy: c.Score.Accuracy, SizeBytes: c.Score.SizeBytes})
 		if b := r.state.BestMerge; b == nil || c.MergedScore.Accuracy > b.MergedScore.Accuracy {
 			r.state.BestMerge = &c
 		}
@@ -294,7 +298,10 @@ func (r *run) report(ctx workflow.Context) (RunResult, error) {
 		Config: r.cfg, Seeds: r.state.Seeds, Front: r.state.Front, Rejected: r.state.Rejected, BestMerge: r.state.BestMerge,
 		Generations: r.state.Generation, Evaluations: r.state.Evaluations, Hypervolume: hv, WorkflowID: r.id,
 		StartedAt: r.state.StartedAt.UTC().Format(time.RFC3339), FinishedAt: now.UTC().Format(time.RFC3339),
-		WallSeconds: now.Sub(r.state.StartedAt).Seconds(),
+		WallSeconds: now.Sub(r.state.StartedAt).Seconds(), Children: r.state.Children,
+	}
+	for _, h := range r.state.History {
+		in.HypervolumeHistory = append(in.HypervolumeHistory, h.Hypervolume)
 	}
 	var out RunResult
 	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Report, in).Get(ctx, &out.Report); err != nil {
