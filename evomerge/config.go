@@ -80,7 +80,7 @@ type EvaluatorSpec struct {
 	Kind string `yaml:"kind" json:"kind"`
 	// LatencyRuns is the number of batch-1 forward passes whose median is the latency.
 	LatencyRuns int `yaml:"latency_runs" json:"latency_runs"`
-	// Limit scores on the first Limit test images (0 = all 10,000).
+	// Limit scores on the first Limit validation and test images each (0 = all 10,000).
 	Limit int `yaml:"limit" json:"limit"`
 	// DataDir overrides where MNIST is read from.
 	DataDir string `yaml:"data_dir" json:"data_dir,omitempty"`
