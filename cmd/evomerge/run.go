@@ -381,11 +381,11 @@ func printGeneration(h workflows.GenerationStats, of int) {
 func scoreLine(m activities.Model) string {
 	s := fmt.Sprintf("val %.4f  %8d B  %.4f ms", m.MergedScore.Accuracy, m.MergedScore.SizeBytes, m.MergedScore.LatencyMs)
 	if c := m.Compression; c != nil {
-		mem := 0.0
+		mem := 0.0 // weight memory against fp16 (the float32 merge's bytes halved)
 		if m.Score.WeightBytes > 0 {
-			mem = float64(m.MergedScore.WeightBytes) / float64(m.Score.WeightBytes)
+			mem = float64(m.MergedScore.WeightBytes) / 2 / float64(m.Score.WeightBytes)
 		}
-		s += fmt.Sprintf("  → %s val %.4f  %7d B (%.1f×)  mem %.1f×  %.4f ms (speed-up %.2f×)", c.Algorithm, m.Score.Accuracy, m.Score.SizeBytes, c.Ratio, mem, m.Score.LatencyMs, m.Score.Speedup)
+		s += fmt.Sprintf("  → %s val %.4f  %7d B (%.1f×)  mem %.1f× < fp16  %.4f ms (speed-up %.2f×)", c.Algorithm, m.Score.Accuracy, m.Score.SizeBytes, c.Ratio, mem, m.Score.LatencyMs, m.Score.Speedup)
 	}
 	if m.Gates != nil {
 		if m.Accepted {
