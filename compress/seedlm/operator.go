@@ -307,16 +307,8 @@ func (op *Operator) tileWordsGo(g, tw, st int, tab []float32, ldy int, y []float
 	var z [8]float32
 	for r := lo; r < hi; r++ {
 		clear(acc[:g])
-		var ws []uint32
-		var bitsLeft uint64
-		if op.mask == nil {
-			ws = op.words[r*op.nbc+j0 : r*op.nbc+j1]
-		} else {
-			first, m := op.keptBefore(r, j0)
-			bitsLeft = m &^ (^uint64(0) << (j1 - j0))
-			ws = op.words[first : first+bits.OnesCount64(bitsLeft)]
-		}
-		for i, w := range ws {
+		first, cnt, bitsLeft := op.rowBlocks(r, j0, j1)
+		for i, w := range op.words[first : first+cnt] {
 			jj := i
 			if op.mask != nil {
 				jj = bits.TrailingZeros64(bitsLeft)
@@ -327,18 +319,36 @@ func (op *Operator) tileWordsGo(g, tw, st int, tab []float32, ldy int, y []float
 			for l := range p {
 				z[l] = s * float32(int32(w<<(32-k-4-uint(l+1)*cb))>>(32-cb))
 			}
-			for b := range g {
-				t := tab[(b*tw+jj)*st+u : (b*tw+jj)*st+u+p]
-				var v float32
-				for l, tl := range t {
-					v += z[l] * tl
-				}
-				acc[b] += v
-			}
+			addBlock(acc[:g], z[:p], tab[jj*st+u:], tw*st)
 		}
 		for b := range g {
 			y[b*ldy+r] += acc[b]
 		}
+	}
+}
+
+// rowBlocks returns where row r's stored blocks of block columns [j0, j1) start (first),
+// how many there are (cnt) and, for a pruned matrix, which columns they sit in (bits
+// from j0 on; 0 unpruned, where the blocks are the columns themselves).
+func (op *Operator) rowBlocks(r, j0, j1 int) (first, cnt int, bitsLeft uint64) {
+	if op.mask == nil {
+		return r*op.nbc + j0, j1 - j0, 0
+	}
+	first, m := op.keptBefore(r, j0)
+	bitsLeft = m &^ (^uint64(0) << (j1 - j0))
+	return first, bits.OnesCount64(bitsLeft), bitsLeft
+}
+
+// addBlock adds one block's contribution to every input's sum: acc[b] += z · tab[b·step :
+// b·step + len(z)], the block's coefficients (scaled) against input b's projections.
+func addBlock(acc, z, tab []float32, step int) {
+	for b := range acc {
+		t := tab[b*step : b*step+len(z)]
+		var v float32
+		for l, tl := range t {
+			v += z[l] * tl
+		}
+		acc[b] += v
 	}
 }
 
@@ -363,16 +373,7 @@ func (op *Operator) tileFields(g, tw, st int, tab []float32, ldy int, y []float3
 	var z [8]float32
 	for r := lo; r < hi; r++ {
 		clear(acc[:g])
-		var first, cnt int
-		var bitsLeft uint64
-		if op.mask == nil {
-			first, cnt = r*op.nbc+j0, j1-j0
-		} else {
-			var m uint64
-			first, m = op.keptBefore(r, j0)
-			bitsLeft = m &^ (^uint64(0) << (j1 - j0))
-			cnt = bits.OnesCount64(bitsLeft)
-		}
+		first, cnt, bitsLeft := op.rowBlocks(r, j0, j1)
 		for i := range cnt {
 			kb := first + i
 			jj := i
@@ -385,14 +386,7 @@ func (op *Operator) tileFields(g, tw, st int, tab []float32, ldy int, y []float3
 			for l, c := range op.coefs[kb*p : kb*p+p] {
 				z[l] = s * float32(c)
 			}
-			for b := range g {
-				t := tab[(b*tw+jj)*st+u : (b*tw+jj)*st+u+p]
-				var v float32
-				for l, tl := range t {
-					v += z[l] * tl
-				}
-				acc[b] += v
-			}
+			addBlock(acc[:g], z[:p], tab[jj*st+u:], tw*st)
 		}
 		for b := range g {
 			y[b*ldy+r] += acc[b]
