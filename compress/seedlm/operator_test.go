@@ -2,7 +2,6 @@ package seedlm
 
 import (
 	"fmt"
-	"github.com/evomerge/evomerge/tensor"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -290,16 +289,7 @@ func TestLoadRejectsLatentAbove8(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		byName := map[string]*tensor.Tensor{}
-		for _, x := range q.Tensors("w") {
-			byName[x.Name] = x
-		}
-		get := func(n string) (*tensor.Tensor, error) {
-			if x, ok := byName[n]; ok {
-				return x, nil
-			}
-			return nil, fmt.Errorf("no tensor %q", n)
-		}
+		get := codectest.Lookup(q.Tensors("w"))
 		if _, err := Load("w", meta, get); err == nil || !strings.Contains(err.Error(), "sizes out of range") {
 			t.Errorf("latent %d: Load err = %v", s.Latent, err)
 		}

@@ -2,7 +2,6 @@ package vptq_test
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -60,16 +59,7 @@ func dense(t *testing.T, c compress.Codec, in *tensor.Tensor) []float32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byName := map[string]*tensor.Tensor{}
-	for _, s := range stored {
-		byName[s.Name] = s
-	}
-	out, err := c.Decode(in.Name, meta, func(n string) (*tensor.Tensor, error) {
-		if s, ok := byName[n]; ok {
-			return s, nil
-		}
-		return nil, fmt.Errorf("no tensor %q", n)
-	})
+	out, err := c.Decode(in.Name, meta, codectest.Lookup(stored))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,6 @@
 package vptq
 
 import (
-	"fmt"
-	"github.com/evomerge/evomerge/tensor"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -263,16 +261,7 @@ func TestLargeBatchesAndOversizedTables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byName := map[string]*tensor.Tensor{}
-	for _, s := range small.Tensors("w") {
-		byName[s.Name] = s
-	}
-	get := func(n string) (*tensor.Tensor, error) {
-		if s, ok := byName[n]; ok {
-			return s, nil
-		}
-		return nil, fmt.Errorf("no tensor %q", n)
-	}
+	get := codectest.Lookup(small.Tensors("w"))
 	if _, err := Load("w", meta, get); err != nil {
 		t.Fatalf("Load of the small layout: %v", err)
 	}

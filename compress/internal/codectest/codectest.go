@@ -108,3 +108,18 @@ func CompressTwice(t *testing.T, newCodec func() compress.Codec, src, dir string
 	}
 	return a, stats
 }
+
+// Lookup returns a get function over stored tensors, as a codec's Decode or
+// LoadOperator takes it: the tensor of that name, or an error naming the missing one.
+func Lookup(stored []*tensor.Tensor) func(string) (*tensor.Tensor, error) {
+	byName := map[string]*tensor.Tensor{}
+	for _, s := range stored {
+		byName[s.Name] = s
+	}
+	return func(n string) (*tensor.Tensor, error) {
+		if s, ok := byName[n]; ok {
+			return s, nil
+		}
+		return nil, fmt.Errorf("no tensor %q", n)
+	}
+}
