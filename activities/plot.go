@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"image/color"
@@ -137,14 +138,9 @@ func savePlot(p *plot.Plot, path string) error {
 	if err != nil {
 		return err
 	}
-	var buf bytesBuffer
+	var buf bytes.Buffer
 	if _, err := w.WriteTo(&buf); err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
-	return writeAtomic(path, buf.b)
+	return writeAtomic(path, buf.Bytes())
 }
-
-// bytesBuffer is an io.Writer collecting bytes.
-type bytesBuffer struct{ b []byte }
-
-func (w *bytesBuffer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }

@@ -26,18 +26,32 @@ var quantizeActivations = quantizeActivationsGo
 // quantizeActivationsGo is QuantizeActivations in Go, the reference for the assembly.
 func quantizeActivationsGo(x []float32, q []int8) (inv float32, sum int32) {
 	q = q[:len(x)]
+	s, inv := actScale(maxAbs(x))
+	for i, v := range x {
+		q[i] = quantizeOne(v, s)
+		sum += int32(q[i])
+	}
+	return inv, sum
+}
+
+// maxAbs is max_i |x_i| (0 for no values).
+func maxAbs(x []float32) float32 {
 	var m float32
 	for _, v := range x {
 		m = max(m, abs32(v))
 	}
-	m = max(m, ActEps)
-	s := 127 / m
-	for i, v := range x {
-		q[i] = int8(roundToEven(max(-128, min(127, v*s))))
-		sum += int32(q[i])
-	}
-	return m / 127, sum
+	return m
 }
+
+// actScale returns the quantization scale s = 127/max(m, ActEps) of an input whose
+// largest magnitude is m, and the factor 1/s the kernels multiply back by.
+func actScale(m float32) (s, inv float32) {
+	m = max(m, ActEps)
+	return 127 / m, m / 127
+}
+
+// quantizeOne is one input's int8 code under scale s.
+func quantizeOne(v, s float32) int8 { return int8(roundToEven(max(-128, min(127, v*s)))) }
 
 // roundToEven rounds f (|f| ≤ 2²²) to the nearest integer, halves to even, as
 // math.RoundToEven does, in float32 arithmetic: adding and subtracting 1.5·2²³ leaves
@@ -53,10 +67,9 @@ func roundToEven(f float32) int32 {
 // compress.InputQuantizer, so a float reference of the packed arithmetic and
 // quantization-aware training (nn.Distill) see what inference sees.
 func (*Codec) FakeQuantizeInput(x []float32) {
-	q := make([]int8, len(x))
-	inv, _ := QuantizeActivations(x, q)
-	for i, v := range q {
-		x[i] = float32(v) * inv
+	s, inv := actScale(maxAbs(x))
+	for i, v := range x {
+		x[i] = float32(quantizeOne(v, s)) * inv
 	}
 }
 

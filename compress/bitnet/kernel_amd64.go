@@ -54,18 +54,13 @@ func quantizeActivationsAVX2(x []float32, q []int8) (inv float32, sum int32) {
 		return quantizeActivationsGo(x, q)
 	}
 	q = q[:len(x)]
-	m := maxAbsAVX2(unsafe.SliceData(x), n)
-	for _, v := range x[n:] {
-		m = max(m, abs32(v))
-	}
-	m = max(m, ActEps)
-	s := 127 / m
+	s, inv := actScale(max(maxAbsAVX2(unsafe.SliceData(x), n), maxAbs(x[n:])))
 	sum = quantizeAVX2(unsafe.SliceData(x), n, s, unsafe.SliceData(q))
 	for i := n; i < len(x); i++ {
-		q[i] = int8(roundToEven(max(-128, min(127, x[i]*s))))
+		q[i] = quantizeOne(x[i], s)
 		sum += int32(q[i])
 	}
-	return m / 127, sum
+	return inv, sum
 }
 
 func init() {
