@@ -38,8 +38,7 @@ type Ternary struct {
 	rows, cols int
 	chunks     int       // ⌈cols/64⌉
 	codes      []byte    // ⌈rows/4⌉·4 rows × chunks·16 bytes, kernel layout
-	scale      []float32 // γ_r per row (one γ repeated without per-channel scales)
-	perRow     bool
+	scale      []float32 // γ_r per row, or the one γ of the matrix
 	scratch    sync.Pool // *mulScratch
 }
 
@@ -58,13 +57,7 @@ func (t *Ternary) Cols() int { return t.cols }
 
 // WeightBytes counts the kernel-layout codes (padding included) and the scales.
 func (t *Ternary) WeightBytes() int64 {
-	n := int64(len(t.codes))
-	if t.perRow {
-		n += 4 * int64(len(t.scale))
-	} else {
-		n += 4
-	}
-	return n
+	return int64(len(t.codes)) + 4*int64(len(t.scale))
 }
 
 // newTernary builds the operator from ternary codes, one row at a time: row(r, dst)
@@ -75,14 +68,7 @@ func newTernary(rows, cols int, scale []float32, row func(r int, dst []int8)) *T
 	rowsP := (rows + rowBlock - 1) / rowBlock * rowBlock
 	// The codes and the inputs start on a cache line, so vector loads of rows whose
 	// length is a multiple of 64 bytes never straddle two lines.
-	t := &Ternary{rows: rows, cols: cols, chunks: chunks, codes: aligned[byte](rowsP * stride), perRow: len(scale) > 1}
-	t.scale = scale
-	if !t.perRow {
-		t.scale = make([]float32, rows)
-		for i := range t.scale {
-			t.scale[i] = scale[0]
-		}
-	}
+	t := &Ternary{rows: rows, cols: cols, chunks: chunks, codes: aligned[byte](rowsP * stride), scale: scale}
 	buf := make([]int8, chunks*chunkCols)
 	for r := range rowsP {
 		clear(buf)
@@ -145,7 +131,7 @@ func (t *Ternary) Mul(n int, x, y []float32) {
 			}
 			if e := min(r1, t.rows); e > r0 {
 				for b := range n {
-					scaleOut(y[b*t.rows+r0:b*t.rows+e], accOf(b)[:e-r0], t.scale[r0:e], sum[b], inv[b])
+					scaleOut(y[b*t.rows+r0:b*t.rows+e], accOf(b)[:e-r0], t.rowScales(r0, e), sum[b], inv[b])
 				}
 			}
 		}
@@ -153,10 +139,26 @@ func (t *Ternary) Mul(n int, x, y []float32) {
 	t.scratch.Put(s)
 }
 
-// scaleOut sets y[i] = (acc[i] − sum)·scale[i]·inv: the integer dot products back to
-// float32 (len(acc), len(scale) ≥ len(y)).
+// rowScales returns the scales of rows [lo, hi): theirs, or the matrix's one γ.
+func (t *Ternary) rowScales(lo, hi int) []float32 {
+	if len(t.scale) == 1 {
+		return t.scale
+	}
+	return t.scale[lo:hi]
+}
+
+// scaleOut sets y[i] = (acc[i] − sum)·scale[i]·inv, or with scale[0] for every i when
+// scale holds one value: the integer dot products back to float32 (len(acc) ≥ len(y)).
 func scaleOut(y []float32, acc []int32, scale []float32, sum int32, inv float32) {
-	acc, scale = acc[:len(y)], scale[:len(y)]
+	acc = acc[:len(y)]
+	if len(scale) == 1 {
+		g := scale[0] * inv
+		for i := range y {
+			y[i] = float32(acc[i]-sum) * g
+		}
+		return
+	}
+	scale = scale[:len(y)]
 	for i := range y {
 		y[i] = float32(acc[i]-sum) * (scale[i] * inv)
 	}
