@@ -25,7 +25,6 @@ import (
 	"github.com/evomerge/evomerge/compress"
 	"github.com/evomerge/evomerge/evomerge"
 	"github.com/evomerge/evomerge/nn"
-	"github.com/evomerge/evomerge/pareto"
 	"github.com/evomerge/evomerge/store"
 	"github.com/evomerge/evomerge/tensor"
 )
@@ -531,34 +530,15 @@ func (a *Activities) evaluator(spec evomerge.EvaluatorSpec) (bench.Evaluator, er
 }
 
 // Gate checks a child against the quality gates.
-func (a *Activities) Gate(ctx context.Context, in GateInput) (GateOutput, error) {
-	return Gates(in), nil
+func (a *Activities) Gate(ctx context.Context, in evomerge.GateInput) (evomerge.GateOutput, error) {
+	return evomerge.Gates(in), nil
 }
 
 // Select runs NSGA-II survival over the candidates.
-func (a *Activities) Select(ctx context.Context, in SelectInput) (SelectOutput, error) {
-	out, err := Select(in)
+func (a *Activities) Select(ctx context.Context, in evomerge.SelectInput) (evomerge.SelectOutput, error) {
+	out, err := evomerge.Select(in)
 	if err != nil {
 		return out, badInput(err)
 	}
 	return out, nil
-}
-
-// objectiveVector returns m's objectives in the order of names, with their directions.
-func objectiveVector(m Model, names []string) ([]float64, []pareto.Direction, error) {
-	v := make([]float64, len(names))
-	d := make([]pareto.Direction, len(names))
-	for i, n := range names {
-		switch n {
-		case evomerge.ObjAccuracy:
-			v[i], d[i] = m.Score.Accuracy, pareto.Maximize
-		case evomerge.ObjSizeBytes:
-			v[i], d[i] = float64(m.Score.SizeBytes), pareto.Minimize
-		case evomerge.ObjLatencyMs:
-			v[i], d[i] = m.Score.LatencyMs, pareto.Minimize
-		default:
-			return nil, nil, fmt.Errorf("unknown objective %q", n)
-		}
-	}
-	return v, d, nil
 }

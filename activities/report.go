@@ -3,14 +3,10 @@ package activities
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
-	"github.com/evomerge/evomerge/bench"
 	"github.com/evomerge/evomerge/evomerge"
 	"github.com/evomerge/evomerge/store"
 	"github.com/evomerge/evomerge/tensor"
@@ -18,21 +14,21 @@ import (
 
 // ReportOutput says where the report landed.
 type ReportOutput struct {
-	Dir      string `json:"dir"`
-	JSONPath string `json:"json_path"`
-	MDPath   string `json:"md_path"`
-	Report   Report `json:"report"`
+	Dir      string          `json:"dir"`
+	JSONPath string          `json:"json_path"`
+	MDPath   string          `json:"md_path"`
+	Report   evomerge.Report `json:"report"`
 }
 
 // Report writes report.json and report.md into the run's output folder and exports
 // every front member (and the best uncompressed merge) as a safetensors file a user can
 // load: <out>/front/<id>/model.safetensors and <out>/best-merge/model.safetensors.
-func (a *Activities) Report(ctx context.Context, in ReportInput) (ReportOutput, error) {
+func (a *Activities) Report(ctx context.Context, in evomerge.ReportInput) (ReportOutput, error) {
 	dir := in.Config.OutputDir
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return ReportOutput{}, err
 	}
-	r := BuildReport(in)
+	r := evomerge.BuildReport(in)
 	if err := heartbeat(ctx, func() error { return a.exportModels(in, &r) }); err != nil {
 		return ReportOutput{}, classify(err)
 	}
@@ -44,10 +40,10 @@ func (a *Activities) Report(ctx context.Context, in ReportInput) (ReportOutput, 
 	if err := writeAtomic(out.JSONPath, append(js, '\n')); err != nil {
 		return ReportOutput{}, err
 	}
-	if err := writePlots(dir, in, r); err != nil {
+	if err := evomerge.WritePlots(dir, in, r); err != nil {
 		return ReportOutput{}, err
 	}
-	if err := writeAtomic(out.MDPath, []byte(Markdown(r))); err != nil {
+	if err := writeAtomic(out.MDPath, []byte(evomerge.Markdown(r))); err != nil {
 		return ReportOutput{}, err
 	}
 	return out, nil
@@ -55,7 +51,7 @@ func (a *Activities) Report(ctx context.Context, in ReportInput) (ReportOutput, 
 
 // exportModels copies the front's models and the best merge out of the store, replacing
 // what an earlier run of the same config exported there.
-func (a *Activities) exportModels(in ReportInput, r *Report) error {
+func (a *Activities) exportModels(in evomerge.ReportInput, r *evomerge.Report) error {
 	dir := in.Config.OutputDir
 	for _, sub := range []string{"front", "best-merge"} {
 		if err := os.RemoveAll(filepath.Join(dir, sub)); err != nil {
@@ -86,7 +82,7 @@ func (a *Activities) exportModels(in ReportInput, r *Report) error {
 }
 
 // writeRecipe records, next to an exported model, how it was made.
-func writeRecipe(dir string, m ReportModel) error {
+func writeRecipe(dir string, m evomerge.ReportModel) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
@@ -119,149 +115,4 @@ func writeAtomic(path string, b []byte) error {
 		_, err := w.Write(b)
 		return err
 	})
-}
-
-// BuildReport turns the run's models into the report's shape.
-func BuildReport(in ReportInput) Report {
-	r := Report{
-		Run: in.Config.Name, WorkflowID: in.WorkflowID, Seed: in.Config.Seed,
-		Generations: in.Generations, Evaluations: in.Evaluations, Hypervolume: in.Hypervolume,
-		StartedAt: in.StartedAt, FinishedAt: in.FinishedAt, WallSeconds: in.WallSeconds,
-		Objectives: in.Config.Objectives, Compression: in.Config.Compression, OutputDir: in.Config.OutputDir,
-		HypervolumeHistory: in.HypervolumeHistory,
-	}
-	for _, m := range in.Seeds {
-		r.Seeds = append(r.Seeds, reportModel(m))
-	}
-	for _, m := range in.Front {
-		r.Front = append(r.Front, reportModel(m))
-	}
-	for _, m := range in.Rejected {
-		r.Rejected = append(r.Rejected, reportModel(m))
-	}
-	if in.BestMerge != nil {
-		b := reportModel(*in.BestMerge)
-		// The best merge is reported uncompressed.
-		b.Objectives = objectives(in.BestMerge.MergedScore)
-		b.Uncompressed, b.Compression, b.AccuracyRetention, b.UncompressedDigest = nil, nil, 0, ""
-		b.Digest = in.BestMerge.Merged.Digest
-		r.BestMerge = &b
-	}
-	return r
-}
-
-func reportModel(m Model) ReportModel {
-	rm := ReportModel{
-		ID: m.ID, Generation: m.Generation, Recipe: m.Recipe, Objectives: objectives(m.Score),
-		Compression: m.Compression, Gates: m.Gates, Accepted: m.Accepted, Digest: m.Artifact.Digest,
-	}
-	if m.Compression != nil {
-		u := objectives(m.MergedScore)
-		rm.Uncompressed = &u
-		rm.UncompressedDigest = m.Merged.Digest
-		if m.MergedScore.Accuracy > 0 {
-			rm.AccuracyRetention = m.Score.Accuracy / m.MergedScore.Accuracy
-		}
-	}
-	return rm
-}
-
-func objectives(s bench.Result) Objectives {
-	return Objectives{Accuracy: s.Accuracy, TestAccuracy: s.TestAccuracy, SizeBytes: s.SizeBytes, LatencyMs: s.LatencyMs, WeightBytes: s.WeightBytes, Speedup: s.Speedup}
-}
-
-// Markdown renders the report for people.
-func Markdown(r Report) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# evomerge run %s\n\n", r.Run)
-	fmt.Fprintf(&b, "- workflow: `%s`, seed %d\n- generations: %d, evaluations: %d\n- wall time: %.1f s (%s → %s)\n- objectives: %s\n",
-		r.WorkflowID, r.Seed, r.Generations, r.Evaluations, r.WallSeconds, r.StartedAt, r.FinishedAt, strings.Join(r.Objectives, ", "))
-	fmt.Fprintf(&b, "- front hypervolume: %.4f (objectives normalized against the seeds: accuracy from 0, size and latency as fractions of the largest and slowest seed)\n", r.Hypervolume)
-	if r.Compression.Enabled {
-		fmt.Fprintf(&b, "- compression: %s at %s, target ratio %.1f×, accuracy threshold %.2f\n",
-			r.Compression.Algorithm, strings.Join(r.Compression.ApplyAt, ", "), r.Compression.TargetRatio, r.Compression.AccuracyThreshold)
-	}
-	table := func(title string, ms []ReportModel) {
-		fmt.Fprintf(&b, "\n## %s\n\n", title)
-		b.WriteString("| id | recipe | validation accuracy | test accuracy | size (bytes) | weight memory (bytes) | latency (ms) | speed-up | compression | retention | gates | digest |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-		for _, m := range ms {
-			comp, ret, speed := "—", "—", "—"
-			if c := m.Compression; c != nil {
-				comp = fmt.Sprintf("%s %.2f bpw, %.1f×", c.Algorithm, c.BitsPerWeight, c.Ratio)
-				if r := c.Recovery; r != nil {
-					comp += fmt.Sprintf(", distilled %d steps", r.Steps)
-				}
-				ret = fmt.Sprintf("%.1f%%", 100*m.AccuracyRetention)
-			}
-			if m.Objectives.Speedup > 0 {
-				speed = fmt.Sprintf("%.2f×", m.Objectives.Speedup)
-			}
-			fmt.Fprintf(&b, "| %s | %s | %.4f | %.4f | %d | %d | %.4f | %s | %s | %s | %s | `%s` |\n",
-				m.ID, RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.TestAccuracy, m.Objectives.SizeBytes, m.Objectives.WeightBytes, m.Objectives.LatencyMs,
-				speed, comp, ret, gateString(m.Gates), shortDigest(m.Digest))
-		}
-	}
-	fmt.Fprintf(&b, "\n![accuracy against size: children faded, seeds as triangles, the front and its staircase](%s)\n", FrontSVG)
-	if len(r.HypervolumeHistory) > 0 {
-		fmt.Fprintf(&b, "\n![front hypervolume per generation](%s)\n", ProgressPNG)
-	}
-	table("Seed models", r.Seeds)
-	table("Pareto front", r.Front)
-	if len(r.Rejected) > 0 {
-		table("Rejected at the final gates", r.Rejected)
-	}
-	if m := r.BestMerge; m != nil {
-		fmt.Fprintf(&b, "\n## Best uncompressed merge\n\n%s (generation %d, chosen on validation): validation accuracy %.4f, test accuracy %.4f, %d bytes, %.4f ms; recipe %s; digest `%s`\n",
-			m.ID, m.Generation, m.Objectives.Accuracy, m.Objectives.TestAccuracy, m.Objectives.SizeBytes, m.Objectives.LatencyMs, RecipeString(m.Recipe), m.Digest)
-	}
-	b.WriteString("\nFront models are exported under `front/<id>/model.safetensors`; the best uncompressed merge under `best-merge/`.\n")
-	return b.String()
-}
-
-// RecipeString renders a recipe compactly: method(w1,w2,...; param=v).
-func RecipeString(r *evomerge.Recipe) string {
-	if r == nil {
-		return "seed"
-	}
-	ws := make([]string, len(r.Weights))
-	for i, w := range r.Weights {
-		ws[i] = fmt.Sprintf("%.2f", w)
-	}
-	s := r.Method + "(" + strings.Join(ws, ",")
-	names := make([]string, 0, len(r.Params))
-	for k := range r.Params {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		s += fmt.Sprintf("; %s=%.2f", k, r.Params[k])
-	}
-	return s + ")"
-}
-
-func gateString(gs []GateResult) string {
-	if len(gs) == 0 {
-		return "—"
-	}
-	parts := make([]string, len(gs))
-	for i, g := range gs {
-		mark := "pass"
-		if !g.Passed {
-			mark = "FAIL"
-			if !g.Enforced {
-				mark = "fail (not enforced)"
-			}
-		}
-		parts[i] = g.Name + " " + mark
-	}
-	return strings.Join(parts, ", ")
-}
-
-func shortDigest(d string) string {
-	d = strings.TrimPrefix(d, "sha256:")
-	if len(d) > 12 {
-		return d[:12]
-	}
-	return d
 }

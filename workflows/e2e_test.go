@@ -112,7 +112,7 @@ func e2eConfig(name string, models []evomerge.ModelSpec, out string) evomerge.Co
 }
 
 // runOnce runs one evolution on its own task queue and store, and returns the report.
-func runOnce(t *testing.T, cfg evomerge.Config, queue, storeDir string) activities.Report {
+func runOnce(t *testing.T, cfg evomerge.Config, queue, storeDir string) evomerge.Report {
 	t.Helper()
 	st, err := store.OpenFS(storeDir)
 	if err != nil {
@@ -179,7 +179,7 @@ func TestEvolutionEndToEnd(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	var onDisk activities.Report
+	var onDisk evomerge.Report
 	b, _ := os.ReadFile(filepath.Join(out, "report.json"))
 	if err := json.Unmarshal(b, &onDisk); err != nil || onDisk.Run != "e2e-run" {
 		t.Errorf("report.json: %v (run %q)", err, onDisk.Run)
@@ -190,20 +190,20 @@ func TestEvolutionEndToEnd(t *testing.T) {
 		t.Errorf("hypervolume history %v for %d generations", onDisk.HypervolumeHistory, cfg.Evolution.Generations)
 	}
 	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
-	for _, f := range []string{activities.FrontSVG, activities.FrontPNG, activities.ProgressPNG} {
+	for _, f := range []string{evomerge.FrontSVG, evomerge.FrontPNG, evomerge.ProgressPNG} {
 		data, err := os.ReadFile(filepath.Join(out, f))
 		if err != nil {
 			t.Error(err)
 			continue
 		}
-		if f == activities.FrontSVG {
+		if f == evomerge.FrontSVG {
 			if !bytes.Contains(data, []byte("<svg")) {
 				t.Errorf("%s is not an SVG", f)
 			}
 		} else if img, err := png.Decode(bytes.NewReader(data)); err != nil || img.Bounds().Dx() < 300 {
 			t.Errorf("%s: %v", f, err)
 		}
-		if f != activities.FrontPNG && !bytes.Contains(md, []byte("]("+f+")")) {
+		if f != evomerge.FrontPNG && !bytes.Contains(md, []byte("]("+f+")")) {
 			t.Errorf("report.md does not embed %s", f)
 		}
 	}
@@ -284,7 +284,7 @@ func listWorkflows(t *testing.T, query string, n int) []*workflowpb.WorkflowExec
 	}
 }
 
-func frontDigests(r activities.Report) string {
+func frontDigests(r evomerge.Report) string {
 	var s []string
 	for _, m := range r.Front {
 		s = append(s, m.ID+"="+m.Digest)
@@ -342,10 +342,10 @@ func TestDistillationRecovery(t *testing.T) {
 	store := filepath.Join(dir, "store")
 	base := runOnce(t, plain, "no-recovery", store)
 	got := runOnce(t, rec, "recovery", store)
-	accuracy := func(r activities.Report) (float64, int) {
+	accuracy := func(r evomerge.Report) (float64, int) {
 		var best float64
 		n := 0
-		for _, m := range append(append([]activities.ReportModel{}, r.Front...), r.Rejected...) {
+		for _, m := range append(append([]evomerge.ReportModel{}, r.Front...), r.Rejected...) {
 			if m.Compression == nil {
 				continue
 			}
@@ -395,7 +395,7 @@ func TestFinalGatesRejectTheFront(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no model passed the final gates") {
 		t.Fatalf("want the run to fail at the final gates, got %v", err)
 	}
-	var rep activities.Report
+	var rep evomerge.Report
 	b, err := os.ReadFile(filepath.Join(out, "report.json"))
 	if err != nil {
 		t.Fatal(err)

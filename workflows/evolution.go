@@ -30,21 +30,21 @@ type RunInput struct {
 
 // RunState is everything a run knows between generations: a plain value.
 type RunState struct {
-	Stage       string             `json:"stage"`
-	Generation  int                `json:"generation"` // generations completed
-	Seeds       []activities.Model `json:"seeds"`
-	MergeInputs []store.Ref        `json:"merge_inputs"`
-	Population  []activities.Model `json:"population"`
-	Front       []activities.Model `json:"front"`
+	Stage       string           `json:"stage"`
+	Generation  int              `json:"generation"` // generations completed
+	Seeds       []evomerge.Model `json:"seeds"`
+	MergeInputs []store.Ref      `json:"merge_inputs"`
+	Population  []evomerge.Model `json:"population"`
+	Front       []evomerge.Model `json:"front"`
 	// Rejected are front members that failed the final gates.
-	Rejected    []activities.Model `json:"rejected,omitempty"`
-	BestMerge   *activities.Model  `json:"best_merge,omitempty"`
-	Evaluations int                `json:"evaluations"`
-	StartedAt   time.Time          `json:"started_at"`
-	History     []GenerationStats  `json:"history"`
+	Rejected    []evomerge.Model  `json:"rejected,omitempty"`
+	BestMerge   *evomerge.Model   `json:"best_merge,omitempty"`
+	Evaluations int               `json:"evaluations"`
+	StartedAt   time.Time         `json:"started_at"`
+	History     []GenerationStats `json:"history"`
 	// Children are the deployed objectives of every child evaluated so far (the report's
 	// front plot draws them).
-	Children []activities.PlotPoint `json:"children,omitempty"`
+	Children []evomerge.PlotPoint `json:"children,omitempty"`
 }
 
 // GenerationStats summarizes one finished generation.
@@ -57,22 +57,22 @@ type GenerationStats struct {
 	BestID         string  `json:"best_id"`
 	BestMergeScore float64 `json:"best_merge_score"`
 	BestMergeID    string  `json:"best_merge_id"`
-	// Hypervolume of the front, normalized against the seeds (activities.FrontHypervolume).
+	// Hypervolume of the front, normalized against the seeds (evomerge.FrontHypervolume).
 	Hypervolume     float64 `json:"hypervolume"`
 	DurationSeconds float64 `json:"duration_seconds"`
 }
 
 // Progress is what the `progress` query returns.
 type Progress struct {
-	Run         string             `json:"run"`
-	Stage       string             `json:"stage"`
-	Generation  int                `json:"generation"`
-	Generations int                `json:"generations"`
-	Evaluations int                `json:"evaluations"`
-	Seeds       []activities.Model `json:"seeds"`
-	Front       []activities.Model `json:"front"`
-	BestMerge   *activities.Model  `json:"best_merge,omitempty"`
-	History     []GenerationStats  `json:"history"`
+	Run         string            `json:"run"`
+	Stage       string            `json:"stage"`
+	Generation  int               `json:"generation"`
+	Generations int               `json:"generations"`
+	Evaluations int               `json:"evaluations"`
+	Seeds       []evomerge.Model  `json:"seeds"`
+	Front       []evomerge.Model  `json:"front"`
+	BestMerge   *evomerge.Model   `json:"best_merge,omitempty"`
+	History     []GenerationStats `json:"history"`
 }
 
 // RunResult is the EvolutionWorkflow's result.
@@ -100,7 +100,7 @@ func EvolutionWorkflow(ctx workflow.Context, in RunInput) (RunResult, error) {
 	if err := workflow.SetQueryHandler(ctx, "progress", r.progress); err != nil {
 		return RunResult{}, err
 	}
-	if err := workflow.SetQueryHandler(ctx, "front", func() ([]activities.Model, error) { return r.state.Front, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, "front", func() ([]evomerge.Model, error) { return r.state.Front, nil }); err != nil {
 		return RunResult{}, err
 	}
 	if err := r.cfg.Normalize(); err != nil {
@@ -164,10 +164,10 @@ func (r *run) ingest(ctx workflow.Context) error {
 	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Ingest, activities.IngestInput{Models: r.cfg.Models}).Get(ctx, &refs); err != nil {
 		return err
 	}
-	seeds := make([]activities.Model, len(refs))
+	seeds := make([]evomerge.Model, len(refs))
 	inputs := make([]store.Ref, len(refs))
 	for i, ref := range refs {
-		m := activities.Model{ID: r.cfg.Models[i].Name, Merged: ref, Artifact: ref}
+		m := evomerge.Model{ID: r.cfg.Models[i].Name, Merged: ref, Artifact: ref}
 		if err := workflow.ExecuteActivity(benchmarkWork(ctx), a.Benchmark, activities.BenchmarkInput{Model: ref, Evaluator: r.cfg.Evaluator}).Get(ctx, &m.MergedScore); err != nil {
 			return err
 		}
@@ -222,7 +222,7 @@ func (r *run) generation(ctx workflow.Context) error {
 		if c.Merged.Digest == "" {
 			continue // rejected before it was merged
 		}
-		r.state.Children = append(r.state.Children, activities.PlotPoint{ID: c.ID, Accuracy: c.Score.Accuracy, SizeBytes: c.Score.SizeBytes})
+		r.state.Children = append(r.state.Children, evomerge.PlotPoint{ID: c.ID, Accuracy: c.Score.Accuracy, SizeBytes: c.Score.SizeBytes})
 		if b := r.state.BestMerge; b == nil || c.MergedScore.Accuracy > b.MergedScore.Accuracy {
 			r.state.BestMerge = &c
 		}
@@ -240,7 +240,7 @@ func (r *run) generation(ctx workflow.Context) error {
 	if b := r.state.BestMerge; b != nil {
 		stats.BestMergeScore, stats.BestMergeID = b.MergedScore.Accuracy, b.ID
 	}
-	hv, err := activities.FrontHypervolume(out.Front, r.state.Seeds, r.cfg.Objectives)
+	hv, err := evomerge.FrontHypervolume(out.Front, r.state.Seeds, r.cfg.Objectives)
 	if err != nil {
 		return badConfig(err)
 	}
@@ -271,7 +271,7 @@ func (r *run) final(ctx workflow.Context) error {
 		}
 	}
 	// Only what passes the final gates is delivered as the front.
-	var front []activities.Model
+	var front []evomerge.Model
 	for _, m := range r.state.Front {
 		if m.Accepted {
 			front = append(front, m)
@@ -286,7 +286,7 @@ func (r *run) final(ctx workflow.Context) error {
 func (r *run) report(ctx workflow.Context) (RunResult, error) {
 	// The delivered front's hypervolume: after the final gates, it may differ from the
 	// last generation's.
-	hv, err := activities.FrontHypervolume(r.state.Front, r.state.Seeds, r.cfg.Objectives)
+	hv, err := evomerge.FrontHypervolume(r.state.Front, r.state.Seeds, r.cfg.Objectives)
 	if err != nil {
 		return RunResult{}, badConfig(err)
 	}
@@ -294,7 +294,7 @@ func (r *run) report(ctx workflow.Context) (RunResult, error) {
 		return RunResult{}, err
 	}
 	now := workflow.Now(ctx)
-	in := activities.ReportInput{
+	in := evomerge.ReportInput{
 		Config: r.cfg, Seeds: r.state.Seeds, Front: r.state.Front, Rejected: r.state.Rejected, BestMerge: r.state.BestMerge,
 		Generations: r.state.Generation, Evaluations: r.state.Evaluations, Hypervolume: hv, WorkflowID: r.id,
 		StartedAt: r.state.StartedAt.UTC().Format(time.RFC3339), FinishedAt: now.UTC().Format(time.RFC3339),
@@ -321,9 +321,9 @@ func (r *run) report(ctx workflow.Context) (RunResult, error) {
 }
 
 // gate records m's verdicts on the quality gates, against the base model.
-func (r *run) gate(ctx workflow.Context, m *activities.Model) error {
-	var g activities.GateOutput
-	gin := activities.GateInput{Child: *m, Compression: r.cfg.Compression, Gates: r.cfg.Gates, Reference: r.baseSeed().MergedScore}
+func (r *run) gate(ctx workflow.Context, m *evomerge.Model) error {
+	var g evomerge.GateOutput
+	gin := evomerge.GateInput{Child: *m, Compression: r.cfg.Compression, Gates: r.cfg.Gates, Reference: r.baseSeed().MergedScore}
 	if err := workflow.ExecuteActivity(shortWork(ctx), a.Gate, gin).Get(ctx, &g); err != nil {
 		return err
 	}
@@ -331,13 +331,13 @@ func (r *run) gate(ctx workflow.Context, m *activities.Model) error {
 	return nil
 }
 
-func (r *run) baseSeed() activities.Model {
+func (r *run) baseSeed() evomerge.Model {
 	return r.state.Seeds[r.cfg.BaseIndex()]
 }
 
 // compressAndScore compresses m's uncompressed model at stage, benchmarks the result and
 // makes it m's deployed artifact.
-func compressAndScore(ctx workflow.Context, cfg evomerge.Config, m *activities.Model, stage string, dense bool) (activities.CompressResult, error) {
+func compressAndScore(ctx workflow.Context, cfg evomerge.Config, m *evomerge.Model, stage string, dense bool) (activities.CompressResult, error) {
 	var c activities.CompressResult
 	in := activities.CompressInput{Model: m.Merged, Algorithm: cfg.Compression.Algorithm, Options: cfg.Compression.Options, Dense: dense}
 	if stage != evomerge.StagePreMerge {
@@ -354,13 +354,13 @@ func compressAndScore(ctx workflow.Context, cfg evomerge.Config, m *activities.M
 	if m.Score.SizeBytes > 0 {
 		ratio = float64(m.MergedScore.SizeBytes) / float64(m.Score.SizeBytes)
 	}
-	m.Compression = &activities.CompressionInfo{Algorithm: cfg.Compression.Algorithm, Stage: stage, BitsPerWeight: c.Stats.BitsPerWeight, Ratio: ratio, Recovery: in.Recovery}
+	m.Compression = &evomerge.CompressionInfo{Algorithm: cfg.Compression.Algorithm, Stage: stage, BitsPerWeight: c.Stats.BitsPerWeight, Ratio: ratio, Recovery: in.Recovery}
 	return c, nil
 }
 
 // bestOf is the most accurate model (first on ties), or nil.
-func bestOf(ms []activities.Model) *activities.Model {
-	var best *activities.Model
+func bestOf(ms []evomerge.Model) *evomerge.Model {
+	var best *evomerge.Model
 	for i := range ms {
 		if best == nil || ms[i].Score.Accuracy > best.Score.Accuracy {
 			best = &ms[i]

@@ -15,9 +15,9 @@ import (
 
 // GenerationInput is one generation's work.
 type GenerationInput struct {
-	Config     evomerge.Config    `json:"config"`
-	Generation int                `json:"generation"`
-	Population []activities.Model `json:"population"`
+	Config     evomerge.Config  `json:"config"`
+	Generation int              `json:"generation"`
+	Population []evomerge.Model `json:"population"`
 	// MergeInputs are the seed models' refs, in config order, that children merge.
 	MergeInputs []store.Ref `json:"merge_inputs"`
 	// Reference is the base model's score, for the accuracy gate of uncompressed children.
@@ -26,23 +26,23 @@ type GenerationInput struct {
 
 // GenerationResult is the next population, its front, and every child evaluated.
 type GenerationResult struct {
-	Population []activities.Model `json:"population"`
-	Front      []activities.Model `json:"front"`
-	Children   []activities.Model `json:"children"`
+	Population []evomerge.Model `json:"population"`
+	Front      []evomerge.Model `json:"front"`
+	Children   []evomerge.Model `json:"children"`
 }
 
 // GenerationProgress is what a generation's `progress` query returns.
 type GenerationProgress struct {
-	Generation int                `json:"generation"`
-	Planned    int                `json:"planned"`
-	Done       []activities.Model `json:"done"`
+	Generation int              `json:"generation"`
+	Planned    int              `json:"planned"`
+	Done       []evomerge.Model `json:"done"`
 }
 
 type generation struct {
 	in       GenerationInput
 	planned  int
-	done     []activities.Model
-	children []activities.Model
+	done     []evomerge.Model
+	children []evomerge.Model
 }
 
 // GenerationWorkflow breeds children from the population, evaluates each one
@@ -80,7 +80,7 @@ func (g *generation) breed(ctx workflow.Context) ([]evomerge.Recipe, error) {
 // evaluateAll evaluates every child, at most Parallelism at a time. Results keep
 // the children's order whatever order they finish in.
 func (g *generation) evaluateAll(ctx workflow.Context, recipes []evomerge.Recipe) error {
-	g.children = make([]activities.Model, len(recipes))
+	g.children = make([]evomerge.Model, len(recipes))
 	errs := make([]error, len(recipes))
 	sem := workflow.NewSemaphore(ctx, int64(g.in.Config.Evolution.Parallelism))
 	wg := workflow.NewWaitGroup(ctx)
@@ -131,17 +131,17 @@ func isBadRecipe(err error) bool {
 
 // rejected marks a child whose recipe could not be merged: it fails the functional gate
 // with the error as the reason, and never enters the front.
-func rejected(m activities.Model, err error) activities.Model {
+func rejected(m evomerge.Model, err error) evomerge.Model {
 	m.Accepted = false
-	m.Gates = []activities.GateResult{{Name: "functional", Enforced: true, Detail: err.Error()}}
+	m.Gates = []evomerge.GateResult{{Name: "functional", Enforced: true, Detail: err.Error()}}
 	return m
 }
 
 // evaluate is one child's pipeline: merge, benchmark the merge, compress it and
 // benchmark that when post_merge compression is on, then gate.
-func (g *generation) evaluate(ctx workflow.Context, i int, recipe evomerge.Recipe) (activities.Model, error) {
+func (g *generation) evaluate(ctx workflow.Context, i int, recipe evomerge.Recipe) (evomerge.Model, error) {
 	cfg := g.in.Config
-	m := activities.Model{ID: fmt.Sprintf("g%d-c%02d", g.in.Generation, i), Generation: g.in.Generation, Recipe: &recipe}
+	m := evomerge.Model{ID: fmt.Sprintf("g%d-c%02d", g.in.Generation, i), Generation: g.in.Generation, Recipe: &recipe}
 	merge := activities.MergeInput{Recipe: recipe, Models: g.in.MergeInputs, BaseIndex: cfg.BaseIndex(), ChildID: m.ID}
 	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Merge, merge).Get(ctx, &m.Merged); err != nil {
 		return m, err
@@ -155,8 +155,8 @@ func (g *generation) evaluate(ctx workflow.Context, i int, recipe evomerge.Recip
 			return m, err
 		}
 	}
-	var gate activities.GateOutput
-	gin := activities.GateInput{Child: m, Compression: cfg.Compression, Gates: cfg.Gates, Reference: g.in.Reference}
+	var gate evomerge.GateOutput
+	gin := evomerge.GateInput{Child: m, Compression: cfg.Compression, Gates: cfg.Gates, Reference: g.in.Reference}
 	if err := workflow.ExecuteActivity(shortWork(ctx), a.Gate, gin).Get(ctx, &gate); err != nil {
 		return m, err
 	}
@@ -165,9 +165,9 @@ func (g *generation) evaluate(ctx workflow.Context, i int, recipe evomerge.Recip
 }
 
 func (g *generation) selectSurvivors(ctx workflow.Context) (GenerationResult, error) {
-	candidates := append(append([]activities.Model(nil), g.in.Population...), g.children...)
-	in := activities.SelectInput{Candidates: candidates, Objectives: g.in.Config.Objectives, Survivors: g.in.Config.Evolution.Population}
-	var sel activities.SelectOutput
+	candidates := append(append([]evomerge.Model(nil), g.in.Population...), g.children...)
+	in := evomerge.SelectInput{Candidates: candidates, Objectives: g.in.Config.Objectives, Survivors: g.in.Config.Evolution.Population}
+	var sel evomerge.SelectOutput
 	if err := workflow.ExecuteActivity(shortWork(ctx), a.Select, in).Get(ctx, &sel); err != nil {
 		return GenerationResult{}, err
 	}

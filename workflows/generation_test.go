@@ -82,13 +82,13 @@ func TestGenerationWorkflowPipeline(t *testing.T) {
 				}
 				return bench.Result{Accuracy: acc, SizeBytes: in.Model.Bytes, LatencyMs: 1, Finite: true, Examples: 10}, nil
 			})
-			env.OnActivity(acts.Gate, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.GateInput) (activities.GateOutput, error) {
+			env.OnActivity(acts.Gate, mock.Anything, mock.Anything).Return(func(ctx context.Context, in evomerge.GateInput) (evomerge.GateOutput, error) {
 				count("gate")
-				return activities.Gates(in), nil
+				return evomerge.Gates(in), nil
 			})
-			env.OnActivity(acts.Select, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.SelectInput) (activities.SelectOutput, error) {
+			env.OnActivity(acts.Select, mock.Anything, mock.Anything).Return(func(ctx context.Context, in evomerge.SelectInput) (evomerge.SelectOutput, error) {
 				count("select")
-				return activities.Select(in)
+				return evomerge.Select(in)
 			})
 
 			env.ExecuteWorkflow(GenerationWorkflow, GenerationInput{Config: cfg, Generation: 1, MergeInputs: []store.Ref{{}, {}}})
@@ -141,11 +141,11 @@ func TestGenerationRejectsBadChildren(t *testing.T) {
 				return store.Ref{Digest: in.ChildID, Bytes: 10}, nil
 			})
 			env.OnActivity(acts.Benchmark, mock.Anything, mock.Anything).Return(bench.Result{Accuracy: 0.9, SizeBytes: 10, Finite: true, Examples: 10}, nil)
-			env.OnActivity(acts.Gate, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.GateInput) (activities.GateOutput, error) {
-				return activities.Gates(in), nil
+			env.OnActivity(acts.Gate, mock.Anything, mock.Anything).Return(func(ctx context.Context, in evomerge.GateInput) (evomerge.GateOutput, error) {
+				return evomerge.Gates(in), nil
 			})
-			env.OnActivity(acts.Select, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.SelectInput) (activities.SelectOutput, error) {
-				return activities.Select(in)
+			env.OnActivity(acts.Select, mock.Anything, mock.Anything).Return(func(ctx context.Context, in evomerge.SelectInput) (evomerge.SelectOutput, error) {
+				return evomerge.Select(in)
 			})
 			env.ExecuteWorkflow(GenerationWorkflow, GenerationInput{Config: cfg, Generation: 1, MergeInputs: []store.Ref{{}, {}}})
 			err := env.GetWorkflowError()

@@ -356,7 +356,7 @@ func watchProgress(ctx context.Context, c client.Client, id string, done <-chan 
 				for _, m := range gp.Done {
 					if !printed[m.ID] {
 						printed[m.ID] = true
-						fmt.Fprintf(os.Stderr, "[gen %d/%d] %-7s %-58s %s\n", gen, p.Generations, m.ID, activities.RecipeString(m.Recipe), scoreLine(m))
+						fmt.Fprintf(os.Stderr, "[gen %d/%d] %-7s %-58s %s\n", gen, p.Generations, m.ID, evomerge.RecipeString(m.Recipe), scoreLine(m))
 					}
 				}
 			}
@@ -378,7 +378,7 @@ func printGeneration(h workflows.GenerationStats, of int) {
 		h.Generation, of, h.DurationSeconds, h.Children, h.Accepted, h.FrontSize, h.Hypervolume, h.BestID, h.BestScore, h.BestMergeID, h.BestMergeScore)
 }
 
-func scoreLine(m activities.Model) string {
+func scoreLine(m evomerge.Model) string {
 	s := fmt.Sprintf("val %.4f  %8d B  %.4f ms", m.MergedScore.Accuracy, m.MergedScore.SizeBytes, m.MergedScore.LatencyMs)
 	if c := m.Compression; c != nil {
 		mem := 0.0 // weight memory against fp16 (the float32 merge's bytes halved)
@@ -427,14 +427,14 @@ func printResult(w *os.File, out activities.ReportOutput, asJSON bool) error {
 		if m.Objectives.Speedup > 0 {
 			speedup = fmt.Sprintf("%.2fx", m.Objectives.Speedup)
 		}
-		fmt.Fprintf(w, "%-8s %-60s %9.4f %9.4f %10d %10d %9.4f %8s %-22s %s\n", m.ID, activities.RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.TestAccuracy, m.Objectives.SizeBytes, m.Objectives.WeightBytes, m.Objectives.LatencyMs, speedup, comp, gates)
+		fmt.Fprintf(w, "%-8s %-60s %9.4f %9.4f %10d %10d %9.4f %8s %-22s %s\n", m.ID, evomerge.RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.TestAccuracy, m.Objectives.SizeBytes, m.Objectives.WeightBytes, m.Objectives.LatencyMs, speedup, comp, gates)
 	}
 	fmt.Fprintln(w, "\nSeeds:")
 	for _, m := range r.Seeds {
 		fmt.Fprintf(w, "  %-12s validation accuracy %.4f, test %.4f  %d bytes\n", m.ID, m.Objectives.Accuracy, m.Objectives.TestAccuracy, m.Objectives.SizeBytes)
 	}
 	if b := r.BestMerge; b != nil {
-		fmt.Fprintf(w, "Best uncompressed merge (chosen on validation): %s %s validation accuracy %.4f, test %.4f\n", b.ID, activities.RecipeString(b.Recipe), b.Objectives.Accuracy, b.Objectives.TestAccuracy)
+		fmt.Fprintf(w, "Best uncompressed merge (chosen on validation): %s %s validation accuracy %.4f, test %.4f\n", b.ID, evomerge.RecipeString(b.Recipe), b.Objectives.Accuracy, b.Objectives.TestAccuracy)
 	}
 	fmt.Fprintf(w, "\nReport: %s and %s\n", filepath.Join(out.Dir, "report.md"), filepath.Join(out.Dir, "report.json"))
 	return nil

@@ -1,4 +1,4 @@
-package activities
+package evomerge
 
 import (
 	"fmt"
@@ -186,4 +186,23 @@ func FrontHypervolume(front, seeds []Model, objectives []string) (float64, error
 		points = append(points, v)
 	}
 	return pareto.Hypervolume(points, dirs, unit), nil
+}
+
+// objectiveVector returns m's objectives in the order of names, with their directions.
+func objectiveVector(m Model, names []string) ([]float64, []pareto.Direction, error) {
+	v := make([]float64, len(names))
+	d := make([]pareto.Direction, len(names))
+	for i, n := range names {
+		switch n {
+		case ObjAccuracy:
+			v[i], d[i] = m.Score.Accuracy, pareto.Maximize
+		case ObjSizeBytes:
+			v[i], d[i] = float64(m.Score.SizeBytes), pareto.Minimize
+		case ObjLatencyMs:
+			v[i], d[i] = m.Score.LatencyMs, pareto.Minimize
+		default:
+			return nil, nil, fmt.Errorf("unknown objective %q", n)
+		}
+	}
+	return v, d, nil
 }

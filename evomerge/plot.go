@@ -1,12 +1,15 @@
-package activities
+package evomerge
 
 import (
 	"bytes"
 	"cmp"
 	"fmt"
 	"image/color"
+	"io"
 	"path/filepath"
 	"slices"
+
+	"github.com/evomerge/evomerge/tensor"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -27,11 +30,11 @@ var (
 	frontColor = color.RGBA{R: 20, G: 90, B: 200, A: 255}
 )
 
-// writePlots draws the run into dir: front.svg and front.png (accuracy against size on
+// WritePlots draws the run into dir: front.svg and front.png (accuracy against size on
 // disk, log scale; every evaluated child faded, the seeds as triangles, the front as
 // filled circles joined by its staircase) and progress.png (the front's hypervolume per
 // generation). Files are written through a temporary name and renamed, like the report.
-func writePlots(dir string, in ReportInput, r Report) error {
+func WritePlots(dir string, in ReportInput, r Report) error {
 	fp, err := frontPlot(in, r)
 	if err != nil {
 		return err
@@ -143,4 +146,11 @@ func savePlot(p *plot.Plot, path string) error {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
 	return writeAtomic(path, buf.Bytes())
+}
+
+func writeAtomic(path string, b []byte) error {
+	return tensor.WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }

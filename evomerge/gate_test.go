@@ -1,4 +1,4 @@
-package activities
+package evomerge
 
 import (
 	"math"
@@ -6,10 +6,9 @@ import (
 	"testing"
 
 	"github.com/evomerge/evomerge/bench"
-	"github.com/evomerge/evomerge/evomerge"
 )
 
-var seedCompression = evomerge.CompressionSpec{Enabled: true, Algorithm: "bitnet", ApplyAt: []string{"post_merge", "final"}, TargetRatio: 8, AccuracyThreshold: 0.85}
+var seedCompression = CompressionSpec{Enabled: true, Algorithm: "bitnet", ApplyAt: []string{"post_merge", "final"}, TargetRatio: 8, AccuracyThreshold: 0.85}
 
 func compressedChild(mergedAcc, acc, ratio, mergedMs, ms float64) Model {
 	return Model{
@@ -33,7 +32,7 @@ func TestGates(t *testing.T) {
 	// 0.80 ≥ 0.85 × 0.90 = 0.765: passes; ratio 15 ≥ 8 passes; latency 1.0/1.25 = 0.8× < 1 fails but is not enforced.
 	off := false
 	out := Gates(GateInput{Child: compressedChild(0.90, 0.80, 15, 1.0, 1.25), Compression: seedCompression,
-		Gates: evomerge.GatesSpec{Latency: evomerge.LatencyGateSpec{MinSpeedup: 1, Enforce: &off}}})
+		Gates: GatesSpec{Latency: LatencyGateSpec{MinSpeedup: 1, Enforce: &off}}})
 	if !out.Accepted {
 		t.Errorf("child should be accepted: %+v", out.Gates)
 	}
@@ -52,7 +51,7 @@ func TestGates(t *testing.T) {
 
 	// The latency gate is enforced by default and rejects a slower compressed child.
 	out = Gates(GateInput{Child: compressedChild(0.90, 0.89, 15, 1.0, 2.0), Compression: seedCompression,
-		Gates: evomerge.GatesSpec{Latency: evomerge.LatencyGateSpec{MinSpeedup: 1}}})
+		Gates: GatesSpec{Latency: LatencyGateSpec{MinSpeedup: 1}}})
 	if out.Accepted || !gate(out, "latency").Enforced {
 		t.Errorf("default latency gate should reject a 0.5× child: %+v", out.Gates)
 	}
@@ -60,7 +59,7 @@ func TestGates(t *testing.T) {
 	// The interleaved speed-up, when measured, decides rather than the separate medians.
 	c2 := compressedChild(0.90, 0.89, 15, 1.0, 2.0)
 	c2.Score.Speedup, c2.Score.ReferenceLatencyMs = 2.5, 5.0
-	out = Gates(GateInput{Child: c2, Compression: seedCompression, Gates: evomerge.GatesSpec{Latency: evomerge.LatencyGateSpec{MinSpeedup: 2}}})
+	out = Gates(GateInput{Child: c2, Compression: seedCompression, Gates: GatesSpec{Latency: LatencyGateSpec{MinSpeedup: 2}}})
 	if g := gate(out, "latency"); !g.Passed || g.Value != 2.5 || !out.Accepted {
 		t.Errorf("interleaved speed-up 2.5× against min 2×: %+v", g)
 	}
