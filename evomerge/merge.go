@@ -35,7 +35,10 @@ type paramChecker interface {
 
 // ValidateRecipe checks r for a run of nModels models: the method is registered, there is
 // one finite weight per model, and the parameters are known and in range (flags 0 or 1).
-// Errors name the field at fault.
+// A recipe with Groups needs the same of every group (errors name the group index,
+// "recipe groups[2] weights: ..."), and with SplitKinds a multiple of NumKinds groups; its
+// recipe-wide Weights may then be empty, and are checked only if given. Errors name the
+// field at fault.
 func ValidateRecipe(r Recipe, nModels int) error {
 	if err := validateRecipe(r, nModels); err != nil {
 		return fmt.Errorf("%w: %w", ErrRecipe, err)
@@ -52,24 +55,65 @@ func validateRecipe(r Recipe, nModels int) error {
 	if err != nil {
 		return fmt.Errorf("recipe method: %w", err)
 	}
-	if len(r.Weights) != nModels {
-		return fmt.Errorf("recipe weights: %d weights for %d models", len(r.Weights), nModels)
+	if len(r.Groups) == 0 {
+		if r.SplitKinds {
+			return errors.New("recipe split_kinds: set, but the recipe has no groups to split")
+		}
+		if err := checkWeights("recipe weights", r.Weights, nModels); err != nil {
+			return err
+		}
+		_, err := checkRecipeParams(m, "recipe params", r.Params)
+		return err
 	}
-	for i, w := range r.Weights {
-		if math.IsNaN(w) || math.IsInf(w, 0) {
-			return fmt.Errorf("recipe weights[%d]: %g is not finite", i, w)
+	if r.SplitKinds && len(r.Groups)%NumKinds != 0 {
+		return fmt.Errorf("recipe groups: %d groups with split_kinds, want a multiple of %d (attention, mlp, other per layer group)", len(r.Groups), NumKinds)
+	}
+	if len(r.Weights) > 0 {
+		if err := checkWeights("recipe weights", r.Weights, nModels); err != nil {
+			return err
 		}
 	}
-	params, err := ResolveParams(m, r.Params)
-	if err != nil {
-		return fmt.Errorf("recipe params: %w", err)
+	if _, err := checkRecipeParams(m, "recipe params", r.Params); err != nil {
+		return err
 	}
-	if c, ok := m.(paramChecker); ok {
-		if err := c.checkParams(params); err != nil {
-			return fmt.Errorf("recipe params: %w", err)
+	for g, gp := range r.Groups {
+		if err := checkWeights(fmt.Sprintf("recipe groups[%d] weights", g), gp.Weights, nModels); err != nil {
+			return err
+		}
+		if _, err := checkRecipeParams(m, fmt.Sprintf("recipe groups[%d] params", g), gp.Params); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// checkWeights checks that weights, the recipe field called field, has one finite weight
+// per model.
+func checkWeights(field string, weights []float64, nModels int) error {
+	if len(weights) != nModels {
+		return fmt.Errorf("%s: %d weights for %d models", field, len(weights), nModels)
+	}
+	for i, w := range weights {
+		if math.IsNaN(w) || math.IsInf(w, 0) {
+			return fmt.Errorf("%s[%d]: %g is not finite", field, i, w)
+		}
+	}
+	return nil
+}
+
+// checkRecipeParams checks params, the recipe field called field, against m and returns
+// them with defaults filled in.
+func checkRecipeParams(m Method, field string, params map[string]float64) (map[string]float64, error) {
+	full, err := ResolveParams(m, params)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	if c, ok := m.(paramChecker); ok {
+		if err := c.checkParams(full); err != nil {
+			return nil, fmt.Errorf("%s: %w", field, err)
+		}
+	}
+	return full, nil
 }
 
 // MergeFiles merges the models at paths (safetensors files; paths[baseIndex] is the base)
@@ -83,7 +127,12 @@ func validateRecipe(r Recipe, nModels int) error {
 // Methods that need a base get the base tensor as MergeInput.Base and only the other
 // models as MergeInput.Models (the base's weight in r is ignored), as mergekit does; other
 // methods get every model with its weight. With baseIndex -1 the metadata comes from
-// paths[0]. The canonical recipe JSON lists every parameter, defaults filled in. Output
+// paths[0]. The canonical recipe JSON lists every parameter, defaults filled in (for a
+// recipe without Groups it is exactly what it was before groups existed).
+//
+// A recipe with Groups merges each tensor with the weights and parameters of its group,
+// r.GroupIndex(name, layers), where layers is LayerCount of the reference file's tensor
+// names (the base's, or paths[0]'s with baseIndex -1). Output
 // goes to a temporary file dst+".tmp-*" in dst's directory, which is fsynced and renamed to
 // dst; on any error it is removed and an existing dst is left untouched. progress is
 // called with (tensors written, total tensors) after each tensor.
@@ -126,7 +175,11 @@ func MergeFiles(r Recipe, paths []string, baseIndex int, dst string, progress fu
 	}
 
 	meta := files[ref].Metadata()
-	canonical := Recipe{Method: r.Method, Weights: slices.Clone(r.Weights), Params: params}
+	canonical := Recipe{Method: r.Method, Weights: slices.Clone(r.Weights), Params: params, SplitKinds: r.SplitKinds}
+	for _, g := range r.Groups {
+		gp, _ := ResolveParams(m, g.Params)
+		canonical.Groups = append(canonical.Groups, GroupParams{Weights: slices.Clone(g.Weights), Params: gp})
+	}
 	recipeJSON, err := json.Marshal(canonical)
 	if err != nil {
 		return fmt.Errorf("merge into %s: encode recipe: %w", dst, err)
@@ -134,7 +187,7 @@ func MergeFiles(r Recipe, paths []string, baseIndex int, dst string, progress fu
 	sum := sha256.Sum256(recipeJSON)
 	meta[MetadataRecipeDigest] = hex.EncodeToString(sum[:])
 
-	// Which models feed the method, with which weights.
+	// Which models feed the method, with which weights (per group if r has groups).
 	var inputs []int
 	for i := range files {
 		if m.NeedsBase() && i == baseIndex {
@@ -142,10 +195,29 @@ func MergeFiles(r Recipe, paths []string, baseIndex int, dst string, progress fu
 		}
 		inputs = append(inputs, i)
 	}
-	weights := make([]float64, len(inputs))
-	for k, i := range inputs {
-		weights[k] = r.Weights[i]
+	pick := func(all []float64) []float64 {
+		w := make([]float64, len(inputs))
+		for k, i := range inputs {
+			w[k] = all[i]
+		}
+		return w
 	}
+	type mergeSet struct {
+		weights []float64
+		params  map[string]float64
+	}
+	var sets []mergeSet
+	if len(r.Groups) == 0 {
+		sets = []mergeSet{{pick(r.Weights), params}}
+	}
+	for _, g := range canonical.Groups {
+		sets = append(sets, mergeSet{pick(g.Weights), g.Params})
+	}
+	names := make([]string, len(infos))
+	for i, info := range infos {
+		names[i] = info.Name
+	}
+	layers := LayerCount(names)
 
 	return tensor.WriteAtomic(dst, func(w io.Writer) error {
 		sw, err := tensor.NewWriter(w, meta, infos)
@@ -153,8 +225,13 @@ func MergeFiles(r Recipe, paths []string, baseIndex int, dst string, progress fu
 			return fmt.Errorf("merge into %s: %w", dst, err)
 		}
 		for n, info := range infos {
-			t, err := mergeTensor(m, params, files, baseIndex, inputs, weights, info)
+			g := r.GroupIndex(info.Name, layers)
+			s := sets[max(g, 0)]
+			t, err := mergeTensor(m, s.params, files, baseIndex, inputs, s.weights, info)
 			if err != nil {
+				if g >= 0 {
+					return fmt.Errorf("merge into %s: group %d: %w", dst, g, err)
+				}
 				return fmt.Errorf("merge into %s: %w", dst, err)
 			}
 			if err := sw.Write(t); err != nil {

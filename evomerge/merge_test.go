@@ -308,3 +308,216 @@ func TestMergeErrorsMarkRecipeFaults(t *testing.T) {
 		t.Errorf("mismatched models: %v, want an error that is not ErrRecipe", err)
 	}
 }
+
+// llamaSpecs is a small three-layer Llama-shaped model: embeddings, per layer an
+// attention projection, an MLP projection and a norm, then the final norm and head.
+var llamaSpecs = []tensor.Info{
+	{Name: "model.embed_tokens.weight", DType: tensor.F32, Shape: []int{10, 4}},
+	{Name: "model.layers.0.self_attn.q_proj.weight", DType: tensor.F32, Shape: []int{4, 4}},
+	{Name: "model.layers.0.mlp.up_proj.weight", DType: tensor.BF16, Shape: []int{8, 4}},
+	{Name: "model.layers.0.input_layernorm.weight", DType: tensor.F16, Shape: []int{4}},
+	{Name: "model.layers.1.self_attn.q_proj.weight", DType: tensor.F32, Shape: []int{4, 4}},
+	{Name: "model.layers.1.mlp.up_proj.weight", DType: tensor.BF16, Shape: []int{8, 4}},
+	{Name: "model.layers.1.input_layernorm.weight", DType: tensor.F16, Shape: []int{4}},
+	{Name: "model.layers.2.self_attn.q_proj.weight", DType: tensor.F32, Shape: []int{4, 4}},
+	{Name: "model.layers.2.mlp.up_proj.weight", DType: tensor.BF16, Shape: []int{8, 4}},
+	{Name: "model.layers.2.input_layernorm.weight", DType: tensor.F16, Shape: []int{4}},
+	{Name: "model.norm.weight", DType: tensor.F32, Shape: []int{4}},
+	{Name: "lm_head.weight", DType: tensor.F32, Shape: []int{10, 4}},
+}
+
+// A recipe without groups merges to the same bytes as before groups existed: the sha256
+// below is of the file MergeFiles wrote at commit 4551f4b, before Recipe had Groups.
+func TestMergeFilesWithoutGroupsUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	paths := []string{
+		writeModel(t, dir, "base.safetensors", map[string]string{"format": "pt"}, 1, 0, llamaSpecs),
+		writeModel(t, dir, "a.safetensors", nil, 2, 0.1, llamaSpecs),
+		writeModel(t, dir, "b.safetensors", nil, 3, 0.1, llamaSpecs),
+	}
+	for _, c := range []struct {
+		r    Recipe
+		base int
+		want string
+	}{
+		{Recipe{Method: "linear", Weights: []float64{0.2, 0.5, 0.3}}, -1, "17c839b9fee98902a28d9fdc4a108cde7cb0d045620562a557aa68158439b6a0"},
+		{Recipe{Method: "ties", Weights: []float64{0, 1, 0.5}, Params: map[string]float64{"density": 0.4}}, 0, "4ef67dc090362fc4b708a89e3d5ae586f556535f865a632b4ae76919257f0b21"},
+	} {
+		dst := filepath.Join(dir, c.r.Method+".safetensors")
+		if err := MergeFiles(c.r, paths, c.base, dst, nil); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		if got := hex.EncodeToString(sum[:]); got != c.want {
+			t.Errorf("%s: merged file sha256 %s, want %s (as before groups)", c.r.Method, got, c.want)
+		}
+	}
+}
+
+// Recipe JSON without groups is what it was before groups existed (memo keys hash it).
+func TestRecipeJSONWithoutGroups(t *testing.T) {
+	for r, want := range map[*Recipe]string{
+		{Method: "linear", Weights: []float64{1, 0.5}}:                                         `{"method":"linear","weights":[1,0.5]}`,
+		{Method: "ties", Weights: []float64{0, 1}, Params: map[string]float64{"density": 0.3}}: `{"method":"ties","weights":[0,1],"params":{"density":0.3}}`,
+		{Method: "linear", Weights: []float64{1}, Groups: []GroupParams{}}:                     `{"method":"linear","weights":[1]}`,
+	} {
+		b, err := json.Marshal(*r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != want {
+			t.Errorf("%+v: JSON %s, want %s", *r, b, want)
+		}
+	}
+	g := Recipe{Method: "linear", Weights: []float64{1, 1}, Groups: []GroupParams{{Weights: []float64{1, 0}}, {Weights: []float64{0, 1}, Params: map[string]float64{"normalize": 0}}}}
+	b, _ := json.Marshal(g)
+	if want := `{"method":"linear","weights":[1,1],"groups":[{"weights":[1,0]},{"weights":[0,1],"params":{"normalize":0}}]}`; string(b) != want {
+		t.Errorf("grouped recipe JSON %s, want %s", b, want)
+	}
+	var back Recipe
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, g) {
+		t.Errorf("grouped recipe round trip: %+v, %v", back, err)
+	}
+}
+
+// Per-group weights [1, 0] and [0, 1] over two groups of a three-layer model: layers 0 and
+// 1 and the embeddings are exactly model A's, layer 2, the final norm and the head
+// exactly model B's, in every dtype.
+func TestMergeFilesPerGroupWeights(t *testing.T) {
+	dir := t.TempDir()
+	a := writeModel(t, dir, "a.safetensors", map[string]string{"origin": "a"}, 2, 0.5, llamaSpecs)
+	b := writeModel(t, dir, "b.safetensors", nil, 3, 0.5, llamaSpecs)
+	_, ta := readAll(t, a)
+	_, tb := readAll(t, b)
+	r := Recipe{Method: "linear", Groups: []GroupParams{{Weights: []float64{1, 0}}, {Weights: []float64{0, 1}}}}
+	dst := filepath.Join(dir, "out.safetensors")
+	if err := MergeFiles(r, []string{a, b}, -1, dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	meta, got := readAll(t, dst)
+	fromB := map[string]bool{
+		"model.layers.2.self_attn.q_proj.weight": true,
+		"model.layers.2.mlp.up_proj.weight":      true,
+		"model.layers.2.input_layernorm.weight":  true,
+		"model.norm.weight":                      true,
+		"lm_head.weight":                         true,
+	}
+	for _, s := range llamaSpecs {
+		want, other := ta[s.Name], tb[s.Name]
+		if fromB[s.Name] {
+			want, other = other, want
+		}
+		if bytes.Equal(want.Data, other.Data) {
+			t.Fatalf("%s: the two models have the same bytes; the test cannot tell them apart", s.Name)
+		}
+		g := got[s.Name]
+		if g == nil || g.DType != s.DType || !bytes.Equal(g.Data, want.Data) {
+			t.Errorf("%s: merged tensor is not the expected model's", s.Name)
+		}
+	}
+	if meta["origin"] != "a" {
+		t.Errorf("metadata %v, want paths[0]'s", meta)
+	}
+	// The digest covers the groups, parameters resolved.
+	canon := Recipe{Method: "linear", Params: map[string]float64{"normalize": 1}, Groups: []GroupParams{
+		{Weights: []float64{1, 0}, Params: map[string]float64{"normalize": 1}},
+		{Weights: []float64{0, 1}, Params: map[string]float64{"normalize": 1}},
+	}}
+	js, _ := json.Marshal(canon)
+	sum := sha256.Sum256(js)
+	if meta[MetadataRecipeDigest] != hex.EncodeToString(sum[:]) {
+		t.Errorf("recipe digest %s, want sha256 of %s", meta[MetadataRecipeDigest], js)
+	}
+
+	// Groups all equal to the recipe-wide weights merge the same tensors as no groups.
+	w := []float64{0.3, 0.7}
+	plain := filepath.Join(dir, "plain.safetensors")
+	grouped := filepath.Join(dir, "grouped.safetensors")
+	if err := MergeFiles(Recipe{Method: "linear", Weights: w}, []string{a, b}, -1, plain, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := MergeFiles(Recipe{Method: "linear", Weights: w, Groups: []GroupParams{{Weights: w}, {Weights: w}, {Weights: w}}}, []string{a, b}, -1, grouped, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, tp := readAll(t, plain)
+	_, tg := readAll(t, grouped)
+	for _, s := range llamaSpecs {
+		if !bytes.Equal(tp[s.Name].Data, tg[s.Name].Data) {
+			t.Errorf("%s: equal groups merge differently from no groups", s.Name)
+		}
+	}
+}
+
+// With split_kinds each layer group has attention, MLP and other entries; a task
+// arithmetic merge with a base picks the group's parameters (here λ 0 keeps the base).
+func TestMergeFilesSplitKinds(t *testing.T) {
+	dir := t.TempDir()
+	base := writeModel(t, dir, "base.safetensors", nil, 1, 0, llamaSpecs)
+	ft := writeModel(t, dir, "ft.safetensors", nil, 2, 0.5, llamaSpecs)
+	_, tbase := readAll(t, base)
+	_, tft := readAll(t, ft)
+	keep := GroupParams{Weights: []float64{0, 1}, Params: map[string]float64{"lambda": 0}}
+	take := GroupParams{Weights: []float64{0, 1}}
+	// One layer group; only MLP tensors take the fine-tune.
+	r := Recipe{Method: "task_arithmetic", SplitKinds: true, Groups: []GroupParams{keep, take, keep}}
+	dst := filepath.Join(dir, "out.safetensors")
+	if err := MergeFiles(r, []string{base, ft}, 0, dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, got := readAll(t, dst)
+	for _, s := range llamaSpecs {
+		want := tbase[s.Name]
+		if strings.Contains(s.Name, ".mlp.") {
+			want = tft[s.Name]
+		}
+		if !bytes.Equal(got[s.Name].Data, want.Data) {
+			t.Errorf("%s (kind %s): merged tensor is not the expected model's", s.Name, KindOf(s.Name))
+		}
+	}
+}
+
+func TestValidateRecipeGroups(t *testing.T) {
+	g := func(w ...float64) GroupParams { return GroupParams{Weights: w} }
+	ok := []Recipe{
+		{Method: "linear", Groups: []GroupParams{g(1, 0)}},
+		{Method: "linear", Weights: []float64{1, 1}, Groups: []GroupParams{g(1, 0), g(0, 1)}},
+		{Method: "ties", SplitKinds: true, Groups: []GroupParams{g(0, 1), g(0, 1), {Weights: []float64{0, 1}, Params: map[string]float64{"density": 0.1}}}},
+	}
+	for _, r := range ok {
+		if err := ValidateRecipe(r, 2); err != nil {
+			t.Errorf("%+v: %v", r, err)
+		}
+	}
+	for _, c := range []struct {
+		r    Recipe
+		want string
+	}{
+		{Recipe{Method: "linear", Groups: []GroupParams{g(1, 0), g(1)}}, "recipe groups[1] weights: 1 weights for 2 models"},
+		{Recipe{Method: "linear", Groups: []GroupParams{g(1, 0), g(0, 1), g(1, math.NaN())}}, "recipe groups[2] weights[1]: NaN is not finite"},
+		{Recipe{Method: "ties", Groups: []GroupParams{g(0, 1), {Weights: []float64{0, 1}, Params: map[string]float64{"density": 2}}}}, "recipe groups[1] params: merge method ties: parameter density = 2 is outside [0, 1]"},
+		{Recipe{Method: "linear", Groups: []GroupParams{{Weights: []float64{1, 1}, Params: map[string]float64{"lambda": 1}}}}, `recipe groups[0] params: merge method linear: unknown parameter "lambda"`},
+		{Recipe{Method: "linear", Groups: []GroupParams{{Weights: []float64{1, 1}, Params: map[string]float64{"normalize": 0.5}}}}, "recipe groups[0] params: merge method linear: parameter normalize = 0.5 must be 0 or 1"},
+		{Recipe{Method: "linear", Weights: []float64{1}, Groups: []GroupParams{g(1, 0)}}, "recipe weights: 1 weights for 2 models"},
+		{Recipe{Method: "linear", SplitKinds: true, Groups: []GroupParams{g(1, 0), g(0, 1)}}, "2 groups with split_kinds, want a multiple of 3"},
+		{Recipe{Method: "linear", SplitKinds: true, Weights: []float64{1, 1}}, "split_kinds: set, but the recipe has no groups"},
+		{Recipe{Method: "slurp", Groups: []GroupParams{g(1, 0)}}, `unknown merge method "slurp"`},
+	} {
+		err := ValidateRecipe(c.r, 2)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, ErrRecipe) {
+			t.Errorf("%+v: got %v, want an ErrRecipe containing %q", c.r, err, c.want)
+		}
+	}
+	// A group whose linear weights cannot be normalized fails the merge, naming the group.
+	dir := t.TempDir()
+	a := writeModel(t, dir, "a.safetensors", nil, 1, 0.1, llamaSpecs)
+	b := writeModel(t, dir, "b.safetensors", nil, 2, 0.1, llamaSpecs)
+	err := MergeFiles(Recipe{Method: "linear", Groups: []GroupParams{g(1, 0), g(1, -1)}}, []string{a, b}, -1, filepath.Join(dir, "out.safetensors"), nil)
+	if err == nil || !strings.Contains(err.Error(), "group 1") || !strings.Contains(err.Error(), "cannot normalize") || !errors.Is(err, ErrRecipe) {
+		t.Errorf("zero-sum group: got %v, want an ErrRecipe naming group 1", err)
+	}
+	assertOnlyInputs(t, dir, 2)
+}

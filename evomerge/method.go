@@ -115,4 +115,22 @@ type Recipe struct {
 	Weights []float64 `json:"weights" yaml:"weights"`
 	// Params are method parameters (density, lambda, ...); missing ones take defaults.
 	Params map[string]float64 `json:"params,omitempty" yaml:"params,omitempty"`
+	// Groups, when non-empty, gives each layer group its own weights and parameters (same
+	// method): the tensors of group g (Recipe.GroupIndex, GroupOf) merge with Groups[g],
+	// and Weights and Params are then not used by the merge (they may be empty; if given
+	// they must still be valid). The number of layer groups is len(Groups), or
+	// len(Groups)/NumKinds with SplitKinds. Empty: Weights and Params apply to every tensor.
+	Groups []GroupParams `json:"groups,omitempty" yaml:"groups,omitempty"`
+	// SplitKinds splits every layer group by tensor kind (KindOf): Groups then holds
+	// NumKinds entries per layer group, in the order attention, MLP, other.
+	SplitKinds bool `json:"split_kinds,omitempty" yaml:"split_kinds,omitempty"`
+}
+
+// GroupParams are the merge weights and parameters of one layer group of a Recipe.
+type GroupParams struct {
+	// Weights has one weight per model of the run, in the config's model order.
+	Weights []float64 `json:"weights" yaml:"weights"`
+	// Params are method parameters; missing ones take the method's defaults (not the
+	// recipe-wide Params).
+	Params map[string]float64 `json:"params,omitempty" yaml:"params,omitempty"`
 }
