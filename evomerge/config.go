@@ -34,9 +34,10 @@ type Config struct {
 	SeedModels *SeedModelsSpec `yaml:"seed_models,omitempty" json:"seed_models,omitempty"`
 	Evolution  EvolutionSpec   `yaml:"evolution" json:"evolution"`
 	Evaluator  EvaluatorSpec   `yaml:"evaluator" json:"evaluator"`
-	// Objectives are the selection objectives, from accuracy, size_bytes, latency_ms.
+	// Objectives are the selection objectives: metrics the evaluator reports (accuracy,
+	// size_bytes, latency_ms, weight_bytes, speedup), each maximized or minimized.
 	// latency_ms is a wall-clock measurement: selecting on it makes runs depend on timing.
-	Objectives  []string        `yaml:"objectives" json:"objectives"`
+	Objectives  []Objective     `yaml:"objectives" json:"objectives"`
 	Compression CompressionSpec `yaml:"compression" json:"compression"`
 	Gates       GatesSpec       `yaml:"gates" json:"gates"`
 }
@@ -66,12 +67,19 @@ type EvolutionSpec struct {
 	Parallelism int `yaml:"parallelism" json:"parallelism"`
 	// ContinueAsNewEvery starts a fresh workflow history every so many generations,
 	// carrying the run's state (0: only when the server suggests it).
-	ContinueAsNewEvery int      `yaml:"continue_as_new_every" json:"continue_as_new_every,omitempty"`
-	Methods            []string `yaml:"methods" json:"methods"`
-	MutationRate       *float64 `yaml:"mutation_rate" json:"mutation_rate,omitempty"`
-	MutationSigma      *float64 `yaml:"mutation_sigma" json:"mutation_sigma,omitempty"`
-	CrossoverRate      *float64 `yaml:"crossover_rate" json:"crossover_rate,omitempty"`
-	MethodSwitchRate   *float64 `yaml:"method_switch_rate" json:"method_switch_rate,omitempty"`
+	ContinueAsNewEvery int `yaml:"continue_as_new_every" json:"continue_as_new_every,omitempty"`
+	// Methods are the merge methods the genome chooses from.
+	Methods []string `yaml:"methods" json:"methods"`
+	// Strategy is the search algorithm: nsga2 (default), cmaes or random.
+	Strategy string `yaml:"strategy" json:"strategy"`
+	// Budget is the number of children evaluated in the whole run (default
+	// Generations × Children); the run ends when it is spent or after Generations.
+	Budget int `yaml:"budget" json:"budget"`
+	// LayerGranularity is the number of layer groups that get their own merge weights,
+	// parameters and compression genes (default 1: one set for the whole model).
+	LayerGranularity int `yaml:"layer_granularity" json:"layer_granularity"`
+	// EarlyStop, if set, ends the run when the front stops improving.
+	EarlyStop *EarlyStopSpec `yaml:"early_stop,omitempty" json:"early_stop,omitempty"`
 }
 
 // EvaluatorSpec chooses how children are scored.
@@ -84,13 +92,28 @@ type EvaluatorSpec struct {
 	Limit int `yaml:"limit" json:"limit"`
 	// DataDir overrides where MNIST is read from.
 	DataDir string `yaml:"data_dir" json:"data_dir,omitempty"`
+	// Hardware, if set, is where latency is measured: benchmarks run on its task queue.
+	Hardware *HardwareSpec `yaml:"hardware,omitempty" json:"hardware,omitempty"`
 }
 
 // CompressionSpec is the seed document's compression block.
 type CompressionSpec struct {
-	Enabled   bool     `yaml:"enabled" json:"enabled"`
-	Algorithm string   `yaml:"algorithm" json:"algorithm"`
-	ApplyAt   []string `yaml:"apply_at" json:"apply_at"`
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// Algorithm is a codec's name (every child compressed alike), "search" (a codec and
+	// a strength evolved per layer group) or "auto" (a bit budget evolved per layer
+	// group, each layer's codec and setting chosen by measured sensitivity).
+	Algorithm string `yaml:"algorithm" json:"algorithm"`
+	// Profile presets the algorithm, codecs and size target: low_memory, battery_saving
+	// or balanced. Keys set in the config win over the profile's.
+	Profile string `yaml:"profile,omitempty" json:"profile,omitempty"`
+	// Codecs are the codecs the compression genes choose from ("none" keeps a layer
+	// group dense); default none, bitnet, vptq, seedlm.
+	Codecs []string `yaml:"codecs,omitempty" json:"codecs,omitempty"`
+	// MinStrength is the weakest compression strength a gene may ask for, in [0, 1].
+	MinStrength float64 `yaml:"min_strength,omitempty" json:"min_strength,omitempty"`
+	// Progressive, if set, raises the strength floor across generations.
+	Progressive *ProgressiveSpec `yaml:"progressive,omitempty" json:"progressive,omitempty"`
+	ApplyAt     []string         `yaml:"apply_at" json:"apply_at"`
 	// TargetRatio is the size gate: compressed child ≥ TargetRatio× smaller on disk.
 	TargetRatio float64 `yaml:"target_ratio" json:"target_ratio"`
 	// AccuracyThreshold is the accuracy gate: compressed accuracy ≥ threshold × reference.
@@ -273,12 +296,14 @@ func (c *Config) Normalize() error {
 	if c.Evaluator.LatencyRuns < 1 || c.Evaluator.Limit < 0 {
 		return errors.New("evaluator: latency_runs must be ≥ 1 and limit ≥ 0")
 	}
-	if len(c.Objectives) == 0 {
-		c.Objectives = []string{ObjAccuracy, ObjSizeBytes}
-	}
-	if err := checkChoices("objectives", "objective", c.Objectives, ObjAccuracy, ObjSizeBytes, ObjLatencyMs); err != nil {
+	if err := c.Evaluator.Hardware.normalize(); err != nil {
 		return err
 	}
+	objs, err := normalizeObjectives(c.Objectives)
+	if err != nil {
+		return err
+	}
+	c.Objectives = objs
 	if err := c.Compression.normalize(); err != nil {
 		return err
 	}
@@ -322,42 +347,13 @@ func (e *EvolutionSpec) normalize() error {
 			return fmt.Errorf("evolution.methods[%d]: %w", i, err)
 		}
 	}
-	rate := func(field string, p **float64, d float64) error {
-		if *p == nil {
-			*p = &d
-		}
-		if v := **p; !(v >= 0 && v <= 1) {
-			return fmt.Errorf("evolution.%s: %g is outside [0, 1]", field, v)
-		}
-		return nil
-	}
-	if err := rate("mutation_rate", &e.MutationRate, def.MutationRate); err != nil {
-		return err
-	}
-	if err := rate("crossover_rate", &e.CrossoverRate, def.CrossoverRate); err != nil {
-		return err
-	}
-	if err := rate("method_switch_rate", &e.MethodSwitchRate, def.MethodSwitchRate); err != nil {
-		return err
-	}
-	if e.MutationSigma == nil {
-		s := def.MutationSigma
-		e.MutationSigma = &s
-	}
-	if v := *e.MutationSigma; !(v >= 0 && v <= 10) {
-		return fmt.Errorf("evolution.mutation_sigma: %g is outside [0, 10]", v)
-	}
-	return nil
+	return e.normalizeSearch()
 }
 
 // Variation returns the variation operator settings of this run.
 func (e *EvolutionSpec) Variation() VariationSettings {
 	v := DefaultVariation()
 	v.Methods = append([]string(nil), e.Methods...)
-	v.MutationRate = *e.MutationRate
-	v.MutationSigma = *e.MutationSigma
-	v.CrossoverRate = *e.CrossoverRate
-	v.MethodSwitchRate = *e.MethodSwitchRate
 	return v
 }
 
@@ -365,11 +361,16 @@ func (s *CompressionSpec) normalize() error {
 	if !s.Enabled {
 		return nil
 	}
-	if s.Algorithm == "" {
-		return errors.New("compression.algorithm: required when compression is enabled")
+	if err := s.normalizeSearch(); err != nil {
+		return err
 	}
-	if _, err := compress.New(s.Algorithm, s.Options); err != nil {
-		return fmt.Errorf("compression.algorithm: %w", err)
+	if s.Algorithm == "" {
+		return errors.New("compression.algorithm: required when compression is enabled (a codec, search or auto; or set compression.profile)")
+	}
+	if !s.Searched() {
+		if _, err := compress.New(s.Algorithm, s.Options); err != nil {
+			return fmt.Errorf("compression.algorithm: %w", err)
+		}
 	}
 	if len(s.ApplyAt) == 0 {
 		s.ApplyAt = []string{StagePostMerge, StageFinal}

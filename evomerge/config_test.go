@@ -79,7 +79,7 @@ func TestConfigDefaults(t *testing.T) {
 	if c.BaseModel != "base" || c.Evolution.Children != 4 || c.Evolution.Parallelism != 2 {
 		t.Errorf("defaults: base %q children %d parallelism %d", c.BaseModel, c.Evolution.Children, c.Evolution.Parallelism)
 	}
-	if strings.Join(c.Objectives, ",") != "accuracy,size_bytes" || c.Evaluator.Kind != "mnist" || c.Evaluator.LatencyRuns != 200 {
+	if ObjectivesString(c.Objectives) != "accuracy ↑, size_bytes ↓" || c.Evaluator.Kind != "mnist" || c.Evaluator.LatencyRuns != 200 {
 		t.Errorf("defaults: objectives %v evaluator %+v", c.Objectives, c.Evaluator)
 	}
 	if filepath.Base(c.OutputDir) != "test-run" {

@@ -131,77 +131,180 @@ func Select(in SelectInput) (SelectOutput, error) {
 			out.Population = append(out.Population, ranked[i])
 		}
 	}
-	for _, i := range accepted {
-		if ranked[i].Rank == 0 {
-			out.Front = append(out.Front, ranked[i])
-		}
+	front, err := Front(append(append([]Model(nil), in.Front...), in.Candidates...), in.Objectives)
+	if err != nil {
+		return SelectOutput{}, err
 	}
+	out.Front = front
 	return out, nil
 }
 
+// Front is the non-dominated set of the accepted models (the first of equal IDs kept),
+// in their order: the run's archive of the best trade-offs found, which survival's
+// population size does not truncate. Duplicated objective vectors all stay.
+func Front(models []Model, objectives []Objective) ([]Model, error) {
+	seen := map[string]bool{}
+	var ms []Model
+	var points [][]float64
+	var dirs []pareto.Direction
+	for _, m := range models {
+		if !m.Accepted || seen[m.ID] {
+			continue
+		}
+		seen[m.ID] = true
+		v, d, err := objectiveVector(m, objectives)
+		if err != nil {
+			return nil, err
+		}
+		ms, points, dirs = append(ms, m), append(points, v), d
+	}
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	rank, _ := pareto.Rank(points, dirs)
+	var front []Model
+	for i, m := range ms {
+		if rank[i] == 0 {
+			front = append(front, m)
+		}
+	}
+	return front, nil
+}
+
 // FrontHypervolume is the hypervolume of front's objective vectors (pareto.Hypervolume)
-// in a space normalized against the seed models, so that runs and generations compare:
-// accuracy as is, against 0; size_bytes and latency_ms as fractions of the largest and
-// slowest seed, against 1. With the default objectives it is the share of the unit
-// square (accuracy × size relative to the biggest seed) that the front dominates, in
-// [0, 1]; a front no smaller than every seed scores 0. Without seeds it is 0.
-func FrontHypervolume(front, seeds []Model, objectives []string) (float64, error) {
+// in a space normalized against the seed models (Normalizer), so that runs and
+// generations compare: accuracy as is, against 0; size_bytes and latency_ms as fractions
+// of the largest and slowest seed, against 1. With the default objectives it is the
+// share of the unit square (accuracy × size relative to the biggest seed) that the front
+// dominates, in [0, 1]; a front no smaller than every seed scores 0. Without seeds it is 0.
+func FrontHypervolume(front, seeds []Model, objectives []Objective) (float64, error) {
 	if len(seeds) == 0 {
 		return 0, nil
 	}
-	ref := make([]float64, len(objectives))
-	var dirs []pareto.Direction
-	for _, s := range seeds {
-		v, d, err := objectiveVector(s, objectives)
-		if err != nil {
-			return 0, err
-		}
-		dirs = d
-		for k := range v {
-			if d[k] == pareto.Minimize {
-				ref[k] = max(ref[k], v[k])
-			}
-		}
-	}
-	unit := make([]float64, len(dirs))
-	for k, d := range dirs {
-		if d == pareto.Minimize {
-			if !(ref[k] > 0) {
-				return 0, nil // no seed has a size or latency: no scale to measure against
-			}
-			unit[k] = 1
-		}
+	n, err := NewNormalizer(seeds, objectives)
+	if err != nil || n == nil {
+		return 0, err
 	}
 	points := make([][]float64, 0, len(front))
 	for _, m := range front {
-		v, _, err := objectiveVector(m, objectives)
+		v, err := n.Point(m)
 		if err != nil {
 			return 0, err
 		}
-		for k := range v {
-			if dirs[k] == pareto.Minimize {
-				v[k] /= ref[k]
-			}
-		}
 		points = append(points, v)
 	}
-	return pareto.Hypervolume(points, dirs, unit), nil
+	return pareto.Hypervolume(points, n.Dirs, n.Ref), nil
 }
 
-// objectiveVector returns m's objectives in the order of names, with their directions.
-func objectiveVector(m Model, names []string) ([]float64, []pareto.Direction, error) {
-	v := make([]float64, len(names))
-	d := make([]pareto.Direction, len(names))
-	for i, n := range names {
-		switch n {
-		case ObjAccuracy:
-			v[i], d[i] = m.Score.Accuracy, pareto.Maximize
-		case ObjSizeBytes:
-			v[i], d[i] = float64(m.Score.SizeBytes), pareto.Minimize
-		case ObjLatencyMs:
-			v[i], d[i] = m.Score.LatencyMs, pareto.Minimize
-		default:
-			return nil, nil, fmt.Errorf("unknown objective %q", n)
+// Normalizer scales objective vectors against the seed models: a minimized metric as a
+// fraction of the seeds' largest value (reference point 1), a maximized one as a
+// fraction of the seeds' largest value, accuracy as is (reference point 0).
+type Normalizer struct {
+	Objectives []Objective
+	Dirs       []pareto.Direction
+	// Scale divides each objective; Ref is the hypervolume reference point.
+	Scale, Ref []float64
+}
+
+// NewNormalizer builds the normalizer of a run; nil (and no error) when the seeds give a
+// minimized objective no scale (every seed has size or latency 0).
+func NewNormalizer(seeds []Model, objectives []Objective) (*Normalizer, error) {
+	n := &Normalizer{Objectives: objectives, Scale: make([]float64, len(objectives)), Ref: make([]float64, len(objectives))}
+	for _, s := range seeds {
+		v, d, err := objectiveVector(s, objectives)
+		if err != nil {
+			return nil, err
+		}
+		n.Dirs = d
+		for k := range v {
+			n.Scale[k] = max(n.Scale[k], v[k])
+		}
+	}
+	if n.Dirs == nil {
+		_, d, err := objectiveVector(Model{}, objectives)
+		if err != nil {
+			return nil, err
+		}
+		n.Dirs = d
+	}
+	for k, o := range objectives {
+		switch {
+		case o.Metric == ObjAccuracy:
+			n.Scale[k] = 1
+		case n.Dirs[k] == pareto.Minimize:
+			if !(n.Scale[k] > 0) {
+				return nil, nil
+			}
+			n.Ref[k] = 1
+		case !(n.Scale[k] > 0):
+			n.Scale[k] = 1
+		}
+	}
+	return n, nil
+}
+
+// Point is m's normalized objective vector.
+func (n *Normalizer) Point(m Model) ([]float64, error) {
+	v, _, err := objectiveVector(m, n.Objectives)
+	if err != nil {
+		return nil, err
+	}
+	for k := range v {
+		v[k] /= n.Scale[k]
+	}
+	return v, nil
+}
+
+// Minimized is m's normalized objective vector with maximized objectives negated: the
+// form search strategies minimize.
+func (n *Normalizer) Minimized(m Model) ([]float64, error) {
+	v, err := n.Point(m)
+	if err != nil {
+		return nil, err
+	}
+	for k, d := range n.Dirs {
+		if d == pareto.Maximize {
+			v[k] = -v[k]
+		}
+	}
+	return v, nil
+}
+
+// Violation is how badly m fails its enforced gates: 0 when accepted, otherwise the
+// number of enforced gates failed plus each one's relative shortfall (so that a child
+// nearly passing ranks above one far off, under constrained domination).
+func Violation(m Model) float64 {
+	if m.Accepted {
+		return 0
+	}
+	v := 0.0
+	for _, g := range m.Gates {
+		if !g.Enforced || g.Passed {
+			continue
+		}
+		v++
+		if g.Threshold > 0 && g.Value >= 0 && g.Value < g.Threshold {
+			v += (g.Threshold - g.Value) / g.Threshold
+		}
+	}
+	if v == 0 {
+		v = 1 // rejected without a failed enforced gate (a recipe that could not merge)
+	}
+	return v
+}
+
+// objectiveVector returns m's objectives in order, with their directions.
+func objectiveVector(m Model, objectives []Objective) ([]float64, []pareto.Direction, error) {
+	v := make([]float64, len(objectives))
+	d := make([]pareto.Direction, len(objectives))
+	for i, o := range objectives {
+		x, ok := MetricValue(m.Score, o.Metric)
+		if !ok {
+			return nil, nil, fmt.Errorf("unknown objective %q", o.Metric)
+		}
+		v[i], d[i] = x, pareto.Minimize
+		if o.Direction == Maximize {
+			d[i] = pareto.Maximize
 		}
 	}
 	return v, d, nil

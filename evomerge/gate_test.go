@@ -77,7 +77,7 @@ func TestSelectKeepsAcceptedFrontAndFillsWithRejected(t *testing.T) {
 		return Model{ID: id, Accepted: accepted, Score: bench.Result{Accuracy: acc, SizeBytes: size}, MergedScore: bench.Result{Accuracy: acc}}
 	}
 	in := SelectInput{
-		Objectives: []string{"accuracy", "size_bytes"},
+		Objectives: []Objective{{ObjAccuracy, Maximize}, {ObjSizeBytes, Minimize}},
 		Survivors:  4,
 		Candidates: []Model{
 			m("a", 0.90, 100, true), // front: most accurate
@@ -130,15 +130,26 @@ func TestFrontHypervolumeIsNormalizedAgainstTheSeeds(t *testing.T) {
 		{[]string{"accuracy", "size_bytes", "latency_ms"}, 0.8 * 0.75 * 0.25},
 	}
 	for _, c := range cases {
-		got, err := FrontHypervolume(front, seeds, c.objectives)
+		objs := objectivesOf(c.objectives...)
+		got, err := FrontHypervolume(front, seeds, objs)
 		if err != nil || math.Abs(got-c.want) > 1e-12 {
 			t.Errorf("%v: FrontHypervolume = %v, %v; want %v", c.objectives, got, err, c.want)
 		}
 	}
-	if got, err := FrontHypervolume(front, nil, []string{"accuracy"}); got != 0 || err != nil {
+	if got, err := FrontHypervolume(front, nil, objectivesOf("accuracy")); got != 0 || err != nil {
 		t.Errorf("without seeds: %v, %v; want 0", got, err)
 	}
-	if _, err := FrontHypervolume(front, seeds, []string{"loss"}); err == nil || !strings.Contains(err.Error(), `"loss"`) {
+	if _, err := FrontHypervolume(front, seeds, []Objective{{Metric: "loss", Direction: Maximize}}); err == nil || !strings.Contains(err.Error(), `"loss"`) {
 		t.Errorf("unknown objective: %v", err)
 	}
+}
+
+// objectivesOf is the objectives of metric names in their natural directions.
+func objectivesOf(names ...string) []Objective {
+	var objs []Objective
+	for _, n := range names {
+		objs = append(objs, Objective{Metric: n})
+	}
+	objs, _ = normalizeObjectives(objs)
+	return objs
 }

@@ -39,7 +39,7 @@ func BuildReport(in ReportInput) Report {
 
 func reportModel(m Model) ReportModel {
 	rm := ReportModel{
-		ID: m.ID, Generation: m.Generation, Recipe: m.Recipe, Objectives: objectives(m.Score),
+		ID: m.ID, Generation: m.Generation, Recipe: m.Recipe, Genes: m.Genes, Objectives: objectives(m.Score),
 		Compression: m.Compression, Gates: m.Gates, Accepted: m.Accepted, Digest: m.Artifact.Digest,
 	}
 	if m.Compression != nil {
@@ -62,7 +62,7 @@ func Markdown(r Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# evomerge run %s\n\n", r.Run)
 	fmt.Fprintf(&b, "- workflow: `%s`, seed %d\n- generations: %d, evaluations: %d\n- wall time: %.1f s (%s → %s)\n- objectives: %s\n",
-		r.WorkflowID, r.Seed, r.Generations, r.Evaluations, r.WallSeconds, r.StartedAt, r.FinishedAt, strings.Join(r.Objectives, ", "))
+		r.WorkflowID, r.Seed, r.Generations, r.Evaluations, r.WallSeconds, r.StartedAt, r.FinishedAt, ObjectivesString(r.Objectives))
 	fmt.Fprintf(&b, "- front hypervolume: %.4f (objectives normalized against the seeds: accuracy from 0, size and latency as fractions of the largest and slowest seed)\n", r.Hypervolume)
 	if r.Compression.Enabled {
 		fmt.Fprintf(&b, "- compression: %s at %s, target ratio %.1f×, accuracy threshold %.2f\n",
@@ -151,4 +151,17 @@ func shortDigest(d string) string {
 		return d[:12]
 	}
 	return d
+}
+
+// ObjectivesString renders objectives as "accuracy ↑, size_bytes ↓".
+func ObjectivesString(objs []Objective) string {
+	var parts []string
+	for _, o := range objs {
+		arrow := "↓"
+		if o.Direction == Maximize {
+			arrow = "↑"
+		}
+		parts = append(parts, o.Metric+" "+arrow)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -15,6 +15,10 @@ type Model struct {
 	ID         string  `json:"id"`
 	Generation int     `json:"generation"`
 	Recipe     *Recipe `json:"recipe,omitempty"`
+	// Genome is the child's point in the search space (Genome.Decode gives Recipe and
+	// Genes); Genes its compression per layer group when compression is searched.
+	Genome []float64   `json:"genome,omitempty"`
+	Genes  []CodecGene `json:"genes,omitempty"`
 	// Merged is the uncompressed model and MergedScore its benchmark.
 	Merged      store.Ref    `json:"merged"`
 	MergedScore bench.Result `json:"merged_score"`
@@ -68,9 +72,12 @@ type GateOutput struct {
 
 // SelectInput asks for NSGA-II survival over parents ∪ children.
 type SelectInput struct {
-	Candidates []Model  `json:"candidates"`
-	Objectives []string `json:"objectives"`
-	Survivors  int      `json:"survivors"`
+	Candidates []Model `json:"candidates"`
+	// Front is the run's front so far: the output front is the non-dominated set of
+	// Front ∪ Candidates, not only of the survivors.
+	Front      []Model     `json:"front,omitempty"`
+	Objectives []Objective `json:"objectives"`
+	Survivors  int         `json:"survivors"`
 }
 
 // SelectOutput is the next population and its first front (both with rank and crowding set).
@@ -108,15 +115,15 @@ type PlotPoint struct {
 
 // Report is report.json.
 type Report struct {
-	Run         string   `json:"run"`
-	WorkflowID  string   `json:"workflow_id"`
-	Seed        uint64   `json:"seed"`
-	Generations int      `json:"generations"`
-	Evaluations int      `json:"evaluations"`
-	StartedAt   string   `json:"started_at"`
-	FinishedAt  string   `json:"finished_at"`
-	WallSeconds float64  `json:"wall_seconds"`
-	Objectives  []string `json:"objectives"`
+	Run         string      `json:"run"`
+	WorkflowID  string      `json:"workflow_id"`
+	Seed        uint64      `json:"seed"`
+	Generations int         `json:"generations"`
+	Evaluations int         `json:"evaluations"`
+	StartedAt   string      `json:"started_at"`
+	FinishedAt  string      `json:"finished_at"`
+	WallSeconds float64     `json:"wall_seconds"`
+	Objectives  []Objective `json:"objectives"`
 	// Hypervolume of the front, normalized against the seeds (FrontHypervolume), and
 	// the front's hypervolume after each generation.
 	Hypervolume        float64         `json:"hypervolume"`
@@ -132,10 +139,11 @@ type Report struct {
 
 // ReportModel is one model as the report shows it.
 type ReportModel struct {
-	ID         string     `json:"id"`
-	Generation int        `json:"generation"`
-	Recipe     *Recipe    `json:"recipe,omitempty"`
-	Objectives Objectives `json:"objectives"`
+	ID         string      `json:"id"`
+	Generation int         `json:"generation"`
+	Recipe     *Recipe     `json:"recipe,omitempty"`
+	Genes      []CodecGene `json:"genes,omitempty"`
+	Objectives Objectives  `json:"objectives"`
 	// Uncompressed are the objectives of the uncompressed merge, when the model is compressed.
 	Uncompressed *Objectives      `json:"uncompressed,omitempty"`
 	Compression  *CompressionInfo `json:"compression,omitempty"`
