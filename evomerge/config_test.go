@@ -42,11 +42,14 @@ func TestDemoConfigLoads(t *testing.T) {
 	if c.Name != "mnist-demo" || len(c.Models) != 4 || c.BaseIndex() != 0 {
 		t.Errorf("demo config: name %q, %d models, base index %d", c.Name, len(c.Models), c.BaseIndex())
 	}
-	if !c.Compression.At(StagePostMerge) || !c.Compression.At(StageFinal) || c.Compression.At(StagePreMerge) {
+	if !c.Compression.At(StagePostMerge) || c.Compression.At(StageFinal) || c.Compression.At(StagePreMerge) {
 		t.Errorf("demo compression stages: %v", c.Compression.ApplyAt)
 	}
-	if c.Compression.Algorithm != "bitnet" || c.Compression.TargetRatio != 8 || c.Compression.AccuracyThreshold != 0.85 {
-		t.Errorf("demo compression block: %+v", c.Compression)
+	if !c.Compression.Searched() || strings.Join(c.Compression.Codecs, ",") != "none,bitnet,vptq,seedlm" || c.Evolution.LayerGranularity != 3 {
+		t.Errorf("demo searches compression per layer: %+v, granularity %d", c.Compression, c.Evolution.LayerGranularity)
+	}
+	if c.Evolution.Strategy != StrategyNSGA2 || c.Evolution.Budget != 60 || ObjectivesString(c.Objectives) != "accuracy ↑, size_bytes ↓" {
+		t.Errorf("demo search: %+v objectives %v", c.Evolution, c.Objectives)
 	}
 	if !filepath.IsAbs(c.Models[1].Path) || !filepath.IsAbs(c.OutputDir) {
 		t.Errorf("paths not made absolute: %q, %q", c.Models[1].Path, c.OutputDir)
@@ -58,6 +61,7 @@ func TestCodecConfigsLoad(t *testing.T) {
 		file, algorithm, option string
 		ratio, value            float64
 	}{
+		{"../configs/mnist-bitnet.yaml", "bitnet", "", 8, 0},
 		{"../configs/mnist-vptq.yaml", "vptq", "codebook_bits", 4, 7},
 		{"../configs/mnist-seedlm.yaml", "seedlm", "prune", 6, 0.25},
 	} {
@@ -65,7 +69,7 @@ func TestCodecConfigsLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cs := c.Compression; cs.Algorithm != tc.algorithm || cs.TargetRatio != tc.ratio || cs.Options[tc.option] != tc.value {
+		if cs := c.Compression; cs.Algorithm != tc.algorithm || cs.TargetRatio != tc.ratio || (tc.option != "" && cs.Options[tc.option] != tc.value) {
 			t.Errorf("%s compression block: %+v", tc.file, cs)
 		}
 	}
@@ -121,6 +125,19 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"recovery for vptq", `algorithm: "bitnet"` + "\x00" + `algorithm: "vptq"` + "\n  recovery: {kind: distill}", "compression.recovery: distill supports algorithm bitnet"},
 		{"bad recovery lr", "accuracy_threshold: 0.85" + "\x00" + "accuracy_threshold: 0.85\n  recovery: {kind: distill, lr: -1}", "compression.recovery.lr"},
 		{"unknown recovery key", "accuracy_threshold: 0.85" + "\x00" + "accuracy_threshold: 0.85\n  recovery: {kind: distill, epochs: 3}", `unknown key "epochs"`},
+		{"unknown strategy", "population: 4" + "\x00" + "population: 4\n  strategy: hillclimb", `evolution.strategy: unknown strategy "hillclimb" (known: nsga2, cmaes, random)`},
+		{"bad budget", "population: 4" + "\x00" + "population: 4\n  budget: -3", "evolution.budget: must be ≥ 1"},
+		{"bad granularity", "population: 4" + "\x00" + "population: 4\n  layer_granularity: 1000", "evolution.layer_granularity: 1000 is outside"},
+		{"bad early stop", "population: 4" + "\x00" + "population: 4\n  early_stop: {generations: 0}", "evolution.early_stop.generations"},
+		{"unknown metric", "seed: 7" + "\x00" + "seed: 7\nobjectives: [accuracy, perplexity]", `objectives[1].metric: unknown metric "perplexity" (known: accuracy, size_bytes, latency_ms, weight_bytes, speedup)`},
+		{"bad direction", "seed: 7" + "\x00" + "seed: 7\nobjectives: [{metric: accuracy, direction: up}]", `objectives[0].direction: "up" must be maximize or minimize`},
+		{"unknown objective key", "seed: 7" + "\x00" + "seed: 7\nobjectives: [{metric: accuracy, sense: max}]", `unknown key "sense"`},
+		{"test set objective", "seed: 7" + "\x00" + "seed: 7\nobjectives: [test_accuracy]", "objectives[0].metric: test_accuracy cannot steer the search"},
+		{"unknown profile", `algorithm: "bitnet"` + "\x00" + `algorithm: ""` + "\n  profile: turbo", `compression.profile: unknown profile "turbo" (known: low_memory, battery_saving, balanced)`},
+		{"unknown gene codec", `algorithm: "bitnet"` + "\x00" + `algorithm: search` + "\n  codecs: [none, zip]", `compression.codecs[1]: unknown codec "zip"`},
+		{"codecs without search", `algorithm: "bitnet"` + "\x00" + `algorithm: bitnet` + "\n  codecs: [bitnet]", "compression.codecs: only used with algorithm search or auto"},
+		{"searched pre_merge", `algorithm: "bitnet"` + "\n  apply_at: [\"post_merge\", \"final\"]" + "\x00" + `algorithm: search` + "\n  apply_at: [pre_merge]", "compression.apply_at: searched compression runs post_merge"},
+		{"bad progressive", `algorithm: "bitnet"` + "\x00" + `algorithm: search` + "\n  progressive: {start: 0, end: 2}", "compression.progressive.end: 2 is outside [0, 1]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -271,6 +271,9 @@ func (s *CompressionSpec) normalizeSearch() error {
 	if s.Algorithm == AlgorithmAuto && slices.Contains(s.Codecs, CodecNone) && len(s.Codecs) == 1 {
 		return errors.New("compression.codecs: algorithm auto needs at least one codec besides none")
 	}
+	if slices.Contains(s.ApplyAt, StagePreMerge) {
+		return fmt.Errorf("compression.apply_at: searched compression runs post_merge (each child's layers get their own codec); pre_merge needs one codec as algorithm")
+	}
 	if len(s.Options) > 0 {
 		return fmt.Errorf("compression.options: the codecs' settings are searched with algorithm %s; remove options", s.Algorithm)
 	}
