@@ -30,7 +30,8 @@ type Genome struct {
 	WeightMin, WeightMax float64 `json:"-"`
 	// Codecs are the compression gene's choices; empty when compression is not searched.
 	Codecs []string `json:"codecs,omitempty"`
-	// Auto: one budget gene per group, no codec gene (the codec is chosen by sensitivity).
+	// Auto: one budget gene for the whole model, no codec gene (codec and setting per
+	// layer are chosen by sensitivity, Allocate).
 	Auto bool `json:"auto,omitempty"`
 	// MinStrength is the lowest strength a gene maps to.
 	MinStrength float64 `json:"min_strength,omitempty"`
@@ -109,8 +110,20 @@ func (g *Genome) codecGenes() int {
 	return 2
 }
 
+// compressionGroups is the number of compression genes: one per layer group, or one
+// for the whole model under algorithm auto (its bit budget, which Allocate spreads over
+// the layers by sensitivity).
+func (g *Genome) compressionGroups() int {
+	if g.Auto {
+		return 1
+	}
+	return g.Groups
+}
+
 // Dim is the length of x.
-func (g *Genome) Dim() int { return 1 + g.Groups*g.perGroup() + g.Groups*g.codecGenes() }
+func (g *Genome) Dim() int {
+	return 1 + g.Groups*g.perGroup() + g.compressionGroups()*g.codecGenes()
+}
 
 // choose maps a gene in [0, 1] to one of n choices.
 func choose(x float64, n int) int {
@@ -189,7 +202,7 @@ func (g *Genome) Decode(x []float64, floor float64) (Recipe, []CodecGene, error)
 	if len(g.Codecs) == 0 {
 		return r, nil, nil
 	}
-	genes := make([]CodecGene, g.Groups)
+	genes := make([]CodecGene, g.compressionGroups())
 	for gi := range genes {
 		codec := ""
 		switch {
@@ -249,8 +262,8 @@ func (g *Genome) Encode(r Recipe, genes []CodecGene) ([]float64, error) {
 		}
 	}
 	if n := g.codecGenes(); n > 0 {
-		if len(genes) != g.Groups {
-			return nil, fmt.Errorf("genome: %d compression genes, want %d", len(genes), g.Groups)
+		if len(genes) != g.compressionGroups() {
+			return nil, fmt.Errorf("genome: %d compression genes, want %d", len(genes), g.compressionGroups())
 		}
 		for _, cg := range genes {
 			if n == 2 {
@@ -282,7 +295,7 @@ func (g *Genome) InitialPoints(n int) [][]float64 {
 		for _, r := range recipes {
 			var genes []CodecGene
 			if g.codecGenes() > 0 {
-				genes = make([]CodecGene, g.Groups)
+				genes = make([]CodecGene, g.compressionGroups())
 				for i := range genes {
 					genes[i] = CodecGene{Codec: codec, Strength: 0.5}
 				}
