@@ -15,7 +15,12 @@ func BuildReport(in ReportInput) Report {
 		Generations: in.Generations, Evaluations: in.Evaluations, Hypervolume: in.Hypervolume,
 		StartedAt: in.StartedAt, FinishedAt: in.FinishedAt, WallSeconds: in.WallSeconds,
 		Objectives: in.Config.Objectives, Compression: in.Config.Compression, OutputDir: in.Config.OutputDir,
-		HypervolumeHistory: in.HypervolumeHistory,
+		HypervolumeHistory: in.HypervolumeHistory, History: in.History, StoppedEarly: in.StoppedEarly,
+		Strategy: in.Config.Evolution.Strategy, Budget: in.Config.Evolution.Budget, LayerGranularity: in.Config.Evolution.LayerGranularity,
+		Sensitivity: in.Sensitivity,
+	}
+	if h := in.Config.Evaluator.Hardware; h != nil {
+		r.Hardware = h.Name
 	}
 	for _, m := range in.Seeds {
 		r.Seeds = append(r.Seeds, reportModel(m))
@@ -64,9 +69,27 @@ func Markdown(r Report) string {
 	fmt.Fprintf(&b, "- workflow: `%s`, seed %d\n- generations: %d, evaluations: %d\n- wall time: %.1f s (%s → %s)\n- objectives: %s\n",
 		r.WorkflowID, r.Seed, r.Generations, r.Evaluations, r.WallSeconds, r.StartedAt, r.FinishedAt, ObjectivesString(r.Objectives))
 	fmt.Fprintf(&b, "- front hypervolume: %.4f (objectives normalized against the seeds: accuracy from 0, size and latency as fractions of the largest and slowest seed)\n", r.Hypervolume)
-	if r.Compression.Enabled {
-		fmt.Fprintf(&b, "- compression: %s at %s, target ratio %.1f×, accuracy threshold %.2f\n",
-			r.Compression.Algorithm, strings.Join(r.Compression.ApplyAt, ", "), r.Compression.TargetRatio, r.Compression.AccuracyThreshold)
+	fmt.Fprintf(&b, "- search: %s, budget %d evaluations, %d layer group(s)", r.Strategy, r.Budget, r.LayerGranularity)
+	if r.StoppedEarly {
+		b.WriteString(", stopped early (the front stopped improving)")
+	}
+	b.WriteString("\n")
+	if r.Hardware != "" {
+		fmt.Fprintf(&b, "- latency measured on hardware profile %q\n", r.Hardware)
+	}
+	if c := r.Compression; c.Enabled {
+		fmt.Fprintf(&b, "- compression: %s at %s, target ratio %.1f×, accuracy threshold %.2f",
+			c.Algorithm, strings.Join(c.ApplyAt, ", "), c.TargetRatio, c.AccuracyThreshold)
+		if c.Profile != "" {
+			fmt.Fprintf(&b, ", profile %s", c.Profile)
+		}
+		if len(c.Codecs) > 0 {
+			fmt.Fprintf(&b, ", codecs %s", strings.Join(c.Codecs, ", "))
+		}
+		if p := c.Progressive; p != nil {
+			fmt.Fprintf(&b, ", progressive strength floor %.2f → %.2f", p.Start, p.End)
+		}
+		b.WriteString("\n")
 	}
 	table := func(title string, ms []ReportModel) {
 		fmt.Fprintf(&b, "\n## %s\n\n", title)
@@ -85,13 +108,19 @@ func Markdown(r Report) string {
 				speed = fmt.Sprintf("%.2f×", m.Objectives.Speedup)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %.4f | %.4f | %d | %d | %.4f | %s | %s | %s | %s | `%s` |\n",
-				m.ID, RecipeString(m.Recipe), m.Objectives.Accuracy, m.Objectives.TestAccuracy, m.Objectives.SizeBytes, m.Objectives.WeightBytes, m.Objectives.LatencyMs,
+				m.ID, RecipeString(m.Recipe)+genesCell(m.Genes), m.Objectives.Accuracy, m.Objectives.TestAccuracy, m.Objectives.SizeBytes, m.Objectives.WeightBytes, m.Objectives.LatencyMs,
 				speed, comp, ret, gateString(m.Gates), shortDigest(m.Digest))
 		}
 	}
 	fmt.Fprintf(&b, "\n![accuracy against size: children faded, seeds as triangles, the front and its staircase](%s)\n", FrontSVG)
 	if len(r.HypervolumeHistory) > 0 {
 		fmt.Fprintf(&b, "\n![front hypervolume per generation](%s)\n", ProgressPNG)
+	}
+	if len(r.History) > 0 {
+		b.WriteString("\n## Generations\n\n| generation | children | accepted | front | hypervolume | best validation accuracy | strength floor | mean strength |\n|---|---|---|---|---|---|---|---|\n")
+		for _, h := range r.History {
+			fmt.Fprintf(&b, "| %d | %d | %d | %d | %.4f | %.4f | %.2f | %.2f |\n", h.Generation, h.Children, h.Accepted, h.FrontSize, h.Hypervolume, h.BestAccuracy, h.Floor, h.MeanStrength)
+		}
 	}
 	table("Seed models", r.Seeds)
 	table("Pareto front", r.Front)
@@ -101,6 +130,14 @@ func Markdown(r Report) string {
 	if m := r.BestMerge; m != nil {
 		fmt.Fprintf(&b, "\n## Best uncompressed merge\n\n%s (generation %d, chosen on validation): validation accuracy %.4f, test accuracy %.4f, %d bytes, %.4f ms; recipe %s; digest `%s`\n",
 			m.ID, m.Generation, m.Objectives.Accuracy, m.Objectives.TestAccuracy, m.Objectives.SizeBytes, m.Objectives.LatencyMs, RecipeString(m.Recipe), m.Digest)
+	}
+	if len(r.Sensitivity) > 0 {
+		b.WriteString("\n## Layer sensitivity (algorithm auto, measured on the base model)\n\n| tensor | weights | codec | options | bits per weight | error |\n|---|---|---|---|---|---|\n")
+		for _, l := range r.Sensitivity {
+			for _, o := range l.Options {
+				fmt.Fprintf(&b, "| %s | %d | %s | %s | %.2f | %.5f |\n", l.Tensor, l.Weights, o.Codec, optionsString(o.Options), o.BitsPerWeight, o.Error)
+			}
+		}
 	}
 	b.WriteString("\nFront models are exported under `front/<id>/model.safetensors`; the best uncompressed merge under `best-merge/`.\n")
 	return b.String()
@@ -164,4 +201,24 @@ func ObjectivesString(objs []Objective) string {
 		parts = append(parts, o.Metric+" "+arrow)
 	}
 	return strings.Join(parts, ", ")
+}
+
+func genesCell(genes []CodecGene) string {
+	if len(genes) == 0 {
+		return ""
+	}
+	return " [" + GenesString(genes) + "]"
+}
+
+func optionsString(o map[string]float64) string {
+	keys := make([]string, 0, len(o))
+	for k := range o {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%g", k, o[k]))
+	}
+	return strings.Join(parts, " ")
 }

@@ -104,6 +104,25 @@ type ReportInput struct {
 	// HypervolumeHistory is the front's hypervolume after each generation.
 	Children           []PlotPoint `json:"children,omitempty"`
 	HypervolumeHistory []float64   `json:"hypervolume_history,omitempty"`
+	// History summarizes every generation; StoppedEarly says evolution.early_stop ended
+	// the run; Sensitivity is the base model's per layer under algorithm auto.
+	History      []GenerationSummary `json:"history,omitempty"`
+	StoppedEarly bool                `json:"stopped_early,omitempty"`
+	Sensitivity  []LayerSensitivity  `json:"sensitivity,omitempty"`
+}
+
+// GenerationSummary is one generation's line of the report.
+type GenerationSummary struct {
+	Generation   int     `json:"generation"`
+	Children     int     `json:"children"`
+	Accepted     int     `json:"accepted"`
+	FrontSize    int     `json:"front_size"`
+	Hypervolume  float64 `json:"hypervolume"`
+	BestAccuracy float64 `json:"best_accuracy"`
+	// Floor is the progressive schedule's compression-strength floor and MeanStrength the
+	// mean strength of the generation's compressed layer groups.
+	Floor        float64 `json:"floor"`
+	MeanStrength float64 `json:"mean_strength"`
 }
 
 // PlotPoint is one evaluated child as the front plot draws it.
@@ -126,11 +145,18 @@ type Report struct {
 	Objectives  []Objective `json:"objectives"`
 	// Hypervolume of the front, normalized against the seeds (FrontHypervolume), and
 	// the front's hypervolume after each generation.
-	Hypervolume        float64         `json:"hypervolume"`
-	HypervolumeHistory []float64       `json:"hypervolume_history,omitempty"`
-	Compression        CompressionSpec `json:"compression"`
-	Seeds              []ReportModel   `json:"seeds"`
-	Front              []ReportModel   `json:"front"`
+	Hypervolume        float64             `json:"hypervolume"`
+	HypervolumeHistory []float64           `json:"hypervolume_history,omitempty"`
+	History            []GenerationSummary `json:"history,omitempty"`
+	StoppedEarly       bool                `json:"stopped_early,omitempty"`
+	Strategy           string              `json:"strategy"`
+	Budget             int                 `json:"budget"`
+	LayerGranularity   int                 `json:"layer_granularity"`
+	Hardware           string              `json:"hardware,omitempty"`
+	Sensitivity        []LayerSensitivity  `json:"sensitivity,omitempty"`
+	Compression        CompressionSpec     `json:"compression"`
+	Seeds              []ReportModel       `json:"seeds"`
+	Front              []ReportModel       `json:"front"`
 	// Rejected are front members that failed the final gates (after final compression).
 	Rejected  []ReportModel `json:"rejected,omitempty"`
 	BestMerge *ReportModel  `json:"best_merge,omitempty"`
