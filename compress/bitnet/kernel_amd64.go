@@ -40,6 +40,26 @@ var avx2Kernel = kernel{name: "avx2", group: 2, rows2: func(codes []byte, stride
 	rowsAVX2(unsafe.SliceData(codes), stride, blocks, chunks/2, chunks%2, unsafe.SliceData(q), unsafe.SliceData(acc))
 }}
 
+// rowsVNNI is the AVX-512 VNNI kernel (kernel_vnni_amd64.s): blocks blocks of four
+// rows, each row groups·64 bytes of 256 columns followed by tail (0–3) chunks of 16
+// bytes; q in permuteInput's order for groups of 4 chunks; acc gets 4·blocks sums.
+//
+//go:noescape
+func rowsVNNI(codes *byte, stride, blocks, groups, tail int, q *int8, acc *int32)
+
+var vnniKernel = kernel{name: "avx512vnni", group: 4, rows: func(codes []byte, stride, chunks int, q []int8, acc []int32) {
+	blocks := len(codes) / stride / rowBlock
+	if blocks == 0 {
+		return
+	}
+	_ = acc[blocks*rowBlock-1]
+	_ = q[chunks*chunkCols-1]
+	rowsVNNI(unsafe.SliceData(codes), stride, blocks, chunks/4, chunks%4, unsafe.SliceData(q), unsafe.SliceData(acc))
+}}
+
+// haveVNNI reports whether this CPU runs rowsVNNI: AVX-512 F, BW and VL with VNNI.
+var haveVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+
 //go:noescape
 func maxAbsAVX2(x *float32, n int) float32
 
@@ -68,12 +88,19 @@ func init() {
 		activeKernel = avx2Kernel
 		quantizeActivations = quantizeActivationsAVX2
 	}
+	if haveVNNI {
+		activeKernel = vnniKernel
+	}
 }
 
 // fastKernels are the kernels this CPU can run besides the generic one, for tests.
 func fastKernels() []kernel {
-	if activeKernel.name == genericKernel.name {
-		return nil
+	var ks []kernel
+	if cpu.X86.HasAVX2 {
+		ks = append(ks, avx2Kernel)
 	}
-	return []kernel{activeKernel}
+	if haveVNNI {
+		ks = append(ks, vnniKernel)
+	}
+	return ks
 }

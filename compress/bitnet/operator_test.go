@@ -114,11 +114,12 @@ func randomMatrix(rng *rand.Rand, n int) []float32 {
 }
 
 // TestOperatorMatchesReference checks every kernel against the naive reference on odd
-// shapes (chunks, groups of 4 chunks and row blocks all partial), both packings, one or
+// shapes (chunks, groups of 2 and 4 chunks and row blocks all partial; tails of 0–3
+// chunks after the groups of 4), both packings, one or
 // per-row scales, batches of 1–5; the kernels must agree bit for bit with each other.
 func TestOperatorMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	shapes := [][2]int{{1, 1}, {3, 5}, {5, 63}, {7, 64}, {9, 65}, {13, 255}, {4, 256}, {17, 300}, {33, 784}, {6, 1100}}
+	shapes := [][2]int{{1, 1}, {3, 5}, {5, 63}, {7, 64}, {9, 65}, {13, 255}, {4, 256}, {17, 300}, {11, 400}, {5, 700}, {33, 784}, {6, 1100}, {9, 4099}}
 	kernels := append([]kernel{genericKernel}, fastKernels()...)
 	for _, sh := range shapes {
 		for _, s := range []Settings{{ValuesPerByte: 4}, {ValuesPerByte: 5, PerChannel: true}} {
