@@ -1,7 +1,9 @@
 package vptq
 
 import (
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/evomerge/evomerge/compress"
@@ -76,12 +78,15 @@ func BenchmarkLookup(b *testing.B) {
 		idx[i] = uint8(rng.IntN(tableStride))
 	}
 	sums, sums1 := make([]float32, rows), make([]float32, rows)
-	b.Run("one", func(b *testing.B) {
-		for b.Loop() {
-			lutAsm(tab, idx, sums)
-		}
-		b.ReportMetric(float64(len(idx))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Glookups/s")
-	})
+	for _, name := range slices.Sorted(maps.Keys(lookupKernels())) {
+		b.Run("one/"+name, func(b *testing.B) {
+			k := lookupKernels()[name]
+			for b.Loop() {
+				k(&tab[0], &idx[0], &sums[0], rows)
+			}
+			b.ReportMetric(float64(len(idx))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Glookups/s")
+		})
+	}
 	// Two inputs per pass: lookups counted per input.
 	tab1 := codectest.Gaussian(rng, blockGroups*tableStride)
 	b.Run("two", func(b *testing.B) {

@@ -331,6 +331,11 @@ func (o *Operator) kernel(tab []float32, gb, lo, hi int, sums []float32) {
 	kernelGo(tab, o.idx8[from:to], sums[lo:hi], o.tstride)
 }
 
+// lookupFunc is the signature of the assembly one-input lookup kernels (lutScalar and
+// the gather kernels): acc[r] += Σ_g tab[g·256 + idx(r, g)] over one block of groups,
+// rows a multiple of 8.
+type lookupFunc func(tab *float32, idx *uint8, acc *float32, rows int)
+
 // kernelGo is the pure-Go lookup kernel: for each row, it adds the table entries of
 // the block's groups in group order, the order the assembly uses.
 func kernelGo[I uint8 | uint16](tab []float32, idx []I, sums []float32, ts int) {

@@ -24,3 +24,8 @@ func combineAsm(s, tab []float32, groups, sw, k, kr int) {
 func lutAsm2(tab0, tab1 []float32, idx []uint8, sums0, sums1 []float32) {
 	panic("vptq: no assembly kernel on this architecture")
 }
+
+// lookupKernels lists the assembly lookup kernels: none here.
+func lookupKernels() map[string]lookupFunc { return nil }
+
+var lookupKernel lookupFunc

@@ -133,7 +133,7 @@ func TestAsmMatchesGo(t *testing.T) {
 		t.Skip("no AVX2")
 	}
 	rng := rand.New(rand.NewPCG(10, 10))
-	for _, rows := range []int{8, 16, 72, 800} {
+	for _, rows := range []int{8, 16, 24, 72, 800, 808} {
 		tab := codectest.Gaussian(rng, blockGroups*tableStride)
 		idx := make([]uint8, rows*blockGroups)
 		for i := range idx {
@@ -142,11 +142,17 @@ func TestAsmMatchesGo(t *testing.T) {
 		start := codectest.Gaussian(rng, rows)
 		want := slices.Clone(start)
 		kernelGo(tab, idx, want, tableStride)
-		got := slices.Clone(start)
-		lutAsm(tab, idx, got)
-		for i := range got {
-			if got[i] != want[i] {
-				t.Fatalf("rows=%d: sum %d = %v, Go kernel %v", rows, i, got[i], want[i])
+		// Every one-input kernel (scalar, and the gathers where the CPU has AVX-512).
+		for name, k := range lookupKernels() {
+			saved := lookupKernel
+			lookupKernel = k
+			got := slices.Clone(start)
+			lutAsm(tab, idx, got)
+			lookupKernel = saved
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("rows=%d, kernel %s: sum %d = %v, Go kernel %v", rows, name, i, got[i], want[i])
+				}
 			}
 		}
 		// Two inputs at once: the second with its own tables and sums.
