@@ -85,7 +85,11 @@
 // assembly of lut_amd64.s (written by asm_gen.go, whose doc lists the variants
 // measured) builds the tables and does the lookups: one 8-byte load per group and tile,
 // then per index a shift, a byte extraction and a scalar add with the table load folded
-// in, 8 rows in independent accumulators. Elsewhere (or with -tags purego) pure-Go
+// in, 8 rows in independent accumulators. Where the CPU has AVX-512 (F, VL) the
+// lookups are gathers instead (lut_gather_amd64.s, hand-written): per tile and group,
+// the 8 index bytes widened to dwords and one VGATHERDPS of the 8 entries, added to the
+// tile's 8 sums in one register in the scalar kernel's order, bit for bit the same
+// results. Elsewhere (or with -tags purego) pure-Go
 // loops do the same arithmetic: the lookups add the same values in the same order, bit
 // for bit, while the assembly table builder fuses multiply–adds, so outputs differ from
 // the Go path by float32 rounding (up to about 1e-5 relative to Σ|w·x|). Large products split their rows
