@@ -62,7 +62,10 @@
 //
 // The kernel multiplies int8 activations by the codes as unsigned bytes u = W̃+1 with
 // the CPU's byte multiply-add (VPMADDUBSW on AVX2: 32 weights per instruction, decoded
-// from 2-bit codes by one shift and one mask), subtracting Σq once per input. It is
+// from 2-bit codes by one shift and one mask; on CPUs with AVX-512 VNNI, VPDPBUSD on
+// 64 bytes, 256 weights per load, each 2-bit field masked in place into an accumulator
+// of its own and divided exactly by its power of 4 at the end of the row), subtracting
+// Σq once per input. It is
 // exact integer arithmetic, so the assembly and the pure-Go fallback agree bit for bit.
 // An earlier kernel of this package did T-MAC-style table lookup (J. Wei et al.,
 // arXiv:2407.00088) on float32 inputs; with 8-bit activations — which BitNet b1.58
