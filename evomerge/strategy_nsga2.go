@@ -47,7 +47,9 @@ func (s *nsga2) Ask(n int) ([][]float64, error) {
 	if err := checkAsk(s.Name(), n); err != nil {
 		return nil, err
 	}
-	s.setMu(n)
+	if n > 0 {
+		s.setMu(n)
+	}
 	rng := s.nextRNG()
 	out := s.takePending(n)
 	if len(out) == n {

@@ -186,9 +186,16 @@ func TestNSGA2InitialPointsFirst(t *testing.T) {
 			}
 		}
 	}
-	// Latin hypercube: with n points, each coordinate has one point in each slice.
+	// Latin hypercube: with n points, each coordinate has one point in each slice. An
+	// Ask(0) first does not fix μ.
 	s := mustStrategy(t, StrategyNSGA2, 5, 3, StrategyOptions{}, nil)
+	if xs, err := s.Ask(0); err != nil || len(xs) != 0 {
+		t.Fatalf("Ask(0) = %v, %v", xs, err)
+	}
 	xs, _ := s.Ask(20)
+	if mu := s.(*nsga2).Mu; mu != 20 {
+		t.Fatalf("μ = %d after Ask(0), Ask(20); want 20", mu)
+	}
 	for k := range 5 {
 		seen := make([]bool, 20)
 		for _, x := range xs {
@@ -519,5 +526,24 @@ func BenchmarkNSGA2Survival1000(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestStateFloatsJSON(t *testing.T) {
+	in := floats{math.NaN(), math.Inf(1), math.Inf(-1), 0.1, -3e-300, 1.0 / 3}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out floats
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != len(in) || !math.IsNaN(out[0]) || !slices.Equal(in[1:], out[1:]) {
+		t.Fatalf("%s round-trips to %v", b, out)
+	}
+	var v stateFloat
+	if err := json.Unmarshal([]byte(`"bogus"`), &v); err == nil {
+		t.Error(`"bogus" accepted as a number`)
 	}
 }
