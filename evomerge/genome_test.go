@@ -44,7 +44,7 @@ func TestGenomeDecodesTheLayout(t *testing.T) {
 		x[1+perGroup+i] = 1.0 // group 1: at the maximum
 	}
 	c := 1 + 2*perGroup
-	x[c], x[c+1] = 0.3, 0.25 // group 0: codecs[1] = bitnet, strength 0.25
+	x[c], x[c+1] = 0.3, 0.25  // group 0: codecs[1] = bitnet, strength 0.25
 	x[c+2], x[c+3] = 0.0, 0.9 // group 1: none
 	r, genes, err := g.Decode(x, 0)
 	if err != nil {

@@ -151,9 +151,6 @@ const (
 	StrategyRandom = "random"
 )
 
-// strategies are the evolution.strategy values.
-var strategies = []string{StrategyNSGA2, StrategyCMAES, StrategyRandom}
-
 // The algorithm values beside a codec's name.
 const (
 	// AlgorithmSearch evolves a codec and a strength per layer group (compression genes).
@@ -303,8 +300,8 @@ func (e *EvolutionSpec) normalizeSearch() error {
 	if e.Strategy == "" {
 		e.Strategy = StrategyNSGA2
 	}
-	if !slices.Contains(strategies, e.Strategy) {
-		return fmt.Errorf("evolution.strategy: unknown strategy %q (known: %s)", e.Strategy, strings.Join(strategies, ", "))
+	if !slices.Contains(StrategyNames(), e.Strategy) {
+		return fmt.Errorf("evolution.strategy: unknown strategy %q (known: %s)", e.Strategy, strings.Join(StrategyNames(), ", "))
 	}
 	if e.Budget == 0 {
 		e.Budget = e.Generations * e.Children
