@@ -176,3 +176,38 @@ func BenchmarkSplitCrossover(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSplitWake times Dense-shaped products at batch 1 on one goroutine ("one"),
+// split in two by SplitRows ("split", which starts a goroutine per call) and by
+// f32.Parallel ("pool": helpers that spin for f32.SpinWait after each part, then
+// park), alternating. Run it with -cpu 2.
+func BenchmarkSplitWake(b *testing.B) {
+	for _, sh := range denseShapes {
+		rows, cols := sh[0], sh[1]
+		rng := rand.New(rand.NewPCG(uint64(rows), uint64(cols)))
+		w, x, y := gaussian32(rng, rows*cols), gaussian32(rng, cols), make([]float32, rows)
+		bounds := []int{0, rows / 2 &^ 15, rows}
+		part := func(i int) {
+			lo, hi := bounds[i], bounds[i+1]
+			f32.Gemm(w[lo*cols:hi*cols], hi-lo, cols, 1, x, y, rows, lo)
+		}
+		modes := []struct {
+			name string
+			mul  func()
+		}{
+			{"one", func() { part(0); part(1) }},
+			{"split", func() {
+				compress.SplitRows(rows, math.MaxInt64, func(lo, hi int) { f32.Gemm(w[lo*cols:hi*cols], hi-lo, cols, 1, x, y, rows, lo) })
+			}},
+			{"pool", func() { f32.Parallel(2, part) }},
+		}
+		for _, m := range modes {
+			b.Run(fmt.Sprintf("%s/%dx%d", m.name, rows, cols), func(b *testing.B) {
+				for b.Loop() {
+					m.mul()
+				}
+				b.ReportMetric(float64(rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gweights/s")
+			})
+		}
+	}
+}
