@@ -189,12 +189,18 @@ func TestWeightBytes(t *testing.T) {
 	}
 }
 
+// BenchmarkOperator runs codectest.BenchmarkOperator for the 2-bit packing ("vpb4")
+// and the 1.6-bit one ("vpb5"), which loads into the same kernel layout.
 func BenchmarkOperator(b *testing.B) {
-	codectest.BenchmarkOperator(b, []int{1, 8}, func(rows, cols int) (compress.Operator, []float32) {
-		rng := rand.New(rand.NewPCG(uint64(rows), uint64(cols)))
-		p := Quantize2D(randomMatrix(rng, rows*cols), rows, cols)
-		return p.Operator(), p.Dense()
-	})
+	for _, vpb := range []int{4, 5} {
+		b.Run(fmt.Sprintf("vpb%d", vpb), func(b *testing.B) {
+			codectest.BenchmarkOperator(b, []int{1, 8}, func(rows, cols int) (compress.Operator, []float32) {
+				rng := rand.New(rand.NewPCG(uint64(rows), uint64(cols)))
+				p := QuantizeMatrix(randomMatrix(rng, rows*cols), rows, cols, Settings{ValuesPerByte: vpb})
+				return p.Operator(), p.Dense()
+			})
+		})
+	}
 }
 
 func BenchmarkQuantizeActivations(b *testing.B) {

@@ -187,11 +187,20 @@ func TestMulPanicsOnBadLengths(t *testing.T) {
 
 // BenchmarkOperator compares the operator with compress.Dense on the same matrices, at
 // batch 1 and 8, in the default layout.
+// BenchmarkOperator runs codectest.BenchmarkOperator on random blocks in the default
+// layout, unpruned ("prune0") and with a random quarter of the blocks pruned
+// ("prune0.25"; Gweights/s counts the pruned weights too).
 func BenchmarkOperator(b *testing.B) {
-	codectest.BenchmarkOperator(b, []int{1, 8}, func(rows, cols int) (compress.Operator, []float32) {
-		q := randomQuantized(rand.New(rand.NewPCG(1, 1)), rows, cols, DefaultSettings())
-		return NewOperator(q), q.Dense()
-	})
+	for _, prune := range []float64{0, 0.25} {
+		b.Run(fmt.Sprintf("prune%v", prune), func(b *testing.B) {
+			codectest.BenchmarkOperator(b, []int{1, 8}, func(rows, cols int) (compress.Operator, []float32) {
+				s := DefaultSettings()
+				s.Prune = prune
+				q := randomQuantized(rand.New(rand.NewPCG(1, 1)), rows, cols, s)
+				return NewOperator(q), q.Dense()
+			})
+		})
+	}
 }
 
 func BenchmarkQuantize(b *testing.B) {
