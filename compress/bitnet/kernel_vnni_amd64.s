@@ -17,7 +17,7 @@
 // of 4^s) and the four are added: Σ u·q, exact. A lane gathers at most
 // 4·cols/256 products of magnitude ≤ 64·2·128, so int32 holds rows of up to 2^22
 // columns. Z28–Z31 hold the byte masks 0x03, 0x0C, 0x30, 0xC0; Z16–Z19 the group's
-// inputs, one register per shift; Z20–Z24 are temporaries.
+// inputs, one register per shift; Z20–Z24 are temporaries; AX is 16·stride.
 TEXT ·rowsVNNI(SB), NOSPLIT, $0-56
 	MOVQ codes+0(FP), SI
 	MOVQ stride+8(FP), R8
@@ -26,14 +26,16 @@ TEXT ·rowsVNNI(SB), NOSPLIT, $0-56
 	MOVQ tail+32(FP), R14
 	MOVQ q+40(FP), R15
 	MOVQ acc+48(FP), BX
-	MOVL $0x03030303, AX
-	VPBROADCASTD AX, Z28
-	MOVL $0x0c0c0c0c, AX
-	VPBROADCASTD AX, Z29
-	MOVL $0x30303030, AX
-	VPBROADCASTD AX, Z30
-	MOVL $0xc0c0c0c0, AX
-	VPBROADCASTD AX, Z31
+	MOVQ R8, AX
+	SHLQ $4, AX
+	MOVL $0x03030303, CX
+	VPBROADCASTD CX, Z28
+	MOVL $0x0c0c0c0c, CX
+	VPBROADCASTD CX, Z29
+	MOVL $0x30303030, CX
+	VPBROADCASTD CX, Z30
+	MOVL $0xc0c0c0c0, CX
+	VPBROADCASTD CX, Z31
 
 vblock:
 	MOVQ SI, R10
@@ -77,11 +79,13 @@ vgroup:
 	VMOVDQU64 64(DI), Z17
 	VMOVDQU64 128(DI), Z18
 	VMOVDQU64 192(DI), Z19
-	// Fetch the same line of the rows two blocks ahead (each row is a short stream).
-	PREFETCHT0 (R10)(R8*8)
-	PREFETCHT0 (R11)(R8*8)
-	PREFETCHT0 (R12)(R8*8)
-	PREFETCHT0 (DX)(R8*8)
+	// Fetch the same line of the rows four blocks ahead (AX = 16·stride; each row is a
+	// short stream). At 16384×4096 four blocks measured 1.0–1.4 ms against 1.4–1.8 for
+	// two and 1.6–2.4 for eight, same machine and hour.
+	PREFETCHT0 (R10)(AX*1)
+	PREFETCHT0 (R11)(AX*1)
+	PREFETCHT0 (R12)(AX*1)
+	PREFETCHT0 (DX)(AX*1)
 	ROWVNNI(R10, Z0, Z1, Z2, Z3)
 	ROWVNNI(R11, Z4, Z5, Z6, Z7)
 	ROWVNNI(R12, Z8, Z9, Z10, Z11)
