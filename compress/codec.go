@@ -42,8 +42,12 @@ var (
 	factories = map[string]Factory{}
 )
 
-// Register makes a codec available by name. It panics on a duplicate name.
+// Register makes a codec available by name. It panics on a duplicate name and on the
+// names reserved for files and plans: "", None and Mixed.
 func Register(name string, f Factory) {
+	if name == "" || name == None || name == Mixed {
+		panic(fmt.Sprintf("compress: codec name %q is reserved", name))
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if _, dup := factories[name]; dup {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -130,8 +131,9 @@ func TestCompressFileRoundTripWithCodec(t *testing.T) {
 	in, _ := os.Stat(src)
 	out, _ := os.Stat(dst)
 	want := compress.Stats{Algorithm: "test-halve", InputBytes: in.Size(), OutputBytes: out.Size(),
-		Ratio: float64(in.Size()) / float64(out.Size()), BitsPerWeight: 32, CompressedTensors: 2, DenseTensors: 1}
-	if stats != want {
+		Ratio: float64(in.Size()) / float64(out.Size()), BitsPerWeight: 32, CompressedTensors: 2, DenseTensors: 1,
+		Codecs: map[string]compress.CodecStats{"test-halve": {Tensors: 2, Weights: 6, StoredBytes: 24, BitsPerWeight: 32}}}
+	if !reflect.DeepEqual(stats, want) {
 		t.Errorf("stats = %+v, want %+v", stats, want)
 	}
 	got, meta, err := compress.ReadDense(dst)

@@ -122,7 +122,8 @@ func SplitRows(rows int, work int64, fn func(lo, hi int)) {
 // Operator (the codec's own for compressed tensors, Dense for the rest) and every
 // other tensor (biases, norms) as F32.
 type Model struct {
-	// Path is the file it was loaded from; Algorithm its codec ("" if uncompressed).
+	// Path is the file it was loaded from; Algorithm its MetaAlgorithm: the codec, Mixed
+	// (each tensor's codec is in Meta[MetaCodecs]), or "" if uncompressed.
 	Path, Algorithm string
 	Meta            map[string]string
 	// Operators by tensor name: the 2-D tensors.
@@ -132,7 +133,8 @@ type Model struct {
 }
 
 // LoadModel reads the safetensors model at path for inference. Each tensor listed as
-// compressed is loaded by its codec's OperatorLoader from its stored parts — no dense
+// compressed is loaded by its codec's OperatorLoader (in a Mixed file, the codec
+// MetaCodecs names for it) from its stored parts — no dense
 // copy is made — and fails, naming the file and the tensor, if a part is missing or
 // corrupt. A codec without an OperatorLoader is an error (it cannot run packed). Dense
 // 2-D float tensors become Dense operators; other tensors are converted to F32. A
@@ -145,27 +147,26 @@ func LoadModel(path string) (*Model, error) {
 	defer f.Close()
 	m := &Model{Path: path, Meta: f.Metadata(), Operators: map[string]Operator{}, Tensors: map[string]*tensor.Tensor{}}
 	consumed := map[string]bool{}
-	if alg, ok := m.Meta[MetaAlgorithm]; ok {
-		m.Algorithm = alg
-		c, err := New(alg, nil)
-		if err != nil {
-			return nil, fmt.Errorf("compress: %s: %w (is the codec's package, or compress/all, imported?)", path, err)
-		}
-		get := func(name string) (*tensor.Tensor, error) {
-			consumed[name] = true
-			return f.Read(name)
-		}
+	m.Algorithm = m.Meta[MetaAlgorithm]
+	names, codecs, err := fileCodecs(path, m.Meta)
+	if err != nil {
+		return nil, err
+	}
+	get := func(name string) (*tensor.Tensor, error) {
+		consumed[name] = true
+		return f.Read(name)
+	}
+	for _, name := range names {
+		c := codecs[name]
 		loader, ok := c.(OperatorLoader)
 		if !ok {
-			return nil, fmt.Errorf("compress: %s: codec %s has no packed operator: it cannot be loaded for inference", path, alg)
+			return nil, fmt.Errorf("compress: %s: codec %s has no packed operator: it cannot be loaded for inference (tensor %q)", path, c.Name(), name)
 		}
-		for _, name := range splitNames(m.Meta[MetaTensors]) {
-			op, err := loader.LoadOperator(name, m.Meta, get)
-			if err != nil {
-				return nil, fmt.Errorf("compress: %s: load %s tensor %q: %w", path, alg, name, err)
-			}
-			m.Operators[name] = op
+		op, err := loader.LoadOperator(name, m.Meta, get)
+		if err != nil {
+			return nil, fmt.Errorf("compress: %s: load %s tensor %q: %w", path, c.Name(), name, err)
 		}
+		m.Operators[name] = op
 	}
 	for _, info := range f.Infos() {
 		if consumed[info.Name] {
