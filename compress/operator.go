@@ -211,17 +211,25 @@ func EncodeOperator(c Codec, name string, rows, cols int, w []float32) (Operator
 // encodeMatrix encodes one matrix with c and returns its metadata and a lookup of its
 // stored parts by name.
 func encodeMatrix(c Codec, name string, rows, cols int, w []float32) (map[string]string, func(string) (*tensor.Tensor, error), error) {
+	meta, get, _, err := encodeMatrixStored(c, name, rows, cols, w)
+	return meta, get, err
+}
+
+// encodeMatrixStored is encodeMatrix that also returns the bytes of the stored parts.
+func encodeMatrixStored(c Codec, name string, rows, cols int, w []float32) (map[string]string, func(string) (*tensor.Tensor, error), int64, error) {
 	t := tensor.FromFloat32(name, tensor.F32, []int{rows, cols}, w)
 	stored, meta, err := c.Encode(t)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	if len(stored) == 1 && stored[0] == t && len(meta) == 0 {
-		return nil, nil, fmt.Errorf("compress: %s left tensor %q dense", c.Name(), name)
+		return nil, nil, 0, fmt.Errorf("compress: %s left tensor %q dense", c.Name(), name)
 	}
 	byName := map[string]*tensor.Tensor{}
+	var bytes int64
 	for _, s := range stored {
 		byName[s.Name] = s
+		bytes += int64(len(s.Data))
 	}
 	get := func(n string) (*tensor.Tensor, error) {
 		s, ok := byName[n]
@@ -230,7 +238,7 @@ func encodeMatrix(c Codec, name string, rows, cols int, w []float32) (map[string
 		}
 		return s, nil
 	}
-	return meta, get, nil
+	return meta, get, bytes, nil
 }
 
 // InputQuantizer is implemented by codecs whose operators quantize their inputs before
