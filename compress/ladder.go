@@ -22,7 +22,7 @@ type Rung struct {
 //   - bitnet: a per-row or per-matrix scale, 2-bit or 1.6-bit (base-3) packing; the
 //     ternary weights are the same on every rung.
 //   - vptq: vector length v, codebook bits k and residual bits r: (k + r)/v bits of index
-//     per weight, from 4 down to 0.75.
+//     per weight, from 4 down to 0.75; codebooks (2^k·v floats) and column statistics add to it, the more the smaller the matrix.
 //   - seedlm: blocks of C weights with an 11-bit seed, a 4-bit exponent and P 4-bit
 //     coefficients, (15 + 4P)/C bits per weight, then structured pruning of the
 //     smallest-norm blocks (a quarter, then half): the "battery saving" rungs.
@@ -38,7 +38,7 @@ var ladders = map[string][]Rung{
 		{Options{"vector_length": 4, "codebook_bits": 8, "residual_bits": 4}, 3},
 		{Options{"vector_length": 4, "codebook_bits": 7, "residual_bits": 1}, 2},
 		{Options{"vector_length": 4, "codebook_bits": 6, "residual_bits": 0}, 1.5},
-		{Options{"vector_length": 8, "codebook_bits": 8, "residual_bits": 0}, 1},
+		{Options{"vector_length": 8, "codebook_bits": 7, "residual_bits": 0}, 0.875},
 		{Options{"vector_length": 8, "codebook_bits": 6, "residual_bits": 0}, 0.75},
 	},
 	"seedlm": {
