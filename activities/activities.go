@@ -285,30 +285,6 @@ func sameLayout(want, got []tensor.Info) error {
 	return nil
 }
 
-// Breed returns the recipes of one generation's children: the initial recipes for
-// generation 0, otherwise tournament selection, crossover and mutation over the
-// population. Randomness comes from (run seed, generation) only.
-func (a *Activities) Breed(ctx context.Context, in BreedInput) ([]evomerge.Recipe, error) {
-	rng := evomerge.NewRNG(in.Seed, uint64(in.Generation))
-	// Knowing the base lets variation skip children that differ only in the base's
-	// weight, which task-vector methods ignore.
-	in.Variation.BaseIndex = in.BaseIndex
-	if err := in.Variation.Validate(); err != nil {
-		return nil, badInput(err)
-	}
-	if len(in.Population) == 0 {
-		return evomerge.InitialRecipes(rng, in.NumModels, in.BaseIndex, in.Children, in.Variation), nil
-	}
-	pop := make([]evomerge.Candidate, len(in.Population))
-	for i, m := range in.Population {
-		if m.Recipe == nil {
-			return nil, badInput(fmt.Errorf("population member %s has no recipe", m.ID))
-		}
-		pop[i] = evomerge.Candidate{Recipe: *m.Recipe, Rank: m.Rank, Crowding: m.Crowding}
-	}
-	return evomerge.Breed(rng, pop, in.Children, in.Variation), nil
-}
-
 // Merge merges stored models by a recipe into a new stored model.
 func (a *Activities) Merge(ctx context.Context, in MergeInput) (store.Ref, error) {
 	if err := evomerge.ValidateRecipe(in.Recipe, len(in.Models)); err != nil {

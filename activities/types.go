@@ -49,14 +49,3 @@ type BenchmarkInput struct {
 	// (the uncompressed merge of a compressed child).
 	Reference store.Ref `json:"reference,omitempty"`
 }
-
-// BreedInput asks for the recipes of one generation's children.
-type BreedInput struct {
-	Seed       uint64                     `json:"seed"`
-	Generation int                        `json:"generation"`
-	NumModels  int                        `json:"num_models"`
-	BaseIndex  int                        `json:"base_index"`
-	Children   int                        `json:"children"`
-	Variation  evomerge.VariationSettings `json:"variation"`
-	Population []evomerge.Model           `json:"population"`
-}

@@ -268,6 +268,14 @@ func (s *CompressionSpec) normalizeSearch() error {
 	if s.Algorithm == AlgorithmAuto && slices.Contains(s.Codecs, CodecNone) && len(s.Codecs) == 1 {
 		return errors.New("compression.codecs: algorithm auto needs at least one codec besides none")
 	}
+	for _, c := range s.Codecs {
+		if c == CodecNone {
+			continue
+		}
+		if _, err := compress.Ladder(c); err != nil {
+			return fmt.Errorf("compression.codecs: %w", err)
+		}
+	}
 	if slices.Contains(s.ApplyAt, StagePreMerge) {
 		return fmt.Errorf("compression.apply_at: searched compression runs post_merge (each child's layers get their own codec); pre_merge needs one codec as algorithm")
 	}

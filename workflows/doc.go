@@ -10,7 +10,7 @@
 // and results are small JSON values — configs, recipes, artifact refs and scores — and
 // the run's state (RunState) is a plain value, carried across continue-as-new. Nothing
 // here iterates a map, reads the clock other than workflow.Now, or draws random numbers:
-// randomness lives in the Breed activity, seeded by (run seed, generation).
+// randomness lives in the Ask activity: the search strategy, seeded by the run seed, with its state carried in the run.
 //
 // Queries: "progress" on both workflows, "front" on EvolutionWorkflow. Search
 // attributes: EvoRun, EvoGeneration, EvoBestScore, EvoHypervolume, EvoStage.

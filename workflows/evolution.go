@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -45,6 +46,17 @@ type RunState struct {
 	// Children are the deployed objectives of every child evaluated so far (the report's
 	// front plot draws them).
 	Children []evomerge.PlotPoint `json:"children,omitempty"`
+	// Spent counts the children evaluated against evolution.budget.
+	Spent int `json:"spent"`
+	// Strategy is the search strategy's state; Told the last generation's children, which
+	// the strategy is told at the next generation's Ask.
+	Strategy json.RawMessage  `json:"strategy,omitempty"`
+	Told     []evomerge.Model `json:"told,omitempty"`
+	// Sensitivity is the base model's measured sensitivity per layer and codec setting,
+	// under algorithm auto.
+	Sensitivity []evomerge.LayerSensitivity `json:"sensitivity,omitempty"`
+	// StoppedEarly says the run ended by evolution.early_stop.
+	StoppedEarly bool `json:"stopped_early,omitempty"`
 }
 
 // GenerationStats summarizes one finished generation.
@@ -60,6 +72,10 @@ type GenerationStats struct {
 	// Hypervolume of the front, normalized against the seeds (evomerge.FrontHypervolume).
 	Hypervolume     float64 `json:"hypervolume"`
 	DurationSeconds float64 `json:"duration_seconds"`
+	// Floor is the progressive schedule's strength floor; MeanStrength the mean strength
+	// of the generation's compressed layer groups (0 when none was compressed).
+	Floor        float64 `json:"floor,omitempty"`
+	MeanStrength float64 `json:"mean_strength,omitempty"`
 }
 
 // Progress is what the `progress` query returns.
@@ -114,9 +130,14 @@ func EvolutionWorkflow(ctx workflow.Context, in RunInput) (RunResult, error) {
 		}
 	}
 	// 2. Evolve, one child workflow per generation.
-	for r.state.Generation < r.cfg.Evolution.Generations {
+	for r.more() {
 		if err := r.generation(ctx); err != nil {
 			return RunResult{}, err
+		}
+		if r.cfg.Evolution.EarlyStop.Stop(r.hypervolumes()) {
+			r.state.StoppedEarly = true
+			workflow.GetLogger(ctx).Info("early stop: the front stopped improving", "run", r.cfg.Name, "gen", r.state.Generation)
+			break
 		}
 		if r.shouldContinueAsNew(ctx) {
 			// A fresh history, the same run: the state so far goes along as input.
@@ -131,10 +152,24 @@ func EvolutionWorkflow(ctx workflow.Context, in RunInput) (RunResult, error) {
 	return r.report(ctx)
 }
 
+// more reports whether another generation runs: generations and budget left.
+func (r *run) more() bool {
+	return r.state.Generation < r.cfg.Evolution.Generations && r.state.Spent < r.cfg.Evolution.Budget && !r.state.StoppedEarly
+}
+
+// hypervolumes is the front's hypervolume after each generation so far.
+func (r *run) hypervolumes() []float64 {
+	var hv []float64
+	for _, h := range r.state.History {
+		hv = append(hv, h.Hypervolume)
+	}
+	return hv
+}
+
 // shouldContinueAsNew is true between generations every continue_as_new_every
 // generations, or when the server finds the history large.
 func (r *run) shouldContinueAsNew(ctx workflow.Context) bool {
-	if r.state.Generation >= r.cfg.Evolution.Generations {
+	if !r.more() {
 		return false
 	}
 	k := r.cfg.Evolution.ContinueAsNewEvery
@@ -168,7 +203,7 @@ func (r *run) ingest(ctx workflow.Context) error {
 	inputs := make([]store.Ref, len(refs))
 	for i, ref := range refs {
 		m := evomerge.Model{ID: r.cfg.Models[i].Name, Merged: ref, Artifact: ref}
-		if err := workflow.ExecuteActivity(benchmarkWork(ctx), a.Benchmark, activities.BenchmarkInput{Model: ref, Evaluator: r.cfg.Evaluator}).Get(ctx, &m.MergedScore); err != nil {
+		if err := workflow.ExecuteActivity(benchmarkWork(ctx, r.cfg), a.Benchmark, activities.BenchmarkInput{Model: ref, Evaluator: r.cfg.Evaluator}).Get(ctx, &m.MergedScore); err != nil {
 			return err
 		}
 		m.Score = m.MergedScore
@@ -183,6 +218,14 @@ func (r *run) ingest(ctx workflow.Context) error {
 		seeds[i] = m
 	}
 	r.state.Seeds, r.state.MergeInputs = seeds, inputs
+	if r.cfg.Compression.Enabled && r.cfg.Compression.Algorithm == evomerge.AlgorithmAuto {
+		// Layer sensitivities are measured once, on the base model: merges of the same
+		// seeds share the layers' roles, and every child's allocation then costs nothing.
+		in := activities.SensitivityInput{Model: refs[r.cfg.BaseIndex()], Codecs: r.cfg.Compression.Codecs, DataDir: r.cfg.Evaluator.DataDir}
+		if err := workflow.ExecuteActivity(heavyWork(ctx), a.Sensitivity, in).Get(ctx, &r.state.Sensitivity); err != nil {
+			return err
+		}
+	}
 	r.state.Evaluations += len(seeds)
 	// The seeds face the same gates as children, against the base model, so the report
 	// shows where each one stands (a specialist fails the accuracy gate).
@@ -206,9 +249,12 @@ func (r *run) generation(ctx workflow.Context) error {
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			SARun.ValueSet(r.cfg.Name), SAGeneration.ValueSet(int64(gen)), SAStage.ValueSet(StageEvolve)),
 	})
+	floor := r.cfg.Compression.Progressive.Floor(gen, r.cfg.Evolution.Generations)
 	in := GenerationInput{
-		Config: r.cfg, Generation: gen, Population: r.state.Population,
+		Config: r.cfg, Generation: gen, Population: r.state.Population, Front: r.state.Front,
 		MergeInputs: r.state.MergeInputs, Reference: r.baseSeed().MergedScore,
+		Children: min(r.cfg.Evolution.Children, r.cfg.Evolution.Budget-r.state.Spent), Floor: floor,
+		Strategy: r.state.Strategy, Told: r.state.Told, Seeds: r.state.Seeds, Sensitivity: r.state.Sensitivity,
 	}
 	var out GenerationResult
 	if err := workflow.ExecuteChildWorkflow(cctx, GenerationWorkflow, in).Get(ctx, &out); err != nil {
@@ -217,6 +263,8 @@ func (r *run) generation(ctx workflow.Context) error {
 	r.state.Generation = gen
 	r.state.Population, r.state.Front = out.Population, out.Front
 	r.state.Evaluations += len(out.Children)
+	r.state.Spent += len(out.Children)
+	r.state.Strategy, r.state.Told = out.Strategy, out.Children
 	for i := range out.Children {
 		c := out.Children[i]
 		if c.Merged.Digest == "" {
@@ -228,11 +276,21 @@ func (r *run) generation(ctx workflow.Context) error {
 		}
 	}
 	stats := GenerationStats{Generation: gen, Children: len(out.Children), FrontSize: len(out.Front),
-		DurationSeconds: workflow.Now(ctx).Sub(started).Seconds()}
+		DurationSeconds: workflow.Now(ctx).Sub(started).Seconds(), Floor: floor}
+	strengths := 0
 	for _, c := range out.Children {
 		if c.Accepted {
 			stats.Accepted++
 		}
+		for _, g := range c.Genes {
+			if g.Codec != evomerge.CodecNone {
+				stats.MeanStrength += g.Strength
+				strengths++
+			}
+		}
+	}
+	if strengths > 0 {
+		stats.MeanStrength /= float64(strengths)
 	}
 	if best := bestOf(out.Front); best != nil {
 		stats.BestScore, stats.BestID = best.Score.Accuracy, best.ID
@@ -258,7 +316,8 @@ func (r *run) final(ctx workflow.Context) error {
 	if err := r.setStage(ctx, StageFinal); err != nil {
 		return err
 	}
-	if !r.cfg.Compression.At(evomerge.StageFinal) {
+	if !r.cfg.Compression.At(evomerge.StageFinal) || r.cfg.Compression.Searched() {
+		// Searched compression is part of each child (post_merge); the final gates ran then.
 		return nil
 	}
 	for i := range r.state.Front {
@@ -302,7 +361,10 @@ func (r *run) report(ctx workflow.Context) (RunResult, error) {
 	}
 	for _, h := range r.state.History {
 		in.HypervolumeHistory = append(in.HypervolumeHistory, h.Hypervolume)
+		in.History = append(in.History, evomerge.GenerationSummary{Generation: h.Generation, Children: h.Children, Accepted: h.Accepted,
+			FrontSize: h.FrontSize, Hypervolume: h.Hypervolume, BestAccuracy: h.BestScore, Floor: h.Floor, MeanStrength: h.MeanStrength})
 	}
+	in.StoppedEarly, in.Sensitivity = r.state.StoppedEarly, r.state.Sensitivity
 	var out RunResult
 	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Report, in).Get(ctx, &out.Report); err != nil {
 		return out, err
@@ -346,7 +408,7 @@ func compressAndScore(ctx workflow.Context, cfg evomerge.Config, m *evomerge.Mod
 	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Compress, in).Get(ctx, &c); err != nil {
 		return c, err
 	}
-	if err := workflow.ExecuteActivity(benchmarkWork(ctx), a.Benchmark, activities.BenchmarkInput{Model: c.Artifact, Evaluator: cfg.Evaluator, Reference: m.Merged}).Get(ctx, &m.Score); err != nil {
+	if err := workflow.ExecuteActivity(benchmarkWork(ctx, cfg), a.Benchmark, activities.BenchmarkInput{Model: c.Artifact, Evaluator: cfg.Evaluator, Reference: m.Merged}).Get(ctx, &m.Score); err != nil {
 		return c, err
 	}
 	m.Artifact = c.Artifact
@@ -356,6 +418,42 @@ func compressAndScore(ctx workflow.Context, cfg evomerge.Config, m *evomerge.Mod
 	}
 	m.Compression = &evomerge.CompressionInfo{Algorithm: cfg.Compression.Algorithm, Stage: stage, BitsPerWeight: c.Stats.BitsPerWeight, Ratio: ratio, Recovery: in.Recovery}
 	return c, nil
+}
+
+// compressPlanAndScore compresses m's merge by its compression genes (a codec and
+// strength per layer group), benchmarks the result against the merge and makes it m's
+// deployed artifact. A child whose genes keep every group dense stays uncompressed.
+func compressPlanAndScore(ctx workflow.Context, cfg evomerge.Config, m *evomerge.Model, sensitivity []evomerge.LayerSensitivity) error {
+	dense := true
+	for _, g := range m.Genes {
+		if g.Codec != evomerge.CodecNone {
+			dense = false
+		}
+	}
+	if dense {
+		return nil
+	}
+	var c activities.CompressPlanResult
+	in := activities.CompressPlanInput{Model: m.Merged, Genes: m.Genes}
+	if cfg.Compression.Algorithm == evomerge.AlgorithmAuto {
+		in.Sensitivity = sensitivity
+	}
+	if err := workflow.ExecuteActivity(heavyWork(ctx), a.CompressPlan, in).Get(ctx, &c); err != nil {
+		return err
+	}
+	if len(c.Plan) == 0 {
+		return nil
+	}
+	if err := workflow.ExecuteActivity(benchmarkWork(ctx, cfg), a.Benchmark, activities.BenchmarkInput{Model: c.Artifact, Evaluator: cfg.Evaluator, Reference: m.Merged}).Get(ctx, &m.Score); err != nil {
+		return err
+	}
+	m.Artifact = c.Artifact
+	ratio := 0.0
+	if m.Score.SizeBytes > 0 {
+		ratio = float64(m.MergedScore.SizeBytes) / float64(m.Score.SizeBytes)
+	}
+	m.Compression = &evomerge.CompressionInfo{Algorithm: c.Stats.Algorithm, Stage: evomerge.StagePostMerge, BitsPerWeight: c.Stats.BitsPerWeight, Ratio: ratio}
+	return nil
 }
 
 // bestOf is the most accurate model (first on ties), or nil.

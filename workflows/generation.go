@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -18,10 +19,23 @@ type GenerationInput struct {
 	Config     evomerge.Config  `json:"config"`
 	Generation int              `json:"generation"`
 	Population []evomerge.Model `json:"population"`
+	// Front is the run's front so far.
+	Front []evomerge.Model `json:"front,omitempty"`
 	// MergeInputs are the seed models' refs, in config order, that children merge.
 	MergeInputs []store.Ref `json:"merge_inputs"`
 	// Reference is the base model's score, for the accuracy gate of uncompressed children.
 	Reference bench.Result `json:"reference"`
+	// Children is this generation's share of the evaluation budget.
+	Children int `json:"children"`
+	// Floor is the progressive schedule's compression-strength floor.
+	Floor float64 `json:"floor"`
+	// Strategy is the search strategy's state; Told the previous generation's children,
+	// which it has not been told yet; Seeds normalize their objectives.
+	Strategy json.RawMessage  `json:"strategy,omitempty"`
+	Told     []evomerge.Model `json:"told,omitempty"`
+	Seeds    []evomerge.Model `json:"seeds,omitempty"`
+	// Sensitivity is the base model's, under algorithm auto.
+	Sensitivity []evomerge.LayerSensitivity `json:"sensitivity,omitempty"`
 }
 
 // GenerationResult is the next population, its front, and every child evaluated.
@@ -29,6 +43,8 @@ type GenerationResult struct {
 	Population []evomerge.Model `json:"population"`
 	Front      []evomerge.Model `json:"front"`
 	Children   []evomerge.Model `json:"children"`
+	// Strategy is the search strategy's state after this generation's Ask.
+	Strategy json.RawMessage `json:"strategy,omitempty"`
 }
 
 // GenerationProgress is what a generation's `progress` query returns.
@@ -45,7 +61,7 @@ type generation struct {
 	children []evomerge.Model
 }
 
-// GenerationWorkflow breeds children from the population, evaluates each one
+// GenerationWorkflow asks the search strategy for children, evaluates each one
 // (merge → compress → benchmark → gate) with bounded parallelism, and selects the
 // next population by Pareto survival over parents ∪ children.
 func GenerationWorkflow(ctx workflow.Context, in GenerationInput) (GenerationResult, error) {
@@ -55,31 +71,39 @@ func GenerationWorkflow(ctx workflow.Context, in GenerationInput) (GenerationRes
 	}); err != nil {
 		return GenerationResult{}, err
 	}
-	recipes, err := g.breed(ctx)
+	children, err := g.ask(ctx)
 	if err != nil {
 		return GenerationResult{}, err
 	}
-	if err := g.evaluateAll(ctx, recipes); err != nil {
+	if err := g.evaluateAll(ctx, children.Children); err != nil {
 		return GenerationResult{}, err
 	}
-	return g.selectSurvivors(ctx)
+	res, err := g.selectSurvivors(ctx)
+	res.Strategy = children.State
+	return res, err
 }
 
-func (g *generation) breed(ctx workflow.Context) ([]evomerge.Recipe, error) {
+// ask tells the search strategy the previous generation's scores and asks it for this
+// generation's children.
+func (g *generation) ask(ctx workflow.Context) (activities.AskOutput, error) {
 	cfg := g.in.Config
-	in := activities.BreedInput{
-		Seed: cfg.Seed, Generation: g.in.Generation, NumModels: len(cfg.Models), BaseIndex: cfg.BaseIndex(),
-		Children: cfg.Evolution.Children, Variation: cfg.Evolution.Variation(), Population: g.in.Population,
+	n := g.in.Children
+	if n == 0 {
+		n = cfg.Evolution.Children
 	}
-	var recipes []evomerge.Recipe
-	err := workflow.ExecuteActivity(shortWork(ctx), a.Breed, in).Get(ctx, &recipes)
-	g.planned = len(recipes)
-	return recipes, err
+	in := activities.AskInput{
+		Config: cfg, Generation: g.in.Generation, Children: n, Floor: g.in.Floor,
+		State: g.in.Strategy, Told: g.in.Told, Seeds: g.in.Seeds,
+	}
+	var out activities.AskOutput
+	err := workflow.ExecuteActivity(shortWork(ctx), a.Ask, in).Get(ctx, &out)
+	g.planned = len(out.Children)
+	return out, err
 }
 
 // evaluateAll evaluates every child, at most Parallelism at a time. Results keep
 // the children's order whatever order they finish in.
-func (g *generation) evaluateAll(ctx workflow.Context, recipes []evomerge.Recipe) error {
+func (g *generation) evaluateAll(ctx workflow.Context, recipes []activities.Child) error {
 	g.children = make([]evomerge.Model, len(recipes))
 	errs := make([]error, len(recipes))
 	sem := workflow.NewSemaphore(ctx, int64(g.in.Config.Evolution.Parallelism))
@@ -116,7 +140,7 @@ func (g *generation) evaluateAll(ctx workflow.Context, recipes []evomerge.Recipe
 	}
 	if len(g.children) == 0 {
 		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("generation %d: breeding produced no new child (the variation settings leave no room)", g.in.Generation),
+			fmt.Sprintf("generation %d: the search strategy asked for no child", g.in.Generation),
 			activities.ErrBadInput, nil)
 	}
 	return temporal.NewNonRetryableApplicationError(
@@ -139,18 +163,29 @@ func rejected(m evomerge.Model, err error) evomerge.Model {
 
 // evaluate is one child's pipeline: merge, benchmark the merge, compress it and
 // benchmark that when post_merge compression is on, then gate.
-func (g *generation) evaluate(ctx workflow.Context, i int, recipe evomerge.Recipe) (evomerge.Model, error) {
+func (g *generation) evaluate(ctx workflow.Context, i int, child activities.Child) (evomerge.Model, error) {
 	cfg := g.in.Config
-	m := evomerge.Model{ID: fmt.Sprintf("g%d-c%02d", g.in.Generation, i), Generation: g.in.Generation, Recipe: &recipe}
+	recipe := child.Recipe
+	m := evomerge.Model{ID: fmt.Sprintf("g%d-c%02d", g.in.Generation, i), Generation: g.in.Generation, Recipe: &recipe,
+		Genome: child.X, Genes: child.Genes}
+	if child.Invalid != "" {
+		return m, temporal.NewNonRetryableApplicationError("child "+m.ID+": "+child.Invalid, activities.ErrBadRecipe, nil)
+	}
 	merge := activities.MergeInput{Recipe: recipe, Models: g.in.MergeInputs, BaseIndex: cfg.BaseIndex(), ChildID: m.ID}
 	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Merge, merge).Get(ctx, &m.Merged); err != nil {
 		return m, err
 	}
-	if err := workflow.ExecuteActivity(benchmarkWork(ctx), a.Benchmark, activities.BenchmarkInput{Model: m.Merged, Evaluator: cfg.Evaluator}).Get(ctx, &m.MergedScore); err != nil {
+	if err := workflow.ExecuteActivity(benchmarkWork(ctx, cfg), a.Benchmark, activities.BenchmarkInput{Model: m.Merged, Evaluator: cfg.Evaluator}).Get(ctx, &m.MergedScore); err != nil {
 		return m, err
 	}
 	m.Artifact, m.Score = m.Merged, m.MergedScore
-	if cfg.Compression.At(evomerge.StagePostMerge) {
+	switch {
+	case !cfg.Compression.At(evomerge.StagePostMerge):
+	case cfg.Compression.Searched():
+		if err := compressPlanAndScore(ctx, cfg, &m, g.in.Sensitivity); err != nil {
+			return m, err
+		}
+	default:
 		if _, err := compressAndScore(ctx, cfg, &m, evomerge.StagePostMerge, false); err != nil {
 			return m, err
 		}
@@ -166,7 +201,7 @@ func (g *generation) evaluate(ctx workflow.Context, i int, recipe evomerge.Recip
 
 func (g *generation) selectSurvivors(ctx workflow.Context) (GenerationResult, error) {
 	candidates := append(append([]evomerge.Model(nil), g.in.Population...), g.children...)
-	in := evomerge.SelectInput{Candidates: candidates, Objectives: g.in.Config.Objectives, Survivors: g.in.Config.Evolution.Population}
+	in := evomerge.SelectInput{Candidates: candidates, Front: g.in.Front, Objectives: g.in.Config.Objectives, Survivors: g.in.Config.Evolution.Population}
 	var sel evomerge.SelectOutput
 	if err := workflow.ExecuteActivity(shortWork(ctx), a.Select, in).Get(ctx, &sel); err != nil {
 		return GenerationResult{}, err

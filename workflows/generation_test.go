@@ -13,6 +13,7 @@ import (
 
 	"github.com/evomerge/evomerge/activities"
 	"github.com/evomerge/evomerge/bench"
+	"github.com/evomerge/evomerge/compress"
 	"github.com/evomerge/evomerge/evomerge"
 	"github.com/evomerge/evomerge/store"
 )
@@ -55,13 +56,13 @@ func TestGenerationWorkflowPipeline(t *testing.T) {
 				calls[name]++
 				mu.Unlock()
 			}
-			env.OnActivity(acts.Breed, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BreedInput) ([]evomerge.Recipe, error) {
+			env.OnActivity(acts.Ask, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AskInput) (activities.AskOutput, error) {
 				count("breed")
-				rs := make([]evomerge.Recipe, in.Children)
+				rs := make([]activities.Child, in.Children)
 				for i := range rs {
-					rs[i] = evomerge.Recipe{Method: "linear", Weights: []float64{1, float64(i)}}
+					rs[i] = activities.Child{Recipe: evomerge.Recipe{Method: "linear", Weights: []float64{1, float64(i)}}}
 				}
-				return rs, nil
+				return activities.AskOutput{Children: rs, State: []byte(`{"asked":1}`)}, nil
 			})
 			env.OnActivity(acts.Merge, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.MergeInput) (store.Ref, error) {
 				count("merge")
@@ -121,6 +122,9 @@ func TestGenerationWorkflowPipeline(t *testing.T) {
 			if len(out.Population) != 2 || len(out.Front) != 1 || out.Front[0].ID != "g1-c04" {
 				t.Errorf("population %d, front %+v", len(out.Population), out.Front)
 			}
+			if string(out.Strategy) != `{"asked":1}` {
+				t.Errorf("strategy state %s, want the Ask activity's", out.Strategy)
+			}
 		})
 	}
 }
@@ -131,9 +135,10 @@ func TestGenerationRejectsBadChildren(t *testing.T) {
 	for _, allBad := range []bool{false, true} {
 		t.Run(fmt.Sprintf("all_bad=%v", allBad), func(t *testing.T) {
 			env, acts, cfg := newGenerationEnv(t, 3, evomerge.CompressionSpec{})
-			env.OnActivity(acts.Breed, mock.Anything, mock.Anything).Return([]evomerge.Recipe{
-				{Method: "linear", Weights: []float64{1, 1}}, {Method: "linear", Weights: []float64{0, 0}}, {Method: "linear", Weights: []float64{1, 2}},
-			}, nil)
+			env.OnActivity(acts.Ask, mock.Anything, mock.Anything).Return(activities.AskOutput{Children: []activities.Child{
+				{Recipe: evomerge.Recipe{Method: "linear", Weights: []float64{1, 1}}}, {Recipe: evomerge.Recipe{Method: "linear", Weights: []float64{0, 0}}},
+				{Recipe: evomerge.Recipe{Method: "linear", Weights: []float64{1, 2}}},
+			}}, nil)
 			env.OnActivity(acts.Merge, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.MergeInput) (store.Ref, error) {
 				if allBad || in.ChildID == "g1-c01" {
 					return store.Ref{}, temporal.NewNonRetryableApplicationError("linear: weights sum to 0", activities.ErrBadRecipe, nil)
@@ -178,9 +183,69 @@ func TestGenerationRejectsBadChildren(t *testing.T) {
 // Breeding that finds no new child fails the generation with the reason, not a panic.
 func TestGenerationWithNoChildren(t *testing.T) {
 	env, acts, cfg := newGenerationEnv(t, 3, evomerge.CompressionSpec{})
-	env.OnActivity(acts.Breed, mock.Anything, mock.Anything).Return([]evomerge.Recipe{}, nil)
+	env.OnActivity(acts.Ask, mock.Anything, mock.Anything).Return(activities.AskOutput{}, nil)
 	env.ExecuteWorkflow(GenerationWorkflow, GenerationInput{Config: cfg, Generation: 2, MergeInputs: []store.Ref{{}, {}}})
-	if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "breeding produced no new child") {
+	if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "the search strategy asked for no child") {
 		t.Fatalf("want a clear failure, got %v", err)
+	}
+}
+
+// With searched compression each child is compressed by its own genes (CompressPlan, not
+// Compress); a child whose genes keep every group dense is not compressed at all, and a
+// child whose genome does not decode is rejected without being merged.
+func TestGenerationSearchedCompression(t *testing.T) {
+	comp := evomerge.CompressionSpec{Enabled: true, Algorithm: evomerge.AlgorithmSearch, ApplyAt: []string{"post_merge"}, AccuracyThreshold: 0.5}
+	env, acts, cfg := newGenerationEnv(t, 3, comp)
+	lin := evomerge.Recipe{Method: "linear", Weights: []float64{1, 1}}
+	env.OnActivity(acts.Ask, mock.Anything, mock.Anything).Return(activities.AskOutput{Children: []activities.Child{
+		{X: []float64{0.1}, Recipe: lin, Genes: []evomerge.CodecGene{{Codec: "bitnet", Strength: 0.5}}},
+		{X: []float64{0.2}, Recipe: lin, Genes: []evomerge.CodecGene{{Codec: evomerge.CodecNone}}},
+		{X: []float64{0.3}, Recipe: lin, Invalid: "weights sum to 0"},
+	}}, nil)
+	var mu sync.Mutex
+	var planned []string
+	env.OnActivity(acts.Merge, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.MergeInput) (store.Ref, error) {
+		return store.Ref{Digest: "m-" + in.ChildID, Bytes: 1000}, nil
+	})
+	env.OnActivity(acts.CompressPlan, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CompressPlanInput) (activities.CompressPlanResult, error) {
+		mu.Lock()
+		planned = append(planned, in.Model.Digest+":"+evomerge.GenesString(in.Genes))
+		mu.Unlock()
+		return activities.CompressPlanResult{Artifact: store.Ref{Digest: "c-" + in.Model.Digest, Bytes: 100},
+			Plan: compress.Plan{"fc1.weight": {Codec: "bitnet"}}, Stats: compress.Stats{Algorithm: "bitnet"}}, nil
+	})
+	env.OnActivity(acts.Benchmark, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BenchmarkInput) (bench.Result, error) {
+		return bench.Result{Accuracy: 0.9, SizeBytes: in.Model.Bytes, Finite: true, Examples: 10, Speedup: 2}, nil
+	})
+	env.OnActivity(acts.Gate, mock.Anything, mock.Anything).Return(func(ctx context.Context, in evomerge.GateInput) (evomerge.GateOutput, error) {
+		return evomerge.Gates(in), nil
+	})
+	env.OnActivity(acts.Select, mock.Anything, mock.Anything).Return(func(ctx context.Context, in evomerge.SelectInput) (evomerge.SelectOutput, error) {
+		return evomerge.Select(in)
+	})
+	env.ExecuteWorkflow(GenerationWorkflow, GenerationInput{Config: cfg, Generation: 1, MergeInputs: []store.Ref{{}, {}}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var out GenerationResult
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(planned, ",") != "m-g1-c00:bitnet@0.50" {
+		t.Errorf("compressed %v, want only g1-c00 with its genes", planned)
+	}
+	c0, c1, c2 := out.Children[0], out.Children[1], out.Children[2]
+	if c0.Compression == nil || c0.Score.SizeBytes != 100 || len(c0.Genome) != 1 || c0.Genome[0] != 0.1 {
+		t.Errorf("compressed child: %+v", c0)
+	}
+	if c1.Compression != nil || c1.Score.SizeBytes != 1000 || !c1.Accepted {
+		t.Errorf("all-dense child: compression %+v size %d accepted %v", c1.Compression, c1.Score.SizeBytes, c1.Accepted)
+	}
+	if c2.Accepted || c2.Merged.Digest != "" || !strings.Contains(c2.Gates[0].Detail, "weights sum to 0") {
+		t.Errorf("invalid child: %+v", c2)
+	}
+	// The two accepted children are equally accurate; only the smaller is non-dominated.
+	if len(out.Front) != 1 || out.Front[0].ID != "g1-c00" {
+		t.Errorf("front %+v", out.Front)
 	}
 }

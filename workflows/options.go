@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/evomerge/evomerge/activities"
+	"github.com/evomerge/evomerge/evomerge"
 )
 
 // TaskQueue is the default task queue of evomerge workers.
@@ -49,9 +50,16 @@ func heavyWork(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// benchmarkWork scores a model; like heavyWork, on the run's task queue.
-func benchmarkWork(ctx workflow.Context) workflow.Context {
+// benchmarkWork scores a model; like heavyWork, on the run's task queue, or on the task
+// queue of the config's hardware profile (evaluator.hardware), where latency is measured
+// on the machine the model is meant for.
+func benchmarkWork(ctx workflow.Context, cfg evomerge.Config) workflow.Context {
+	queue := ""
+	if h := cfg.Evaluator.Hardware; h != nil {
+		queue = h.TaskQueue
+	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           queue,
 		StartToCloseTimeout: time.Hour,
 		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{

@@ -55,6 +55,10 @@ func TestBadConfigExitsTwoAndStartsNothing(t *testing.T) {
 		{"unknown key", base + "colour: blue\n", `unknown key "colour"`},
 		{"unknown algorithm", base + "compression: {enabled: true, algorithm: zstd}\n", `unknown compression algorithm "zstd"`},
 		{"missing model path", strings.Replace(base, "path: "+seed+"}\n  - {name: a", "path: "+seed+"}\n  - {name: a", 1) + "", ""},
+		{"unknown metric", base + "objectives: [accuracy, bleu]\n", `objectives[1].metric: unknown metric "bleu"`},
+		{"bad direction", base + "objectives: [{metric: size_bytes, direction: smaller}]\n", `objectives[0].direction: "smaller" must be maximize or minimize`},
+		{"unknown strategy", strings.Replace(base, "population: 2}", "population: 2, strategy: annealing}", 1), `evolution.strategy: unknown strategy "annealing"`},
+		{"unknown profile", base + "compression: {enabled: true, profile: tiny}\n", `compression.profile: unknown profile "tiny"`},
 	}
 	missing := filepath.Join(dir, "no-such-model")
 	cases[2].config = strings.Replace(base, "{name: a, path: "+seed+"}", "{name: a, path: "+missing+"}", 1)
@@ -85,7 +89,9 @@ func TestBadConfigExitsTwoAndStartsNothing(t *testing.T) {
 }
 
 func TestUsageErrorsExitTwo(t *testing.T) {
-	for _, args := range [][]string{{"run"}, {"run", "--no-such-flag"}, {"frobnicate"}, {"run", "-c", "x.yaml", "--detach"}} {
+	for _, args := range [][]string{{"run"}, {"run", "--no-such-flag"}, {"frobnicate"}, {"run", "-c", "x.yaml", "--detach"},
+		{"experiment"}, {"experiment", "-c", "../../configs/mnist-demo.yaml", "--strategies", "nsga2,hillclimb"},
+		{"experiment", "-c", "../../configs/mnist-demo.yaml", "--seeds", "1,two"}} {
 		var code int
 		captureStderr(t, func() { code = execute(context.Background(), args) })
 		if code != 2 {

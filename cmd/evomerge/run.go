@@ -31,17 +31,18 @@ import (
 const memoConfig = "config_sha256"
 
 type runFlags struct {
-	config    string
-	address   string
-	namespace string
-	id        string
-	taskQueue string
-	out       string
-	detach    bool
-	json      bool
-	noWorker  bool
-	uiPort    int
-	port      int
+	config        string
+	address       string
+	namespace     string
+	id            string
+	taskQueue     string
+	out           string
+	detach        bool
+	json          bool
+	noWorker      bool
+	serveHardware bool
+	uiPort        int
+	port          int
 }
 
 func runCmd(g *globals) *cobra.Command {
@@ -64,6 +65,7 @@ func runCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.detach, "detach", false, "start the run and exit, leaving the work to other workers (needs --address: the embedded server stops with this process)")
 	fl.BoolVar(&f.json, "json", false, "print report.json to stdout instead of the front table")
 	fl.BoolVar(&f.noWorker, "no-worker", false, "do not run an in-process worker (workers run elsewhere; needs --address)")
+	fl.BoolVar(&f.serveHardware, "serve-hardware", true, "also serve the config's evaluator.hardware task queue in-process")
 	fl.IntVar(&f.port, "port", 7233, "embedded server's frontend port")
 	fl.IntVar(&f.uiPort, "ui-port", 8233, "embedded server's Web UI port")
 	return cmd
@@ -95,7 +97,18 @@ func runRun(ctx context.Context, g *globals, f *runFlags) (err error) {
 		return err
 	}
 
-	// Connect: an external server, or the embedded one with its Web UI.
+	return withSession(ctx, g, f, st, cfg.Evaluator.Hardware, func(ctx context.Context, c client.Client) error {
+		result, err := executeRun(ctx, c, f, cfg, f.id, true)
+		if err != nil {
+			return err
+		}
+		return printResult(os.Stdout, result.Report, f.json)
+	})
+}
+
+// withSession connects to Temporal — an external server, or the embedded one with its
+// Web UI — starts the in-process worker(s) unless told not to, and calls fn.
+func withSession(ctx context.Context, g *globals, f *runFlags, st *store.FS, hardware *evomerge.HardwareSpec, fn func(context.Context, client.Client) error) (err error) {
 	address := f.address
 	if address == "" {
 		srv, err := startDevServer(g, filepath.Join(g.stateDir, "temporal.db"), f.port, f.uiPort, f.namespace)
@@ -131,9 +144,24 @@ func runRun(ctx context.Context, g *globals, f *runFlags) (err error) {
 			return fmt.Errorf("start worker: %w", err)
 		}
 		defer w.Stop()
+		if h := hardware; h != nil && f.serveHardware {
+			// The benchmarks go to the hardware profile's queue; serve it here too unless
+			// a worker on that hardware does (--serve-hardware=false).
+			hw := worker.New(c, worker.Options{TaskQueue: h.TaskQueue, Store: st, MaxConcurrentActivities: 1})
+			if err := hw.Start(); err != nil {
+				return fmt.Errorf("start worker for hardware %s: %w", h.Name, err)
+			}
+			defer hw.Stop()
+			fmt.Fprintf(os.Stderr, "benchmarks of hardware profile %q run on task queue %s, served here too (--serve-hardware=false leaves them to `evomerge worker --task-queue %s` on that machine)\n", h.Name, h.TaskQueue, h.TaskQueue)
+		}
 	}
 
-	id := f.id
+	return fn(ctx, c)
+}
+
+// executeRun starts (or resumes) the run of cfg as workflow id (default: the config's
+// name) on a connected client and waits for its result, printing progress when watch is set.
+func executeRun(ctx context.Context, c client.Client, f *runFlags, cfg *evomerge.Config, id string, watch bool) (workflows.RunResult, error) {
 	if id == "" {
 		id = cfg.Name
 	}
@@ -151,7 +179,7 @@ func runRun(ctx context.Context, g *globals, f *runFlags) (err error) {
 		case "":
 			fmt.Fprintf(os.Stderr, "warning: run %s was not started by `evomerge run`; attaching to it as it is\n", id)
 		default:
-			return usagef("run %s is in progress with a different config (started %s): pass --id NAME and --out DIR for a separate run, or end it with `temporal workflow terminate --workflow-id %s`",
+			return workflows.RunResult{}, usagef("run %s is in progress with a different config (started %s): pass --id NAME and --out DIR for a separate run, or end it with `temporal workflow terminate --workflow-id %s`",
 				id, info.GetStartTime().AsTime().Local().Format(time.DateTime), id)
 		}
 		fmt.Fprintf(os.Stderr, "resuming run %s, started %s: finished work is not redone\n",
@@ -165,17 +193,19 @@ func runRun(ctx context.Context, g *globals, f *runFlags) (err error) {
 		Memo:                     map[string]interface{}{memoConfig: configDigest},
 	}, workflows.EvolutionWorkflow, workflows.RunInput{Config: *cfg})
 	if err != nil {
-		return fmt.Errorf("start workflow %s: %w", id, err)
+		return workflows.RunResult{}, fmt.Errorf("start workflow %s: %w", id, err)
 	}
 	fmt.Fprintf(os.Stderr, "run %s: workflow %s (run ID %s) on task queue %s\n", cfg.Name, id, run.GetRunID(), f.taskQueue)
 	if f.detach {
-		return nil
+		return workflows.RunResult{}, nil
 	}
 
 	done, watched := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(watched)
-		watchProgress(ctx, c, id, done)
+		if watch {
+			watchProgress(ctx, c, id, done)
+		}
 	}()
 	var result workflows.RunResult
 	err = run.Get(ctx, &result)
@@ -183,18 +213,18 @@ func runRun(ctx context.Context, g *globals, f *runFlags) (err error) {
 	<-watched
 	if err != nil {
 		if err := serverStopped(ctx); err != nil {
-			return fmt.Errorf("%w; the run is saved: run the same command again to resume %s", err, id)
+			return workflows.RunResult{}, fmt.Errorf("%w; the run is saved: run the same command again to resume %s", err, id)
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted; the run is saved in the server: run the same command again to resume %s", id)
+			return workflows.RunResult{}, fmt.Errorf("interrupted; the run is saved in the server: run the same command again to resume %s", id)
 		}
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.Type() == activities.ErrBadInput {
-			return fmt.Errorf("run %s failed on bad input: %w", id, err)
+			return workflows.RunResult{}, fmt.Errorf("run %s failed on bad input: %w", id, err)
 		}
-		return fmt.Errorf("run %s failed: %w", id, err)
+		return workflows.RunResult{}, fmt.Errorf("run %s failed: %w", id, err)
 	}
-	return printResult(os.Stdout, result.Report, f.json)
+	return result, nil
 }
 
 // ensureSeeds trains the demo's seed models when the config asks for them and they are missing.
@@ -356,7 +386,11 @@ func watchProgress(ctx context.Context, c client.Client, id string, done <-chan 
 				for _, m := range gp.Done {
 					if !printed[m.ID] {
 						printed[m.ID] = true
-						fmt.Fprintf(os.Stderr, "[gen %d/%d] %-7s %-58s %s\n", gen, p.Generations, m.ID, evomerge.RecipeString(m.Recipe), scoreLine(m))
+						genes := ""
+						if len(m.Genes) > 0 {
+							genes = " [" + evomerge.GenesString(m.Genes) + "]"
+						}
+						fmt.Fprintf(os.Stderr, "[gen %d/%d] %-7s %-58s%s %s\n", gen, p.Generations, m.ID, evomerge.RecipeString(m.Recipe), genes, scoreLine(m))
 					}
 				}
 			}
@@ -374,8 +408,12 @@ func watchProgress(ctx context.Context, c client.Client, id string, done <-chan 
 }
 
 func printGeneration(h workflows.GenerationStats, of int) {
-	fmt.Fprintf(os.Stderr, "[gen %d/%d] done in %.1f s: %d children, %d accepted, front %d (hypervolume %.4f), best %s %.4f validation accuracy; best uncompressed merge so far %s %.4f\n",
-		h.Generation, of, h.DurationSeconds, h.Children, h.Accepted, h.FrontSize, h.Hypervolume, h.BestID, h.BestScore, h.BestMergeID, h.BestMergeScore)
+	strength := ""
+	if h.MeanStrength > 0 || h.Floor > 0 {
+		strength = fmt.Sprintf("; compression strength floor %.2f, mean %.2f", h.Floor, h.MeanStrength)
+	}
+	fmt.Fprintf(os.Stderr, "[gen %d/%d] done in %.1f s: %d children, %d accepted, front %d (hypervolume %.4f), best %s %.4f validation accuracy; best uncompressed merge so far %s %.4f%s\n",
+		h.Generation, of, h.DurationSeconds, h.Children, h.Accepted, h.FrontSize, h.Hypervolume, h.BestID, h.BestScore, h.BestMergeID, h.BestMergeScore, strength)
 }
 
 func scoreLine(m evomerge.Model) string {
