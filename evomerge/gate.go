@@ -139,19 +139,23 @@ func Select(in SelectInput) (SelectOutput, error) {
 	return out, nil
 }
 
-// Front is the non-dominated set of the accepted models (the first of equal IDs kept),
-// in their order: the run's archive of the best trade-offs found, which survival's
-// population size does not truncate. Duplicated objective vectors all stay.
+// Front is the non-dominated set of the accepted models, in their order: the run's
+// archive of the best trade-offs found, which survival's population size does not
+// truncate. A model appears once: the first of equal IDs, and the first of equal
+// deployed artifacts (children that decode to the same model).
 func Front(models []Model, objectives []Objective) ([]Model, error) {
 	seen := map[string]bool{}
 	var ms []Model
 	var points [][]float64
 	var dirs []pareto.Direction
 	for _, m := range models {
-		if !m.Accepted || seen[m.ID] {
+		if !m.Accepted || seen[m.ID] || (m.Artifact.Digest != "" && seen["artifact:"+m.Artifact.Digest]) {
 			continue
 		}
 		seen[m.ID] = true
+		if m.Artifact.Digest != "" {
+			seen["artifact:"+m.Artifact.Digest] = true
+		}
 		v, d, err := objectiveVector(m, objectives)
 		if err != nil {
 			return nil, err
