@@ -39,6 +39,9 @@ type Genome struct {
 	params []Param // the union of the methods' parameters, by name
 }
 
+// flagParams are method parameters that are 0/1 switches (flagParam), decoded by rounding.
+var flagParams = map[string]bool{"normalize": true}
+
 // CodecGene is one layer group's compression: a codec ("none" keeps it dense, "" under
 // algorithm auto means "chosen by sensitivity") and its strength in [0, 1]
 // (0 mildest, 1 strongest setting of the codec's ladder).
@@ -176,7 +179,11 @@ func (g *Genome) Decode(x []float64, floor float64) (Recipe, []CodecGene, error)
 				if gp.Params == nil {
 					gp.Params = map[string]float64{}
 				}
-				gp.Params[p.Name] = round6(lerp(p.Min, p.Max, x[k]))
+				v := round6(lerp(p.Min, p.Max, x[k]))
+				if flagParams[p.Name] {
+					v = math.Round(v) // a 0/1 switch: the gene's lower half is 0, the upper half 1
+				}
+				gp.Params[p.Name] = v
 			}
 			k++
 		}

@@ -64,6 +64,20 @@ func TestGenomeDecodesTheLayout(t *testing.T) {
 	if d := r.Groups[1].Params["density"]; d != 1 {
 		t.Errorf("group 1 density %g, want 1", d)
 	}
+	// Random genomes decode to recipes that validate: 0/1 switches are rounded.
+	for i := range 200 {
+		y := make([]float64, g.Dim())
+		for k := range y {
+			y[k] = float64((i*7919+k*104729)%1000) / 999
+		}
+		r, _, err := g.Decode(y, 0)
+		if err == nil {
+			err = ValidateRecipe(r, 3)
+		}
+		if err != nil && !strings.Contains(err.Error(), "sum to 0") {
+			t.Fatalf("genome %d decodes to an invalid recipe: %v", i, err)
+		}
+	}
 	if GenesString(genes) != "bitnet@0.25 none" {
 		t.Errorf("genes %s", GenesString(genes))
 	}
