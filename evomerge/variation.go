@@ -6,8 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strconv"
-	"strings"
 )
 
 // VariationSettings tunes the genetic operators on recipes. The zero value is not useful;
@@ -96,12 +94,6 @@ func (s VariationSettings) Validate() error {
 
 // Candidate is an evaluated population member: its recipe, its non-domination rank (0 is
 // the best front) and its crowding distance within that front (larger is better).
-type Candidate struct {
-	Recipe   Recipe
-	Rank     int
-	Crowding float64
-}
-
 // NewRNG returns a PCG generator seeded by mixing seed and the stream values with
 // SplitMix64, so that e.g. NewRNG(runSeed, generation) gives an independent, reproducible
 // stream per generation. Different stream lists (including a different length) give
@@ -204,102 +196,12 @@ func canonicalRecipe(m Method, nModels int, s VariationSettings) Recipe {
 // whose default differs between methods) take the new method's default. The result lists
 // every parameter of its method, and the base's weight is 0 for methods that need a base
 // (when s.BaseIndex ≥ 0).
-func Mutate(rng *rand.Rand, r Recipe, s VariationSettings) Recipe {
-	out := cloneRecipe(r)
-	m, err := LookupMethod(out.Method)
-	for i, w := range out.Weights {
-		if err == nil && ignoredWeight(m, i, s) {
-			out.Weights[i] = 0
-			continue
-		}
-		if rng.Float64() < s.MutationRate {
-			out.Weights[i] = clamp(w+rng.NormFloat64()*s.MutationSigma, s.WeightMin, s.WeightMax)
-		}
-	}
-	if err != nil {
-		return out // unknown method: nothing more to go on
-	}
-	out.Params = canonicalParams(m, out.Params)
-	if p, ok := declaredParam(m, "density"); ok && rng.Float64() < s.MutationRate {
-		lo, hi := densityRange(p, s)
-		out.Params["density"] = clamp(out.Params["density"]+rng.NormFloat64()*s.MutationSigma, lo, hi)
-	}
-	if rng.Float64() < s.MethodSwitchRate {
-		var others []Method
-		for _, o := range usableMethods(s.Methods, true) {
-			if o.Name() != m.Name() {
-				others = append(others, o)
-			}
-		}
-		if len(others) > 0 {
-			to := others[rng.IntN(len(others))]
-			params := map[string]float64{}
-			for _, p := range to.Params() {
-				if v, ok := carriedParam(m, out.Params, to, p); ok {
-					params[p.Name] = v
-				}
-			}
-			out.Method, out.Params = to.Name(), canonicalParams(to, params)
-			for i := range out.Weights {
-				if ignoredWeight(to, i, s) {
-					out.Weights[i] = 0
-				}
-			}
-		}
-	}
-	return out
-}
-
 // Crossover returns a child of a and b (neither is modified): each weight comes from a or
 // b with probability ½ (weights beyond len(b.Weights) from a), the method from a or b with
 // probability ½, and each parameter of the child's method from a or b with probability ½
 // among the parents that carry it (a parent carries a parameter if its method declares it
 // with the same default as the child's method); a parameter neither carries takes its
 // default.
-func Crossover(rng *rand.Rand, a, b Recipe) Recipe {
-	child := cloneRecipe(a)
-	for i := range child.Weights {
-		if i < len(b.Weights) && rng.IntN(2) == 1 {
-			child.Weights[i] = b.Weights[i]
-		}
-	}
-	if rng.IntN(2) == 1 {
-		child.Method = b.Method
-		child.Params = cloneParams(b.Params)
-	}
-	m, err := LookupMethod(child.Method)
-	if err != nil {
-		return child
-	}
-	ma, errA := LookupMethod(a.Method)
-	mb, errB := LookupMethod(b.Method)
-	params := map[string]float64{}
-	for _, p := range m.Params() {
-		va, okA := 0.0, false
-		if errA == nil {
-			va, okA = carriedParam(ma, canonicalParams(ma, a.Params), m, p)
-		}
-		vb, okB := 0.0, false
-		if errB == nil {
-			vb, okB = carriedParam(mb, canonicalParams(mb, b.Params), m, p)
-		}
-		switch {
-		case okA && okB:
-			if rng.IntN(2) == 0 {
-				params[p.Name] = va
-			} else {
-				params[p.Name] = vb
-			}
-		case okA:
-			params[p.Name] = va
-		case okB:
-			params[p.Name] = vb
-		}
-	}
-	child.Params = canonicalParams(m, params)
-	return child
-}
-
 // Breed returns up to n children of pop. Each child is made from two parents picked by
 // binary tournament (two members drawn uniformly, the better one wins: lower Rank, then
 // larger Crowding, then lower index in pop), by Crossover with probability CrossoverRate
@@ -309,132 +211,15 @@ func Crossover(rng *rand.Rand, a, b Recipe) Recipe {
 // afresh from [WeightMin, WeightMax]), up to 32 times, and otherwise discarded. Breed gives
 // up after 16·n discarded children, so it returns fewer than n children only when the
 // settings leave almost no room (for example WeightMin = WeightMax).
-func Breed(rng *rand.Rand, pop []Candidate, n int, s VariationSettings) []Recipe {
-	if len(pop) == 0 || n <= 0 {
-		return nil
-	}
-	seen := make(map[string]bool, len(pop)+n)
-	for _, c := range pop {
-		seen[recipeKey(c.Recipe)] = true
-	}
-	children := make([]Recipe, 0, n)
-	for discarded := 0; len(children) < n && discarded < 16*n; {
-		p1, p2 := tournament(rng, pop), tournament(rng, pop)
-		var child Recipe
-		if rng.Float64() < s.CrossoverRate {
-			child = Crossover(rng, pop[p1].Recipe, pop[p2].Recipe)
-		} else {
-			child = cloneRecipe(pop[p1].Recipe)
-		}
-		child = Mutate(rng, child, s)
-		key := recipeKey(child)
-		for retry := 0; (seen[key] || degenerate(child, s)) && retry < 32; retry++ {
-			if degenerate(child, s) {
-				child = redrawWeight(rng, child, s)
-			} else if child = Mutate(rng, child, s); recipeKey(child) == key {
-				child = redrawWeight(rng, child, s)
-			}
-			key = recipeKey(child)
-		}
-		if seen[key] || degenerate(child, s) {
-			discarded++
-			continue
-		}
-		seen[key] = true
-		children = append(children, child)
-	}
-	return children
-}
-
 // tournament returns the index of the winner of a binary tournament in pop.
-func tournament(rng *rand.Rand, pop []Candidate) int {
-	i := rng.IntN(len(pop))
-	if len(pop) == 1 {
-		return i
-	}
-	j := rng.IntN(len(pop) - 1)
-	if j >= i {
-		j++
-	}
-	if better(pop, j, i) {
-		return j
-	}
-	return i
-}
-
 // better reports whether pop[i] beats pop[j]: lower rank, then larger crowding distance
 // (NaN counts as the smallest), then lower index.
-func better(pop []Candidate, i, j int) bool {
-	a, b := pop[i], pop[j]
-	if a.Rank != b.Rank {
-		return a.Rank < b.Rank
-	}
-	ca, cb := a.Crowding, b.Crowding
-	if math.IsNaN(ca) {
-		ca = math.Inf(-1)
-	}
-	if math.IsNaN(cb) {
-		cb = math.Inf(-1)
-	}
-	if ca != cb {
-		return ca > cb
-	}
-	return i < j
-}
-
 // degenerate reports whether every weight r's method uses is zero: a linear merge of
 // nothing (which cannot be normalized) or a task-vector merge that returns the base.
-func degenerate(r Recipe, s VariationSettings) bool {
-	m, err := LookupMethod(r.Method)
-	for i, w := range r.Weights {
-		if (err != nil || !ignoredWeight(m, i, s)) && math.Abs(w) > 1e-9 {
-			return false
-		}
-	}
-	return true
-}
-
 // redrawWeight returns r with one weight that its method uses drawn uniformly from
 // [WeightMin, WeightMax].
-func redrawWeight(rng *rand.Rand, r Recipe, s VariationSettings) Recipe {
-	m, err := LookupMethod(r.Method)
-	var free []int
-	for i := range r.Weights {
-		if err != nil || !ignoredWeight(m, i, s) {
-			free = append(free, i)
-		}
-	}
-	if len(free) == 0 {
-		return r
-	}
-	r.Weights[free[rng.IntN(len(free))]] = s.WeightMin + rng.Float64()*(s.WeightMax-s.WeightMin)
-	return r
-}
-
 // recipeKey identifies a recipe for duplicate detection: method, exact weights and every
 // parameter with defaults filled in (so an omitted default equals an explicit one).
-func recipeKey(r Recipe) string {
-	var b strings.Builder
-	b.WriteString(r.Method)
-	for _, w := range r.Weights {
-		b.WriteByte('|')
-		b.WriteString(strconv.FormatFloat(w, 'g', -1, 64))
-	}
-	params := r.Params
-	if m, err := LookupMethod(r.Method); err == nil {
-		params = canonicalParams(m, r.Params)
-	}
-	names := make([]string, 0, len(params))
-	for k := range params {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
-		b.WriteString("|" + k + "=" + strconv.FormatFloat(params[k], 'g', -1, 64))
-	}
-	return b.String()
-}
-
 // usableMethods resolves names in order, skipping unknown names, duplicates, and methods
 // that need a base when there is none.
 func usableMethods(names []string, haveBase bool) []Method {
@@ -471,15 +256,6 @@ func canonicalParams(m Method, given map[string]float64) map[string]float64 {
 
 // carriedParam returns the value of parameter p for method to, taken from a recipe of
 // method from with (canonical) params, if from declares p with the same default.
-func carriedParam(from Method, params map[string]float64, to Method, p Param) (float64, bool) {
-	q, ok := declaredParam(from, p.Name)
-	if !ok || q.Default != p.Default {
-		return 0, false
-	}
-	v, ok := params[p.Name]
-	return v, ok
-}
-
 // declaredParam returns m's declaration of the parameter called name.
 func declaredParam(m Method, name string) (Param, bool) {
 	for _, p := range m.Params() {
@@ -509,17 +285,3 @@ func clamp(v, lo, hi float64) float64 {
 }
 
 // cloneRecipe deep-copies r.
-func cloneRecipe(r Recipe) Recipe {
-	return Recipe{Method: r.Method, Weights: slices.Clone(r.Weights), Params: cloneParams(r.Params)}
-}
-
-func cloneParams(p map[string]float64) map[string]float64 {
-	if p == nil {
-		return nil
-	}
-	out := make(map[string]float64, len(p))
-	for k, v := range p {
-		out[k] = v
-	}
-	return out
-}
