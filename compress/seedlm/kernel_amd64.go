@@ -36,18 +36,40 @@ func projectAVX2(t, v, x *float32, m, nc, p int)
 //go:noescape
 func tileAVX2(a *tileArgs)
 
+//go:noescape
+func projectAVX512(t, v, x *float32, m, nc, p int)
+
+//go:noescape
+func tileAVX512(a *tileArgs)
+
 // The assembly needs AVX2 and FMA (variable shifts, FMA), BMI1 (TZCNT, BLSR) and BMI2
 // (SHLX, SHRX).
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasBMI1 && cpu.X86.HasBMI2
 
-var (
-	hasProject   = hasAVX2
-	hasTileWords = hasAVX2
-)
+// The AVX-512 kernels need, besides those, AVX-512 F (Z registers, gathers, mask
+// registers, VPERMPS) and VL (the same on Y registers), and POPCNT.
+var hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasPOPCNT
 
-func projectAsm(t, v, x *float32, m, nc, p int) { projectAVX2(t, v, x, m, nc, p) }
+var bestKernel = func() kernelKind {
+	switch {
+	case hasAVX512:
+		return kernelAVX512
+	case hasAVX2:
+		return kernelAVX2
+	}
+	return kernelGo
+}()
 
-// tileWordsAsm is tileWordsGo for one input (g = 1) and P ≤ 4, in tileAVX2. A pruned
+func projectAsm(t, v, x *float32, m, nc, p int) {
+	if kernel == kernelAVX512 {
+		projectAVX512(t, v, x, m, nc, p)
+		return
+	}
+	projectAVX2(t, v, x, m, nc, p)
+}
+
+// tileWordsAsm is tileWordsGo for one input (g = 1) and P ≤ 4, in tileAVX512 or
+// tileAVX2 (as kernel says). A pruned
 // matrix's row cursors live in sc.cursor (by row), set by mulGroup before the first
 // tile and advanced by each tile, which mulGroup runs in order.
 func (op *Operator) tileWordsAsm(sc *mulScratch, st int, tab, y []float32, lo, hi, j0, j1 int) {
@@ -75,6 +97,10 @@ func (op *Operator) tileWordsAsm(sc *mulScratch, st int, tab, y []float32, lo, h
 			return // every block pruned
 		}
 		a.words, a.mask, a.mw, a.shift, a.cursor = &op.words[0], &op.mask[lo*op.mw+j0/64], op.mw, j0%64, &sc.cursor[lo]
+	}
+	if kernel == kernelAVX512 {
+		tileAVX512(&a)
+		return
 	}
 	tileAVX2(&a)
 }

@@ -27,5 +27,8 @@ func TestTileArgsLayout(t *testing.T) {
 	}
 	if !hasAVX2 {
 		t.Log("this CPU lacks AVX2/FMA/BMI2: the assembly kernels are not exercised")
+	} else if !hasAVX512 {
+		t.Log("this CPU lacks AVX-512 F/VL: the AVX-512 kernels are not exercised")
 	}
+	t.Logf("kernels tested: %v", kernels())
 }

@@ -3,10 +3,7 @@
 package seedlm
 
 // No assembly outside amd64 (or with the purego tag): the Go kernels run.
-const (
-	hasProject   = false
-	hasTileWords = false
-)
+const bestKernel = kernelGo
 
 func projectAsm(t, v, x *float32, m, nc, p int) { panic("seedlm: no assembly kernel") }
 

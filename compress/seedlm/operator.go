@@ -267,7 +267,7 @@ func (op *Operator) project(t []float32, x []float32, j int) {
 	c0 := j * c
 	nc := min(c, op.l.Cols-c0)
 	vals := op.orbit.vals
-	if useAsm && hasProject {
+	if kernel >= kernelAVX2 {
 		projectAsm(&t[0], &vals[1], &x[c0], len(t), nc, p)
 		return
 	}
@@ -297,7 +297,7 @@ func (op *Operator) tileWords(sc *mulScratch, g, tw, st int, tab []float32, ldy 
 
 // asmWords reports whether tileWords runs the assembly kernel (for one input at a time).
 func (op *Operator) asmWords() bool {
-	return useAsm && hasTileWords && op.words != nil && op.l.Latent <= 4
+	return kernel >= kernelAVX2 && op.words != nil && op.l.Latent <= 4
 }
 
 func (op *Operator) tileWordsGo(g, tw, st int, tab []float32, ldy int, y []float32, lo, hi, j0, j1 int) {

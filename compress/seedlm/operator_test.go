@@ -57,14 +57,24 @@ func naiveMul(w []float32, rows, cols, n int, x []float32) (y, mag []float64) {
 	return y, mag
 }
 
-// checkOperator compares op.Mul for batches 1…5 with the naive product of q.Dense(),
-// with the assembly kernels and without: every output within 1e-5·Σ|w·x| (float32
-// sums of at most a few thousand terms in another order are far closer than that).
+// kernels returns every kernel set this CPU runs, the Go loops first.
+func kernels() []kernelKind {
+	var ks []kernelKind
+	for k := kernelGo; k <= bestKernel; k++ {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// checkOperator compares op.Mul for batches 1…5 with the naive product of q.Dense()
+// (the matrix dequantized, then dotted in float64), with every kernel set this CPU
+// runs (AVX-512, AVX2, Go): every output within 1e-5·Σ|w·x| (float32 sums of at most
+// a few thousand terms in another order are far closer than that).
 func checkOperator(t *testing.T, q *Quantized, rng *rand.Rand) {
 	t.Helper()
 	op := NewOperator(q)
 	w := q.Dense()
-	for _, asm := range []bool{true, false} {
+	for _, kern := range kernels() {
 		for n := 1; n <= 5; n++ {
 			x := codectest.Gaussian(rng, n*q.Cols)
 			x[0] = 0 // a zero input is skipped by the Go projection
@@ -74,13 +84,13 @@ func checkOperator(t *testing.T, q *Quantized, rng *rand.Rand) {
 				y[i] = float32(math.NaN()) // Mul must overwrite every output
 			}
 			func() {
-				defer func(old bool) { useAsm = old }(useAsm)
-				useAsm = asm
+				defer func(old kernelKind) { kernel = old }(kernel)
+				kernel = kern
 				op.Mul(n, x, y)
 			}()
 			for i := range y {
 				if d := math.Abs(float64(y[i]) - want[i]); !(d <= 1e-5*mag[i]+1e-30) {
-					t.Fatalf("%v, asm %v, batch %d: y[%d] = %v, naive %v (Σ|w·x| %v)", op, asm, n, i, y[i], want[i], mag[i])
+					t.Fatalf("%v, kernel %v, batch %d: y[%d] = %v, naive %v (Σ|w·x| %v)", op, kern, n, i, y[i], want[i], mag[i])
 				}
 			}
 		}
@@ -115,6 +125,26 @@ func TestOperatorMatchesNaiveProduct(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d_C%d_P%d_K%d_cb%d_prune%v", tc.rows, tc.cols, tc.s.BlockSize, tc.s.Latent, tc.s.SeedBits, tc.s.CoefBits, tc.s.Prune), func(t *testing.T) {
 			checkOperator(t, randomQuantized(rng, tc.rows, tc.cols, tc.s), rng)
 		})
+	}
+}
+
+// Every tail of the kernels' steps: 1…17 block columns (the AVX-512 kernel takes 8 per
+// step, the AVX2 one 2 and 4), the last block short or full, rows below and above the
+// prefetch distance (8 rows), unpruned and pruned (mask bytes with no kept block).
+func TestOperatorTails(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 1))
+	def := DefaultSettings()
+	for nbc := 1; nbc <= 17; nbc++ {
+		for _, short := range []int{0, 5} {
+			cols := nbc*def.BlockSize - short
+			for _, rows := range []int{1, 7, 11} {
+				for _, prune := range []float64{0, 0.6} {
+					s := def
+					s.Prune = prune
+					checkOperator(t, randomQuantized(rng, rows, cols, s), rng)
+				}
+			}
+		}
 	}
 }
 
