@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/evomerge/evomerge/tensor"
 )
@@ -219,22 +220,35 @@ func MergeFiles(r Recipe, paths []string, baseIndex int, dst string, progress fu
 	}
 	layers := LayerCount(names)
 
+	ops := make([]mergeOp, len(infos))
+	for n, info := range infos {
+		g := r.GroupIndex(info.Name, layers)
+		set := sets[max(g, 0)]
+		op := mergeOp{out: info, method: m, weights: set.weights, params: set.params, seed: tensorSeed(info.Name)}
+		if g >= 0 {
+			op.context = fmt.Sprintf("group %d: ", g)
+		}
+		if baseIndex >= 0 && m.NeedsBase() {
+			op.base = &opInput{src: files[baseIndex], name: info.Name, label: files[baseIndex].Path()}
+		}
+		for _, i := range inputs {
+			op.inputs = append(op.inputs, opInput{src: files[i], name: info.Name, label: files[i].Path()})
+		}
+		ops[n] = op
+	}
+	var bufs mergeBuffers
+	bufs.reserve(ops)
 	return tensor.WriteAtomic(dst, func(w io.Writer) error {
 		sw, err := tensor.NewWriter(w, meta, infos)
 		if err != nil {
 			return fmt.Errorf("merge into %s: %w", dst, err)
 		}
-		for n, info := range infos {
-			g := r.GroupIndex(info.Name, layers)
-			s := sets[max(g, 0)]
-			t, err := mergeTensor(m, s.params, files, baseIndex, inputs, s.weights, info)
+		for n := range ops {
+			out, err := ops[n].run(&bufs)
 			if err != nil {
-				if g >= 0 {
-					return fmt.Errorf("merge into %s: group %d: %w", dst, g, err)
-				}
 				return fmt.Errorf("merge into %s: %w", dst, err)
 			}
-			if err := sw.Write(t); err != nil {
+			if err := sw.WriteFloat32(ops[n].out.Name, out); err != nil {
 				return fmt.Errorf("merge into %s: %w", dst, err)
 			}
 			if progress != nil {
@@ -286,40 +300,147 @@ func checkSameTensors(files []*tensor.File, ref int) ([]tensor.Info, error) {
 	return want, nil
 }
 
-// mergeTensor reads one tensor from every file and merges it.
-func mergeTensor(m Method, params map[string]float64, files []*tensor.File, baseIndex int, inputs []int, weights []float64, info tensor.Info) (*tensor.Tensor, error) {
-	read := func(i int) ([]float32, error) {
-		t, err := files[i].Read(info.Name)
-		if err != nil {
-			return nil, err
-		}
-		v, err := t.Float32s()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", files[i].Path(), err)
-		}
-		return v, nil
+// The streaming merge core shared by MergeFiles and MergeKit: a merge is a list of
+// mergeOps, one per output tensor, run one at a time. An op decodes its inputs straight
+// into reused float32 buffers (tensor.ReadFloat32, memory-mapped), merges them into
+// another, and the caller encodes that buffer into the output in chunks, so a merge holds
+// about (inputs + 1) float32 copies of its largest tensor, plus the method's scratch.
+
+// floatReader is a model a merge reads tensors from: a *tensor.File or *tensor.Checkpoint.
+type floatReader interface {
+	ReadFloat32(name string, dst []float32) error
+}
+
+// opInput is one input tensor of a mergeOp.
+type opInput struct {
+	src   floatReader
+	name  string // the tensor's name in src
+	label string // the model's path, for error messages
+}
+
+// mergeOp merges one output tensor.
+type mergeOp struct {
+	out tensor.Info // name, dtype and shape of the output tensor
+	// method merges the inputs; nil copies inputs[0] multiplied by scale (passthrough).
+	method  Method
+	base    *opInput // the base tensor for methods that need one, else nil
+	inputs  []opInput
+	weights []float64          // one per input
+	params  map[string]float64 // the method's parameters (defaults filled in or not)
+	scale   float64            // passthrough only
+	seed    uint64
+	// checkFinite rejects inputs holding NaN or ±Inf, naming file, tensor and element.
+	checkFinite bool
+	context     string // prefix of merge errors, e.g. "group 1: "
+}
+
+// mergeBuffers are float32 buffers reused from tensor to tensor, so that a merge does
+// not allocate (and leave to the garbage collector) several copies of every tensor.
+type mergeBuffers struct {
+	bufs [][]float32
+}
+
+// get returns buffer i with n elements, contents undefined.
+func (b *mergeBuffers) get(i, n int) []float32 {
+	for len(b.bufs) <= i {
+		b.bufs = append(b.bufs, nil)
 	}
-	in := MergeInput{Weights: weights, Params: params, Seed: tensorSeed(info.Name)}
-	if baseIndex >= 0 && m.NeedsBase() {
-		b, err := read(baseIndex)
-		if err != nil {
-			return nil, err
+	if cap(b.bufs[i]) < n {
+		b.bufs[i] = nil // let the old one go before allocating the larger one
+		b.bufs[i] = make([]float32, n)
+	}
+	return b.bufs[i][:n]
+}
+
+// reserve sizes the buffers for ops up front (the largest tensor each buffer will hold),
+// so buffers are allocated once.
+func (b *mergeBuffers) reserve(ops []mergeOp) {
+	var need []int
+	for _, op := range ops {
+		n := tensor.NumElements(op.out.Shape)
+		k := len(op.inputs) + 1 // inputs, then the output
+		if op.base != nil {
+			k++
 		}
-		in.Base = b
-	}
-	in.Models = make([][]float32, len(inputs))
-	for k, i := range inputs {
-		v, err := read(i)
-		if err != nil {
-			return nil, err
+		for len(need) < k {
+			need = append(need, 0)
 		}
-		in.Models[k] = v
+		for i := 0; i < k; i++ {
+			need[i] = max(need[i], n)
+		}
 	}
-	out := make([]float32, tensor.NumElements(info.Shape))
-	if err := m.Merge(in, out); err != nil {
-		return nil, fmt.Errorf("tensor %q: %w: %w", info.Name, ErrRecipe, err)
+	for i, n := range need {
+		b.get(i, n)
 	}
-	return tensor.FromFloat32(info.Name, info.DType, info.Shape, out), nil
+}
+
+// run reads the op's inputs (concurrently), checks them if asked, merges them and returns
+// the merged values, which stay valid until the next run with the same buffers. Merge
+// errors of the method are marked ErrRecipe and name the tensor.
+func (op *mergeOp) run(bufs *mergeBuffers) ([]float32, error) {
+	n := tensor.NumElements(op.out.Shape)
+	all := make([]*opInput, 0, len(op.inputs)+1)
+	if op.base != nil {
+		all = append(all, op.base)
+	}
+	for i := range op.inputs {
+		all = append(all, &op.inputs[i])
+	}
+	vals := make([][]float32, len(all))
+	for i := range all {
+		vals[i] = bufs.get(i, n)
+	}
+	out := bufs.get(len(all), n)
+	errs := make([]error, len(all))
+	var wg sync.WaitGroup
+	for i, in := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := in.src.ReadFloat32(in.name, vals[i]); err != nil {
+				errs[i] = err
+				return
+			}
+			if op.checkFinite {
+				errs[i] = checkFinite(in, vals[i])
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if op.method == nil {
+		x := vals[0]
+		s := float32(op.scale)
+		for j := range out {
+			out[j] = x[j] * s
+		}
+		return out, nil
+	}
+	in := MergeInput{Weights: op.weights, Params: op.params, Seed: op.seed}
+	models := vals
+	if op.base != nil {
+		in.Base = vals[0]
+		models = vals[1:]
+	}
+	in.Models = models
+	clear(out)
+	if err := op.method.Merge(in, out); err != nil {
+		return nil, fmt.Errorf("%stensor %q: %w: %w", op.context, op.out.Name, ErrRecipe, err)
+	}
+	return out, nil
+}
+
+// checkFinite returns an error naming the model, tensor and first element that is NaN or
+// infinite.
+func checkFinite(in *opInput, v []float32) error {
+	for j, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("%s: tensor %q: element %d is %g; the model has non-finite weights", in.label, in.name, j, x)
+		}
+	}
+	return nil
 }
 
 // tensorSeed derives MergeInput.Seed from the tensor name (FNV-1a), so a method's
