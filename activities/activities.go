@@ -474,7 +474,11 @@ func (a *Activities) Benchmark(ctx context.Context, in BenchmarkInput) (bench.Re
 			// One benchmark at a time per worker, so timings do not compete.
 			a.benchMu.Lock()
 			defer a.benchMu.Unlock()
-			return ev.Evaluate(ctx, req)
+			r, err := ev.Evaluate(ctx, req)
+			if err == nil && activity.IsActivity(ctx) {
+				r.MeasuredOn = activity.GetInfo(ctx).TaskQueue
+			}
+			return r, err
 		})
 		return err
 	})

@@ -35,6 +35,10 @@ type Result struct {
 	// were measured on.
 	Examples     int `json:"examples"`
 	TestExamples int `json:"test_examples,omitempty"`
+	// MeasuredOn names where the latency was measured: the task queue of the worker that
+	// ran the benchmark in a run (the hardware profile's queue when the config names
+	// one); empty for a benchmark run outside a run (evomerge bench).
+	MeasuredOn string `json:"measured_on,omitempty"`
 }
 
 // Request names the model an evaluator scores and, optionally, the model its latency

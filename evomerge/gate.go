@@ -12,7 +12,9 @@ import (
 //
 //   - functional: inference ran and every output was finite;
 //   - accuracy: accuracy ≥ accuracy_threshold × reference, where the reference is the
-//     child's own uncompressed merge when it is compressed, else the base model;
+//     base model, and for a compressed child the better of the base model and its own
+//     uncompressed merge: compression must retain the merge's accuracy, and a poor merge
+//     that compresses well does not pass for that;
 //   - size: compression ratio on disk ≥ target_ratio (passes when not compressed);
 //   - latency: speed-up of the compressed over the uncompressed model ≥ min_speedup,
 //     the median ratio of their interleaved batch-1 timings (bench.Result.Speedup);
@@ -29,7 +31,7 @@ func Gates(in GateInput) GateOutput {
 	})
 
 	ref, refName := in.Reference.Accuracy, "base model"
-	if c.Compression != nil {
+	if c.Compression != nil && c.MergedScore.Accuracy >= ref {
 		ref, refName = c.MergedScore.Accuracy, "uncompressed merge"
 	}
 	need := in.Compression.AccuracyThreshold * ref

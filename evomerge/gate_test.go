@@ -64,6 +64,18 @@ func TestGates(t *testing.T) {
 		t.Errorf("interleaved speed-up 2.5× against min 2×: %+v", g)
 	}
 
+	// A compressed child of a poor merge is held to the base model: 0.29 retains 97% of
+	// its merge's 0.30, but 0.29 < 0.85 × 0.89.
+	out = Gates(GateInput{Child: compressedChild(0.30, 0.29, 15, 1, 1), Compression: seedCompression, Reference: bench.Result{Accuracy: 0.89}})
+	if g := gate(out, "accuracy"); g.Passed || math.Abs(g.Threshold-0.7565) > 1e-9 || !strings.Contains(g.Detail, "base model") {
+		t.Errorf("accuracy gate %+v, want a fail against 0.85 × base model 0.89", g)
+	}
+	// A compressed child of a good merge is held to its merge: 0.80 < 0.85 × 0.95.
+	out = Gates(GateInput{Child: compressedChild(0.95, 0.80, 15, 1, 1), Compression: seedCompression, Reference: bench.Result{Accuracy: 0.89}})
+	if g := gate(out, "accuracy"); g.Passed || math.Abs(g.Threshold-0.8075) > 1e-9 || !strings.Contains(g.Detail, "uncompressed merge") {
+		t.Errorf("accuracy gate %+v, want a fail against 0.85 × uncompressed merge 0.95", g)
+	}
+
 	// Non-finite outputs fail the functional gate; an uncompressed child is compared with the base model.
 	c := Model{Score: bench.Result{Accuracy: 0.95, Finite: false, Examples: 100}}
 	out = Gates(GateInput{Child: c, Compression: seedCompression, Reference: bench.Result{Accuracy: 0.9}})

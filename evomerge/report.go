@@ -20,7 +20,7 @@ func BuildReport(in ReportInput) Report {
 		Sensitivity: in.Sensitivity,
 	}
 	if h := in.Config.Evaluator.Hardware; h != nil {
-		r.Hardware = h.Name
+		r.Hardware, r.HardwareTaskQueue = h.Name, h.TaskQueue
 	}
 	for _, m := range in.Seeds {
 		r.Seeds = append(r.Seeds, reportModel(m))
@@ -59,7 +59,7 @@ func reportModel(m Model) ReportModel {
 }
 
 func objectives(s bench.Result) Objectives {
-	return Objectives{Accuracy: s.Accuracy, TestAccuracy: s.TestAccuracy, SizeBytes: s.SizeBytes, LatencyMs: s.LatencyMs, WeightBytes: s.WeightBytes, Speedup: s.Speedup}
+	return Objectives{Accuracy: s.Accuracy, TestAccuracy: s.TestAccuracy, SizeBytes: s.SizeBytes, LatencyMs: s.LatencyMs, WeightBytes: s.WeightBytes, Speedup: s.Speedup, MeasuredOn: s.MeasuredOn}
 }
 
 // Markdown renders the report for people.
@@ -75,7 +75,7 @@ func Markdown(r Report) string {
 	}
 	b.WriteString("\n")
 	if r.Hardware != "" {
-		fmt.Fprintf(&b, "- latency measured on hardware profile %q\n", r.Hardware)
+		fmt.Fprintf(&b, "- latency measured on hardware profile %q (task queue `%s`)\n", r.Hardware, r.HardwareTaskQueue)
 	}
 	if c := r.Compression; c.Enabled {
 		fmt.Fprintf(&b, "- compression: %s at %s, target ratio %.1f×, accuracy threshold %.2f",

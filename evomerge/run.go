@@ -153,6 +153,7 @@ type Report struct {
 	Budget             int                 `json:"budget"`
 	LayerGranularity   int                 `json:"layer_granularity"`
 	Hardware           string              `json:"hardware,omitempty"`
+	HardwareTaskQueue  string              `json:"hardware_task_queue,omitempty"`
 	Sensitivity        []LayerSensitivity  `json:"sensitivity,omitempty"`
 	Compression        CompressionSpec     `json:"compression"`
 	Seeds              []ReportModel       `json:"seeds"`
@@ -195,4 +196,6 @@ type Objectives struct {
 	WeightBytes int64 `json:"weight_bytes,omitempty"`
 	// Speedup is the interleaved latency ratio against the uncompressed merge.
 	Speedup float64 `json:"speedup,omitempty"`
+	// MeasuredOn is the task queue whose worker measured the latency.
+	MeasuredOn string `json:"measured_on,omitempty"`
 }

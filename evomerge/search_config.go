@@ -178,11 +178,12 @@ type profile struct {
 }
 
 // profiles: low_memory is BitNet everywhere, as strong as it goes; battery_saving is
-// SeedLM with structured pruning (the ladder's pruned rungs); balanced is VPTQ with the
-// bit budget per layer allocated by sensitivity.
+// SeedLM's stronger two thirds of the ladder, from 16-weight blocks (1.9 bits per weight)
+// to structured pruning (the pruned rungs), so that each layer group can be pruned or not;
+// balanced is VPTQ with the bit budget per layer allocated by sensitivity.
 var profiles = map[string]profile{
 	ProfileLowMemory:     {algorithm: AlgorithmSearch, codecs: []string{"bitnet"}, targetRatio: 8},
-	ProfileBatterySaving: {algorithm: AlgorithmSearch, codecs: []string{"seedlm"}, targetRatio: 4, minStrength: 0.5},
+	ProfileBatterySaving: {algorithm: AlgorithmSearch, codecs: []string{"seedlm"}, targetRatio: 4, minStrength: 0.34},
 	ProfileBalanced:      {algorithm: AlgorithmAuto, codecs: []string{"vptq"}, targetRatio: 4},
 }
 

@@ -1,10 +1,16 @@
 package workflows_test
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/evomerge/evomerge/activities"
 	"github.com/evomerge/evomerge/evomerge"
+	"github.com/evomerge/evomerge/store"
+	"github.com/evomerge/evomerge/worker"
+	sdkworker "go.temporal.io/sdk/worker"
 )
 
 // searchConfig searches merge and compression per layer group on the tiny seeds.
@@ -64,5 +70,43 @@ func TestSearchedCompressionEndToEnd(t *testing.T) {
 	can.Evolution.ContinueAsNewEvery = 1
 	if got := runOnce(t, can, "e2e-search-can", filepath.Join(dir, "store")); frontDigests(got) != frontDigests(rep) {
 		t.Errorf("continue-as-new changed the front:\n%s\nvs\n%s", frontDigests(got), frontDigests(rep))
+	}
+}
+
+// A hardware profile sends every benchmark to its own task queue: a second worker serves
+// that queue, the run's own worker never measures latency, and every score records the
+// queue it was measured on.
+func TestHardwareProfileBenchmarksOnItsQueue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	dir := t.TempDir()
+	storeDir := filepath.Join(dir, "store")
+	st, err := store.OpenFS(storeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.NewWorker("e2e-hw-edge", func(r sdkworker.Registry) { worker.Register(r, activities.New(st)) })
+	cfg := e2eConfig("e2e-hardware", models, filepath.Join(dir, "out"))
+	cfg.Evolution.Generations = 1
+	cfg.Evaluator.Hardware = &evomerge.HardwareSpec{Name: "edge", TaskQueue: "e2e-hw-edge"}
+	rep := runOnce(t, cfg, "e2e-hardware", storeDir)
+	if rep.Hardware != "edge" || rep.HardwareTaskQueue != "e2e-hw-edge" {
+		t.Errorf("report hardware %q on %q, want edge on e2e-hw-edge", rep.Hardware, rep.HardwareTaskQueue)
+	}
+	models := append(append([]evomerge.ReportModel{}, rep.Seeds...), rep.Front...)
+	for _, m := range models {
+		if m.Objectives.MeasuredOn != "e2e-hw-edge" {
+			t.Errorf("%s measured on %q, want the hardware queue e2e-hw-edge", m.ID, m.Objectives.MeasuredOn)
+		}
+		if u := m.Uncompressed; u != nil && u.MeasuredOn != "e2e-hw-edge" {
+			t.Errorf("%s's uncompressed merge measured on %q, want e2e-hw-edge", m.ID, u.MeasuredOn)
+		}
+	}
+	if len(rep.Front) == 0 {
+		t.Fatal("empty front")
+	}
+	if md, err := os.ReadFile(filepath.Join(dir, "out", "report.md")); err != nil || !strings.Contains(string(md), "hardware profile \"edge\" (task queue `e2e-hw-edge`)") {
+		t.Errorf("report.md does not name the hardware profile (err %v)", err)
 	}
 }
