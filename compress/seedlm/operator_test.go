@@ -252,12 +252,23 @@ func BenchmarkNewBases(b *testing.B) {
 	}
 }
 
-// BenchmarkKernels measures, on one core, the two terms of the package doc's cost
-// model at 4096×4096 in the default layout: building one input's projection table for
-// every block column ("project", multiply–adds per ns) and the tile kernel over every
-// block of the matrix with the tables built ("tile", ns per kept block and weights
-// per ns), unpruned and with a random half or three quarters of the blocks pruned.
+// BenchmarkKernels measures, on one core and for each kernel set this CPU runs, the
+// two terms of the package doc's cost model at 4096×4096 in the default layout:
+// building one input's projection table for every block column ("project",
+// multiply–adds per ns) and the tile kernel over every block of the matrix with the
+// tables built ("tile", ns per kept block and weights per ns), unpruned and with a
+// random half or three quarters of the blocks pruned.
 func BenchmarkKernels(b *testing.B) {
+	for _, kern := range kernels() {
+		b.Run(kern.String(), func(b *testing.B) {
+			defer func(old kernelKind) { kernel = old }(kernel)
+			kernel = kern
+			benchmarkKernels(b)
+		})
+	}
+}
+
+func benchmarkKernels(b *testing.B) {
 	const rows, cols = 4096, 4096
 	for _, prune := range []float64{0, 0.5, 0.75} {
 		s := DefaultSettings()
