@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -577,6 +578,12 @@ func MergeKit(c *MergeKitConfig, outDir string, opts MergeKitOptions) (res Merge
 			}
 			if opts.Progress != nil {
 				opts.Progress(i+1, len(p.ops), p.ops[i].out.Name)
+			}
+			if tensor.NumElements(p.ops[i].out.Shape) >= 1<<20 {
+				// Collect a method's scratch for a large tensor now, before the next one
+				// allocates its own: the buffers are reused, so garbage is what would
+				// otherwise grow the heap (a cheap collection: the buffers hold no pointers).
+				runtime.GC()
 			}
 		}
 		if err := w.Close(); err != nil {

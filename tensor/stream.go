@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -19,15 +20,18 @@ import (
 // chunkBytes is the size of the scratch buffer of chunked reads and writes.
 const chunkBytes = 1 << 20
 
+// mapWindowBytes is how much of a tensor is mapped at a time.
+var mapWindowBytes = 4 << 20 // a variable so tests can use small windows
+
 // minMapBytes is the smallest tensor read through a memory map; smaller ones are one
 // ReadAt, which costs less than setting up a mapping.
 const minMapBytes = 256 << 10
 
 // ReadFloat32 decodes the tensor called name into dst, which must have exactly as many
 // elements as the tensor (F32, F16 and BF16 decode exactly; I8 and U8 as their integer
-// values). The tensor's bytes are memory-mapped read-only for the duration of the call
-// and unmapped afterwards, so they do not stay resident in the process; where mapping is
-// not possible they are read with ReadAt in 1 MiB chunks. A file that was truncated after
+// values). The tensor's bytes are memory-mapped read-only 4 MiB at a time, each window
+// unmapped after decoding, so at most one window of the file is resident in the process
+// at a time; where mapping is not possible they are read with ReadAt in 1 MiB chunks. A file that was truncated after
 // Open gives an error naming the file and tensor, not a crash. Safe for concurrent use.
 func (f *File) ReadFloat32(name string, dst []float32) error {
 	i, ok := f.byName[name]
@@ -53,12 +57,29 @@ func (f *File) ReadFloat32(name string, dst []float32) error {
 		if st, err := osf.Stat(); err == nil && st.Size() < off+nbytes {
 			return truncated(fmt.Errorf("the file is now %d bytes, it was truncated after it was opened: %w", st.Size(), io.ErrUnexpectedEOF))
 		}
-		if data, unmap, ok := mapRange(osf, off, nbytes); ok {
-			err := decodeMapped(dst, data, info.DType)
+		// Mapped and decoded a window at a time, each unmapped before the next: mapped
+		// file pages count in the process's resident set while they are mapped.
+		step := int64(mapWindowBytes / size * size)
+		mapped := true
+		for done := int64(0); done < nbytes && mapped; {
+			n := min(step, nbytes-done)
+			data, unmap, ok := mapRange(osf, off+done, n)
+			if !ok {
+				if done > 0 {
+					return truncated(errors.New("mapping the file failed part way"))
+				}
+				mapped = false
+				break
+			}
+			first := done / int64(size)
+			err := decodeMapped(dst[first:first+n/int64(size)], data, info.DType)
 			unmap()
 			if err != nil {
 				return truncated(err)
 			}
+			done += n
+		}
+		if mapped {
 			return nil
 		}
 	}

@@ -24,6 +24,17 @@ func randomTensor(name string, dt DType, shape []int, seed uint64) *Tensor {
 // ReadFloat32 decodes what Read + Float32s decode, through the map (large tensors) and
 // through ReadAt (small ones), for every dtype.
 func TestReadFloat32MatchesRead(t *testing.T) {
+	for _, window := range []int{16 << 20, 64 << 10, 4096 + 6} { // one window, several, odd sizes
+		t.Run(fmt.Sprint(window), func(t *testing.T) {
+			old := mapWindowBytes
+			mapWindowBytes = window
+			defer func() { mapWindowBytes = old }()
+			testReadFloat32MatchesRead(t)
+		})
+	}
+}
+
+func testReadFloat32MatchesRead(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "m.safetensors")
 	tensors := []*Tensor{

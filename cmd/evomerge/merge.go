@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +17,7 @@ import (
 
 // mergeCmd is the one-off mergekit-style merge: no server, no store.
 func mergeCmd(g *globals) *cobra.Command {
-	var config, out, shardSize string
+	var config, out, shardSize, cpuProfile string
 	var asJSON, quiet bool
 	cmd := &cobra.Command{
 		Use:   "merge -c MERGEKIT_STYLE.yaml -o OUT_DIR",
@@ -46,6 +47,17 @@ with code 2 and leave nothing behind.`,
 				// The merge reuses its buffers; a low GC target keeps the few per-tensor
 				// allocations of the methods from growing the heap.
 				debug.SetGCPercent(20)
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return usagef("merge: --cpuprofile: %v", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			start := time.Now()
 			last := time.Now()
@@ -82,6 +94,8 @@ with code 2 and leave nothing behind.`,
 	fl.StringVar(&shardSize, "out-shard-size", "5B", "maximum tensor bytes per output shard: a number of bytes, or with suffix K, M, B/G (10³, 10⁶, 10⁹, as mergekit) or KiB, MiB, GiB")
 	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
+	fl.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the merge to this file")
+	fl.MarkHidden("cpuprofile")
 	return cmd
 }
 
