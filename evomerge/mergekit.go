@@ -548,6 +548,10 @@ func MergeKit(c *MergeKitConfig, outDir string, opts MergeKitOptions) (res Merge
 	if err != nil {
 		return res, err
 	}
+	side, err := p.sideFiles(c)
+	if err != nil {
+		return res, err
+	}
 	var bufs mergeBuffers
 	bufs.reserve(p.ops)
 	infos := make([]tensor.Info, len(p.ops))
@@ -589,8 +593,10 @@ func MergeKit(c *MergeKitConfig, outDir string, opts MergeKitOptions) (res Merge
 		if err := w.Close(); err != nil {
 			return err
 		}
-		if err := p.writeSideFiles(c, tmp); err != nil {
-			return err
+		for _, name := range slices.Sorted(mapsKeys(side)) {
+			if err := writeFileAtomic(filepath.Join(tmp, name), side[name]); err != nil {
+				return err
+			}
 		}
 		entries, err := os.ReadDir(tmp)
 		if err != nil {
@@ -1007,34 +1013,37 @@ var tokenizerFiles = []string{
 	"vocab.json", "merges.txt", "added_tokens.json", "vocab.txt", "chat_template.jinja",
 }
 
-// writeSideFiles writes config.json and the tokenizer files into dir.
-func (p *mkPlan) writeSideFiles(c *MergeKitConfig, dir string) error {
+// sideFiles reads what goes next to the shards, before anything is merged: config.json
+// (from the base model, else the first model, when it is a folder with one) updated for
+// the output, and the tokenizer files of tokenizer_source. It returns file name → bytes.
+func (p *mkPlan) sideFiles(c *MergeKitConfig) (map[string][]byte, error) {
+	files := map[string][]byte{}
 	cfgFrom := ""
-	if c.BaseModel != "" {
+	switch {
+	case c.BaseModel != "":
 		cfgFrom = c.BaseModel
-	} else if len(c.Models) > 0 {
+	case len(c.Models) > 0:
 		cfgFrom = c.Models[0].Model
-	} else {
+	default:
 		cfgFrom = c.Slices[0].Sources[0].Model
 	}
 	if st, err := os.Stat(cfgFrom); err == nil && st.IsDir() {
-		raw, err := os.ReadFile(filepath.Join(cfgFrom, "config.json"))
+		path := filepath.Join(cfgFrom, "config.json")
+		raw, err := os.ReadFile(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:
-			return err
+			return nil, inputErrorf("%w", err)
 		default:
 			updated, err := updateModelConfig(raw, p.layers, p.outType)
 			if err != nil {
-				return inputErrorf("%s: %w", filepath.Join(cfgFrom, "config.json"), err)
+				return nil, inputErrorf("%s: %w", path, err)
 			}
-			if err := writeFileAtomic(filepath.Join(dir, "config.json"), updated); err != nil {
-				return err
-			}
+			files["config.json"] = updated
 		}
 	}
 	if c.TokenizerSource == "" {
-		return nil
+		return files, nil
 	}
 	src := c.TokenizerSource
 	if src == "base" {
@@ -1042,26 +1051,24 @@ func (p *mkPlan) writeSideFiles(c *MergeKitConfig, dir string) error {
 	}
 	st, err := os.Stat(src)
 	if err != nil || !st.IsDir() {
-		return inputErrorf("tokenizer_source: %s is not a model folder", src)
+		return nil, inputErrorf("tokenizer_source: %s is not a model folder", src)
 	}
-	copied := 0
+	found := false
 	for _, name := range tokenizerFiles {
 		b, err := os.ReadFile(filepath.Join(src, name))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return err
+			return nil, inputErrorf("tokenizer_source: %w", err)
 		}
-		if err := writeFileAtomic(filepath.Join(dir, name), b); err != nil {
-			return err
-		}
-		copied++
+		files[name] = b
+		found = true
 	}
-	if copied == 0 {
-		return inputErrorf("tokenizer_source: %s has no tokenizer files (%s)", src, strings.Join(tokenizerFiles, ", "))
+	if !found {
+		return nil, inputErrorf("tokenizer_source: %s has no tokenizer files (%s)", src, strings.Join(tokenizerFiles, ", "))
 	}
-	return nil
+	return files, nil
 }
 
 func writeFileAtomic(path string, b []byte) error {

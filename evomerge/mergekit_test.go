@@ -378,6 +378,7 @@ func TestMergeKitErrors(t *testing.T) {
 		{"models and slices", fmt.Sprintf("merge_method: linear\nmodels:\n  - model: %s\nslices:\n  - sources:\n      - model: %s\n        layer_range: [0, 1]\n", m[1], m[2]), []string{"give one of them"}},
 		{"bad dtype", ties(m[0], m[1], m[2]) + "dtype: float8\n", []string{"dtype", `"float8"`}},
 		{"string parameter", ties(m[0], m[1], m[2]) + "parameters:\n  lambda: big\n", []string{"line", `"big" is not a number`}},
+		{"tokenizer source without tokenizer", fmt.Sprintf("merge_method: linear\nbase_model: %s\nmodels:\n  - model: %s\n    parameters: {weight: 1}\ntokenizer_source: base\n", missing, m[1]), []string{"tokenizer_source", "not a model folder"}},
 		{"zero-sum linear", fmt.Sprintf("merge_method: linear\nmodels:\n  - model: %s\n    parameters: {weight: 1}\n  - model: %s\n    parameters: {weight: -1}\n", m[1], m[2]), []string{"cannot normalize", "tensor"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -38,6 +39,9 @@ with code 2 and leave nothing behind.`,
 			shardBytes, err := parseByteSize(shardSize)
 			if err != nil {
 				return usagef("merge: --out-shard-size: %v", err)
+			}
+			if parent := filepath.Dir(filepath.Clean(out)); statOrNil(parent) == nil {
+				return usagef("merge: -o %s: the parent folder %s does not exist", out, parent)
 			}
 			cfg, err := evomerge.LoadMergeKitConfig(config)
 			if err != nil {

@@ -85,6 +85,9 @@ tokenizer_source: base
 	if code != exitUsage || !strings.Contains(stderr, "not empty") {
 		t.Errorf("merge into a non-empty folder: exit %d\n%s", code, stderr)
 	}
+	if code, _, stderr := runCLI(t, "merge", "-c", cfg, "-o", filepath.Join(dir, "no", "such"), "-q"); code != exitUsage || !strings.Contains(stderr, "parent folder") {
+		t.Errorf("merge into a folder whose parent is missing: exit %d\n%s", code, stderr)
+	}
 	if code, _, _ := runCLI(t, "merge", "-o", out); code != exitUsage {
 		t.Errorf("merge without -c: exit %d", code)
 	}
