@@ -2,6 +2,7 @@ package evomerge
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -533,8 +534,8 @@ type mkModel struct {
 // tensors are then merged one at a time from memory-mapped inputs in float32 (inputs with
 // NaN or ±Inf are errors). outDir appears only complete: on any error nothing is left.
 // Errors caused by the config or the models wrap ErrMergeInput and name the field, file
-// or tensor.
-func MergeKit(c *MergeKitConfig, outDir string, opts MergeKitOptions) (res MergeKitResult, err error) {
+// or tensor. Cancelling ctx stops the merge before the next tensor (and leaves nothing).
+func MergeKit(ctx context.Context, c *MergeKitConfig, outDir string, opts MergeKitOptions) (res MergeKitResult, err error) {
 	if opts.OutShardBytes == 0 {
 		opts.OutShardBytes = DefaultOutShardBytes
 	}
@@ -573,6 +574,9 @@ func MergeKit(c *MergeKitConfig, outDir string, opts MergeKitOptions) (res Merge
 		}
 		res.Shards = w.Shards()
 		for i := range p.ops {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("merge interrupted after %d of %d tensors: %w", i, len(p.ops), err)
+			}
 			out, err := p.ops[i].run(&bufs)
 			if err != nil {
 				return inputError{err}

@@ -2,6 +2,7 @@ package evomerge
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,7 +101,7 @@ parameters:
   int8_mask: true
 `, paths[0], paths[1], paths[2]))
 	out := filepath.Join(dir, "out")
-	res, err := MergeKit(c, out, MergeKitOptions{})
+	res, err := MergeKit(context.Background(), c, out, MergeKitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ models:
         - value: [0, 1]
 `, m[1], m[2]))
 	out := filepath.Join(dir, "out")
-	if _, err := MergeKit(c, out, MergeKitOptions{}); err != nil {
+	if _, err := MergeKit(context.Background(), c, out, MergeKitOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got := readCheckpoint(t, out)
@@ -216,7 +217,7 @@ slices:
 tokenizer_source: %s
 `, m[1], m[2], m[0]))
 	out := filepath.Join(dir, "out")
-	res, err := MergeKit(c, out, MergeKitOptions{OutShardBytes: 3000})
+	res, err := MergeKit(context.Background(), c, out, MergeKitOptions{OutShardBytes: 3000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +284,7 @@ dtype: float16
 tokenizer_source: base
 `, m[0], m[1]))
 	out := filepath.Join(dir, "out")
-	if _, err := MergeKit(c, out, MergeKitOptions{}); err != nil {
+	if _, err := MergeKit(context.Background(), c, out, MergeKitOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	base, ft := readCheckpoint(t, m[0]), readCheckpoint(t, m[1])
@@ -385,7 +386,7 @@ func TestMergeKitErrors(t *testing.T) {
 			out := filepath.Join(dir, "out")
 			cfg, err := ParseMergeKitConfig([]byte(c.yml), "test.yaml")
 			if err == nil {
-				_, err = MergeKit(cfg, out, MergeKitOptions{})
+				_, err = MergeKit(context.Background(), cfg, out, MergeKitOptions{})
 			}
 			if err == nil || !errors.Is(err, ErrMergeInput) {
 				t.Fatalf("got %v, want an ErrMergeInput", err)
@@ -403,6 +404,26 @@ func TestMergeKitErrors(t *testing.T) {
 	}
 }
 
+// A cancelled context stops the merge and leaves nothing.
+func TestMergeKitCancelled(t *testing.T) {
+	dir := t.TempDir()
+	m := synthFamily(t, dir, 1, tensor.SynthConfig{})
+	c := parseMK(t, fmt.Sprintf("merge_method: linear\nmodels:\n  - model: %s\n    parameters: {weight: 1}\n  - model: %s\n    parameters: {weight: 1}\n", m[0], m[1]))
+	ctx, cancel := context.WithCancel(context.Background())
+	out := filepath.Join(dir, "out")
+	_, err := MergeKit(ctx, c, out, MergeKitOptions{Progress: func(done, total int, name string) {
+		if done == 3 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "after 3 of") {
+		t.Fatalf("got %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*out*")); len(left) > 0 {
+		t.Errorf("left %v", left)
+	}
+}
+
 // A non-empty output directory is refused before any work; an empty one is replaced.
 func TestMergeKitOutputDir(t *testing.T) {
 	dir := t.TempDir()
@@ -410,10 +431,10 @@ func TestMergeKitOutputDir(t *testing.T) {
 	c := parseMK(t, fmt.Sprintf("merge_method: linear\nmodels:\n  - model: %s\n    parameters: {weight: 1}\n  - model: %s\n    parameters: {weight: 1}\n", m[0], m[1]))
 	out := filepath.Join(dir, "out")
 	os.Mkdir(out, 0o755)
-	if _, err := MergeKit(c, out, MergeKitOptions{}); err != nil {
+	if _, err := MergeKit(context.Background(), c, out, MergeKitOptions{}); err != nil {
 		t.Fatalf("empty output dir: %v", err)
 	}
-	_, err := MergeKit(c, out, MergeKitOptions{})
+	_, err := MergeKit(context.Background(), c, out, MergeKitOptions{})
 	if !errors.Is(err, ErrMergeInput) || !errors.Is(err, tensor.ErrDirNotEmpty) {
 		t.Errorf("second merge into the same dir: %v", err)
 	}
@@ -448,7 +469,7 @@ func BenchmarkMergeKitTIES(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		out := filepath.Join(dir, fmt.Sprintf("out%d", i))
-		res, err := MergeKit(cfg, out, MergeKitOptions{OutShardBytes: 4 << 20})
+		res, err := MergeKit(context.Background(), cfg, out, MergeKitOptions{OutShardBytes: 4 << 20})
 		if err != nil {
 			b.Fatal(err)
 		}

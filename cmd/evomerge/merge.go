@@ -74,7 +74,7 @@ with code 2 and leave nothing behind.`,
 					}
 				}
 			}
-			res, err := evomerge.MergeKit(cfg, out, opts)
+			res, err := evomerge.MergeKit(cmd.Context(), cfg, out, opts)
 			if err != nil {
 				if errors.Is(err, evomerge.ErrMergeInput) {
 					return usageError{fmt.Errorf("merge: %w", err)}
