@@ -175,12 +175,16 @@ func (n *Network) forward(s *netScratch, batch int, x []float32) []float32 {
 		out := len(layer.B)
 		for b := range batch {
 			row := h[b*out : (b+1)*out : (b+1)*out]
-			for o, bias := range layer.B {
-				z := row[o] + bias
-				if l != last && z < 0 {
-					z = 0
+			if l == last {
+				for o, bias := range layer.B {
+					row[o] += bias
 				}
-				row[o] = z
+				continue
+			}
+			// Branch-free ReLU (max keeps a NaN, so non-finite outputs still show):
+			// a data-dependent branch here mispredicts on every other hidden unit.
+			for o, bias := range layer.B {
+				row[o] = max(row[o]+bias, 0)
 			}
 		}
 		in = h

@@ -10,7 +10,7 @@ import (
 
 // rowsAVX2 is the AVX2 kernel (kernel_amd64.s): blocks blocks of four rows, each row
 // groups·32 bytes of 128 columns followed by tail (0 or 1) chunks of 16 bytes; q in
-// permuteInput's order for groups of 2 chunks; acc gets 4·blocks sums.
+// natural order, the codes in newTernary's layout for groups of 2 chunks; acc gets 4·blocks sums.
 //
 //go:noescape
 func rowsAVX2(codes *byte, stride, blocks, groups, tail int, q *int8, acc *int32)
@@ -42,7 +42,8 @@ var avx2Kernel = kernel{name: "avx2", group: 2, rows2: func(codes []byte, stride
 
 // rowsVNNI is the AVX-512 VNNI kernel (kernel_vnni_amd64.s): blocks blocks of four
 // rows, each row groups·64 bytes of 256 columns followed by tail (0–3) chunks of 16
-// bytes; q in permuteInput's order for groups of 4 chunks; acc gets 4·blocks sums.
+// bytes; q in natural order, the codes in newTernary's layout for groups of 4 chunks; acc
+// gets 4·blocks sums.
 //
 //go:noescape
 func rowsVNNI(codes *byte, stride, blocks, groups, tail int, q *int8, acc *int32)

@@ -15,9 +15,12 @@ import (
 //   - each code is u = w̃+1 ∈ {0, 1, 2}, unsigned, so that an unsigned×signed byte dot
 //     product (VPDPBUSD) computes Σ u·q = Σ w̃·q + Σ q, and Σ q is subtracted once;
 //   - a row is cut into chunks of 64 columns (the last one padded with u = 1, a zero
-//     weight, and zero inputs); a chunk is 16 bytes, and bits 2s, 2s+1 of its byte j hold
-//     column 16s + j, so one shift and one mask turn 16 bytes into 16 whole codes for 16
-//     consecutive columns;
+//     weight, and zero inputs), 16 bytes each; a kernel loads g chunks at once (g = 1, 2
+//     or 4, its group), and in every whole group of g chunks bits 2s, 2s+1 of the
+//     group's byte j hold column 16·g·s + j of the group, so one shift and one mask turn
+//     16·g bytes into 16·g codes of consecutive columns, multiplied by consecutive inputs
+//     in their natural order (chunks after the last whole group use g = 1). The layout
+//     depends on the kernel, which is fixed when the matrix is loaded;
 //   - rows are padded to a multiple of 4 (zero weights) so the kernel always works on
 //     four rows at once, reusing each loaded input for all four.
 const (
@@ -39,14 +42,15 @@ type Ternary struct {
 	chunks     int       // ⌈cols/64⌉
 	codes      []byte    // ⌈rows/4⌉·4 rows × chunks·16 bytes, kernel layout
 	scale      []float32 // γ_r per row, or the one γ of the matrix
+	kernel     kernel    // the kernel the layout is for (activeKernel at load)
 	scratch    sync.Pool // *mulScratch
 }
 
 type mulScratch struct {
-	q, tmp []int8
-	acc    []int32
-	inv    []float32
-	sum    []int32
+	q   []int8
+	acc []int32
+	inv []float32
+	sum []int32
 }
 
 // Rows returns the number of outputs.
@@ -68,7 +72,9 @@ func newTernary(rows, cols int, scale []float32, row func(r int, dst []int8)) *T
 	rowsP := (rows + rowBlock - 1) / rowBlock * rowBlock
 	// The codes and the inputs start on a cache line, so vector loads of rows whose
 	// length is a multiple of 64 bytes never straddle two lines.
-	t := &Ternary{rows: rows, cols: cols, chunks: chunks, codes: aligned[byte](rowsP * stride), scale: scale}
+	t := &Ternary{rows: rows, cols: cols, chunks: chunks, codes: aligned[byte](rowsP * stride), scale: scale, kernel: activeKernel}
+	g := t.kernel.group
+	full := chunks / g * g
 	buf := make([]int8, chunks*chunkCols)
 	for r := range rowsP {
 		clear(buf)
@@ -76,15 +82,25 @@ func newTernary(rows, cols int, scale []float32, row func(r int, dst []int8)) *T
 			row(r, buf[:cols])
 		}
 		out := t.codes[r*stride : (r+1)*stride]
-		for c := range chunks {
-			ch := buf[c*chunkCols : (c+1)*chunkCols]
-			o := out[c*chunkBytes : (c+1)*chunkBytes]
-			for j := range chunkBytes {
-				o[j] = byte(ch[j]+1) | byte(ch[16+j]+1)<<2 | byte(ch[32+j]+1)<<4 | byte(ch[48+j]+1)<<6
+		for c0 := 0; c0 < chunks; {
+			n := g // chunks packed together
+			if c0 >= full {
+				n = 1
 			}
+			packGroup(out[c0*chunkBytes:(c0+n)*chunkBytes], buf[c0*chunkCols:(c0+n)*chunkCols])
+			c0 += n
 		}
 	}
 	return t
+}
+
+// packGroup packs the codes w (64·n columns, n chunks) into o (16·n bytes): bits 2s, 2s+1
+// of byte j hold u = w+1 of column 16·n·s + j.
+func packGroup(o []byte, w []int8) {
+	q := len(o)
+	for j := range o {
+		o[j] = byte(w[j]+1) | byte(w[q+j]+1)<<2 | byte(w[2*q+j]+1)<<4 | byte(w[3*q+j]+1)<<6
+	}
 }
 
 // Mul sets y = W·x for n inputs; see compress.Operator. Each input is quantized to int8
@@ -98,7 +114,7 @@ func (t *Ternary) Mul(n int, x, y []float32) {
 	if s == nil {
 		s = &mulScratch{}
 	}
-	k := activeKernel
+	k := t.kernel
 	xlen := t.chunks * chunkCols
 	blocks := len(t.codes) / (rowBlock * t.chunks * chunkBytes)
 	if cap(s.q) < n*xlen {
@@ -106,10 +122,12 @@ func (t *Ternary) Mul(n int, x, y []float32) {
 	}
 	s.q = s.q[:n*xlen]
 	s.acc = grow(s.acc, n*blocks*rowBlock)
-	s.inv, s.sum, s.tmp = grow(s.inv, n), grow(s.sum, n), grow(s.tmp, xlen)
+	s.inv, s.sum = grow(s.inv, n), grow(s.sum, n)
 	inv, sum := s.inv, s.sum
 	for b := range n {
-		inv[b], sum[b] = quantizeForKernel(k, x[b*t.cols:(b+1)*t.cols], s.q[b*xlen:(b+1)*xlen], s.tmp)
+		q := s.q[b*xlen : (b+1)*xlen]
+		inv[b], sum[b] = QuantizeActivations(x[b*t.cols:(b+1)*t.cols], q)
+		clear(q[t.cols:])
 	}
 	stride := t.chunks * chunkBytes
 	compress.SplitRows(blocks*rowBlock, int64(n)*int64(t.rows)*int64(t.cols), func(lo, hi int) {
@@ -164,39 +182,6 @@ func scaleOut(y []float32, acc []int32, scale []float32, sum int32, inv float32)
 	}
 }
 
-// quantizeForKernel quantizes x into q (len chunks·64) in the column order kernel k reads,
-// zero beyond len(x); tmp is scratch of len(q).
-func quantizeForKernel(k kernel, x []float32, q, tmp []int8) (inv float32, sum int32) {
-	if k.group == 1 {
-		inv, sum = QuantizeActivations(x, q)
-		clear(q[len(x):])
-		return inv, sum
-	}
-	inv, sum = QuantizeActivations(x, tmp)
-	clear(tmp[len(x):])
-	permuteInput(tmp, q, k.group)
-	return inv, sum
-}
-
-// permuteInput writes the natural-order input nat (len chunks·64) into q in the order a
-// kernel that loads g chunks' codes at once (16·g bytes) reads it: in every whole group of
-// g chunks, shift s's 16·g codes are columns 16s+j of each chunk, so the inputs they
-// multiply are gathered into one contiguous run of 16·g bytes. Chunks after the last
-// whole group keep the natural order (the kernel reads them one chunk at a time).
-func permuteInput(nat, q []int8, g int) {
-	chunks := len(nat) / chunkCols
-	full := chunks / g * g
-	for c0 := 0; c0 < full; c0 += g {
-		base := c0 * chunkCols
-		for s := range 4 {
-			for ci := range g {
-				copy(q[base+s*16*g+ci*16:base+s*16*g+ci*16+16], nat[base+ci*chunkCols+s*16:base+ci*chunkCols+s*16+16])
-			}
-		}
-	}
-	copy(q[full*chunkCols:], nat[full*chunkCols:])
-}
-
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
 		return make([]T, n)
@@ -214,8 +199,8 @@ func aligned[T byte | int8](n int) []T {
 // kernel is one implementation of the integer row kernel.
 type kernel struct {
 	name string
-	// group is the number of 64-column chunks the kernel loads at once; its input order
-	// is permuteInput's with that group size (1: natural order).
+	// group is the number of 64-column chunks the kernel loads at once: the code layout
+	// newTernary packs for it.
 	group int
 	// rows computes, for the consecutive rows whose kernel-layout codes are codes (a
 	// multiple of 4 rows, stride bytes each, chunks chunks per row), acc[i] = Σ_c u_ic·q_c
@@ -252,5 +237,5 @@ func KernelName() string { return activeKernel.name }
 
 // String describes the operator.
 func (t *Ternary) String() string {
-	return fmt.Sprintf("bitnet %d×%d (%s kernel)", t.rows, t.cols, activeKernel.name)
+	return fmt.Sprintf("bitnet %d×%d (%s kernel)", t.rows, t.cols, t.kernel.name)
 }

@@ -125,7 +125,6 @@ func TestOperatorMatchesReference(t *testing.T) {
 		for _, s := range []Settings{{ValuesPerByte: 4}, {ValuesPerByte: 5, PerChannel: true}} {
 			rows, cols := sh[0], sh[1]
 			p := QuantizeMatrix(randomMatrix(rng, rows*cols), rows, cols, s)
-			op := p.Operator()
 			for n := 1; n <= 5; n += 2 {
 				x := randomMatrix(rng, n*cols)
 				x[0] = 0 // a zero input stays zero
@@ -136,6 +135,7 @@ func TestOperatorMatchesReference(t *testing.T) {
 						saved := activeKernel
 						activeKernel = k
 						defer func() { activeKernel = saved }()
+						op := p.Operator() // the code layout is the kernel's
 						y := make([]float32, n*rows)
 						for i := range y {
 							y[i] = float32(math.NaN())
