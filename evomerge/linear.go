@@ -13,7 +13,10 @@ import (
 //	normalize = 0:  θ = Σᵢ wᵢθᵢ
 //
 // It uses no base model: every model in the recipe, the run's base included, takes part
-// with its weight. Sums are accumulated in float64 per element.
+// with its weight. Sums are accumulated in float64 per element (mergekit: in the tensor's
+// dtype), and the weights are divided by Σ wᵢ before the sum rather than the sum after it,
+// which differs from mergekit in the last bits only. Deviation: where mergekit divides by a
+// zero Σ wᵢ, this is an error when |Σ wᵢ| < 1e-8.
 type Linear struct{}
 
 func init() { RegisterMethod(Linear{}) }
@@ -59,13 +62,48 @@ func (m Linear) Merge(in MergeInput, out []float32) error {
 		}
 		divisor = sum
 	}
-	models, weights := in.Models, in.Weights
-	for j := range out {
-		var acc float64
-		for i, x := range models {
-			acc += weights[i] * float64(x[j])
-		}
-		out[j] = float32(acc / divisor)
+	ws := make([]float64, len(in.Weights))
+	for i, w := range in.Weights {
+		ws[i] = w / divisor
 	}
+	linearKernel(in.Models, ws, out)
 	return nil
+}
+
+// linearKernel writes Σ wsᵢ·xsᵢ to out, accumulated in float64, over blocks on all cores.
+func linearKernel(xs [][]float32, ws []float64, out []float32) {
+	parallelBlocks(len(out), func(_, _, lo, hi int) {
+		o := out[lo:hi]
+		switch len(xs) {
+		case 1:
+			x0, w0 := xs[0][lo:hi], ws[0]
+			for j := range o {
+				o[j] = float32(w0 * float64(x0[j]))
+			}
+		case 2:
+			x0, x1, w0, w1 := xs[0][lo:hi], xs[1][lo:hi], ws[0], ws[1]
+			for j := range o {
+				o[j] = float32(w0*float64(x0[j]) + w1*float64(x1[j]))
+			}
+		case 3:
+			x0, x1, x2, w0, w1, w2 := xs[0][lo:hi], xs[1][lo:hi], xs[2][lo:hi], ws[0], ws[1], ws[2]
+			for j := range o {
+				o[j] = float32(w0*float64(x0[j]) + w1*float64(x1[j]) + w2*float64(x2[j]))
+			}
+		case 4:
+			x0, x1, x2, x3 := xs[0][lo:hi], xs[1][lo:hi], xs[2][lo:hi], xs[3][lo:hi]
+			w0, w1, w2, w3 := ws[0], ws[1], ws[2], ws[3]
+			for j := range o {
+				o[j] = float32(w0*float64(x0[j]) + w1*float64(x1[j]) + w2*float64(x2[j]) + w3*float64(x3[j]))
+			}
+		default:
+			for j := range o {
+				var acc float64
+				for i, x := range xs {
+					acc += ws[i] * float64(x[lo+j])
+				}
+				o[j] = float32(acc)
+			}
+		}
+	})
 }

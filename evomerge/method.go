@@ -13,6 +13,9 @@ type Param struct {
 	Min     float64
 	Max     float64
 	Doc     string
+	// PerModel marks a parameter that may take one value per model (mergekit's "tensor
+	// parameters", such as density): MergeInput.ModelParams may then give it per model.
+	PerModel bool
 }
 
 // MergeInput is one tensor's worth of merge work. All slices have the same length.
@@ -26,7 +29,22 @@ type MergeInput struct {
 	Weights []float64
 	// Params holds every declared parameter, defaults filled in.
 	Params map[string]float64
-	// Seed seeds any randomness the method uses (for example DARE's drop mask).
+	// ModelParams optionally gives a parameter declared PerModel (density, gamma, epsilon)
+	// one value per entry of Models, in the same order: ModelParams["density"][i] is the
+	// density of Models[i]. It has no entry for the base model (Base is not among Models
+	// for methods that need a base). A parameter absent from ModelParams takes its value
+	// from Params for every model. Each value must lie in the parameter's [Min, Max];
+	// names that are not PerModel parameters of the method are an error. The models'
+	// weights stay in Weights.
+	ModelParams map[string][]float64
+	// Shape is the tensor's shape (row-major), optional. Methods that work on rows
+	// (della's rank per row, nuslerp with nuslerp_flatten = 0, model_stock with
+	// filter_wise = 1) take the last dimension as the row length; without Shape, or with a
+	// one-dimensional shape, the whole tensor is one row, as mergekit treats 1-D tensors.
+	Shape []int
+	// Seed seeds any randomness the method uses (DARE's and DELLA's drop masks). The masks
+	// are a pure function of Seed, the model's position in Models and the element index,
+	// so a merge is deterministic and independent of GOMAXPROCS.
 	Seed uint64
 }
 
@@ -105,6 +123,72 @@ func ResolveParams(m Method, params map[string]float64) (map[string]float64, err
 		}
 	}
 	return out, nil
+}
+
+// modelParam returns parameter name for model i of in: ModelParams when it gives one,
+// else params (defaults filled in).
+func modelParam(in MergeInput, params map[string]float64, name string, i int) float64 {
+	if v, ok := in.ModelParams[name]; ok {
+		return v[i]
+	}
+	return params[name]
+}
+
+// checkModelParams checks in.ModelParams against m's declarations: only PerModel
+// parameters, one value per model, each in range.
+func checkModelParams(m Method, in MergeInput) error {
+	if len(in.ModelParams) == 0 {
+		return nil
+	}
+	decl := map[string]Param{}
+	for _, p := range m.Params() {
+		decl[p.Name] = p
+	}
+	names := make([]string, 0, len(in.ModelParams))
+	for k := range in.ModelParams {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		vals := in.ModelParams[k]
+		p, ok := decl[k]
+		if !ok || !p.PerModel {
+			return fmt.Errorf("merge method %s: parameter %q cannot be given per model", m.Name(), k)
+		}
+		if len(vals) != len(in.Models) {
+			return fmt.Errorf("merge method %s: per-model parameter %s has %d values for %d models", m.Name(), k, len(vals), len(in.Models))
+		}
+		for i, v := range vals {
+			if !(v >= p.Min && v <= p.Max) {
+				return fmt.Errorf("merge method %s: parameter %s of model %d = %g is outside [%g, %g]", m.Name(), k, i, v, p.Min, p.Max)
+			}
+		}
+	}
+	return nil
+}
+
+// GradientValue is the value at layer of layers of a mergekit "gradient", a parameter
+// given as a list of values spread evenly over the layers: the layer's position
+// t = layer/(layers−1) in [0, 1] (t = 0 when layers ≤ 1) maps to t·(len(list)−1) in the
+// list, and the value is interpolated linearly between the two entries around it, as
+// mergekit's evaluate_setting does. A one-entry list is a constant. layer is clamped to
+// [0, layers−1]. It panics on an empty list.
+func GradientValue(list []float64, layer, layers int) float64 {
+	if len(list) == 0 {
+		panic("evomerge: GradientValue of an empty list")
+	}
+	t := 0.0
+	if layers > 1 {
+		t = float64(min(max(layer, 0), layers-1)) / float64(layers-1)
+	}
+	if len(list) == 1 {
+		return list[0]
+	}
+	scaled := t * float64(len(list)-1)
+	i0 := min(int(scaled), len(list)-1)
+	i1 := min(len(list)-1, i0+1)
+	frac := scaled - float64(i0)
+	return (1-frac)*list[i0] + frac*list[i1]
 }
 
 // Recipe is a child's genome: how to merge the run's models into one.

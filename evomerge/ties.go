@@ -1,129 +1,49 @@
 package evomerge
 
-import (
-	"math"
-)
+import "math"
 
 // TIES is TIES-Merging (Yadav et al. 2023, "TIES-Merging: Resolving Interference When
-// Merging Models", NeurIPS 2023, arXiv:2306.01708): Trim, Elect sign, disjoint Merge. It
-// follows mergekit's "ties" method (arcee-ai/mergekit
-// mergekit/merge_methods/generalized_task_arithmetic.py with magnitude sparsification from
-// mergekit/sparsify.py and the "sum" sign consensus; docs/merge_methods.md "TIES-Merging").
+// Merging Models", NeurIPS 2023, arXiv:2306.01708): Trim, Elect sign, disjoint Merge. It is
+// mergekit's "ties": the generalized task arithmetic of gta.go with magnitude
+// sparsification and the "sum" sign consensus, normalize 1 and rescale 0 by default.
 // Per tensor of n elements:
 //
-//  1. Trim: τᵢ = θᵢ − θ_base; keep the k = ⌊density·n⌋ entries of τᵢ with the largest |τᵢ|
-//     and zero the rest. density ≥ 1 keeps everything. Ties at the k-th magnitude are
-//     broken by position: among entries with equal |τ| the lower flat indices are kept
-//     (mergekit leaves this to torch.argsort, which does not define it). Where mergekit
-//     refuses k = 0 ("not gonna zero out the whole tensor") this keeps one entry when
-//     density > 0, and nothing when density = 0.
+//  1. Trim: τᵢ = θᵢ − θ_base; keep the k = ⌊densityᵢ·n⌋ entries of τᵢ with the largest |τᵢ|
+//     and zero the rest density ≥ 1 keeps
+//     everything. Ties at the k-th magnitude are broken by position: among entries with
+//     equal |τ| the lower flat indices are kept (mergekit leaves this to torch.argsort,
+//     which does not define it). Where mergekit refuses k = 0 ("not gonna zero out the
+//     whole tensor") this keeps one entry when density > 0, and nothing when density = 0.
 //  2. Elect: δᵢ = wᵢτᵢ; per element the elected sign is + if Σᵢ δᵢ ≥ 0, else −.
 //  3. Disjoint merge: Δ = Σ of the δᵢ whose sign equals the elected sign (zeros never
 //     match); with normalize = 1 (the default) Δ is divided by the sum of the wᵢ of those
-//     same entries, a divisor with |·| < 1e-8 being taken as 1.
+//     same entries, a divisor of exactly 0 being taken as 1, as in mergekit.
 //  4. θ = θ_base + λ·Δ.
 //
-// mergekit's optional rescaling and int8 masks are not implemented (both are off by default
-// for ties). Density is one value for all models here, where mergekit allows one per model.
-// Trimming selects the k-th magnitude with a radix select over the float32 bit patterns of
-// |τ| (three histogram passes, O(n)), not by sorting the tensor.
+// Deviations: rescale is not a parameter of ties (it stays 0, mergekit's default for
+// ties), so that ties recipes keep their parameter set; density defaults to 0.5 here (a middle value of the range the TIES paper
+// explores), where mergekit's default of 1 disables trimming; MergeKit configs get
+// mergekit's default. Density may be given per model (MergeInput.ModelParams).
 type TIES struct{}
+
+var ties = gtaMethod{gtaConfig{name: "ties", consensus: true, sparsify: sparsifyMagnitude, normalize: 1, density: 0.5, noRescale: true}}
 
 func init() { RegisterMethod(TIES{}) }
 
 // Name returns "ties".
-func (TIES) Name() string { return "ties" }
+func (TIES) Name() string { return ties.Name() }
 
 // NeedsBase returns true: TIES works on task vectors relative to the base model.
 func (TIES) NeedsBase() bool { return true }
 
 // Params declares density (default 0.5), lambda (default 1) and normalize (default 1).
-// mergekit's ties takes density per model and requires it in practice (its default of 1
-// disables trimming); 0.5 here is a middle value in the range the TIES paper explores.
-func (TIES) Params() []Param {
-	return []Param{
-		{Name: "density", Default: 0.5, Min: 0, Max: 1,
-			Doc: "fraction of each task vector's entries kept per tensor, by largest magnitude (1 keeps all)"},
-		{Name: "lambda", Default: 1, Min: -10, Max: 10,
-			Doc: "scale λ of the merged task vector before it is added to the base"},
-		{Name: "normalize", Default: 1, Min: 0, Max: 1,
-			Doc: "1: divide each element's sum of sign-agreeing weighted deltas by the sum of their weights; 0: use the sum as is"},
-	}
-}
+func (TIES) Params() []Param { return ties.Params() }
 
-func (m TIES) checkParams(params map[string]float64) error {
-	return checkFlags(m, params, "normalize")
-}
+func (TIES) checkParams(params map[string]float64) error { return ties.checkParams(params) }
 
 // Merge writes the TIES merge of in to out. It returns an error if the input is malformed
 // (see MergeInput; Base is required) or a parameter is invalid.
-func (m TIES) Merge(in MergeInput, out []float32) error {
-	params, err := resolveMergeParams(m, in, out)
-	if err != nil {
-		return err
-	}
-	normalize, err := flagParam(m, params, "normalize")
-	if err != nil {
-		return err
-	}
-	lambda, density := params["lambda"], params["density"]
-	base, models, weights := in.Base, in.Models, in.Weights
-
-	// Trim: find each task vector's magnitude threshold.
-	masks := make([]topKMask, len(models))
-	k, all := keepCount(density, len(out))
-	var keys []uint32
-	for i, x := range models {
-		switch {
-		case all:
-			masks[i] = topKMask{threshold: 0, equalLeft: math.MaxInt}
-		case k == 0:
-			masks[i] = topKMask{threshold: math.MaxUint32}
-		default:
-			if keys == nil {
-				keys = make([]uint32, len(out))
-			}
-			for j, b := range base {
-				keys[j] = magnitudeKey(x[j] - b)
-			}
-			thr, eq := kthLargest(keys, k)
-			masks[i] = topKMask{threshold: thr, equalLeft: eq}
-		}
-	}
-
-	// Elect and merge, one element at a time, visiting elements in index order so the
-	// masks' tie counters keep the lowest-index entries. The per-model decisions are made
-	// with integer bit masks instead of branches: on real task vectors they are close to
-	// coin flips, and mispredicted branches would dominate the cost.
-	deltas := make([]float64, len(models))
-	for j := range out {
-		b := base[j]
-		var sum float64
-		for i, x := range models {
-			t := x[j] - b
-			keep := masks[i].keepMask(magnitudeKey(t))
-			d := math.Float64frombits(math.Float64bits(weights[i]*float64(t)) & keep)
-			deltas[i] = d
-			sum += d
-		}
-		// The elected sign is − iff sum < 0 (a zero sum elects +, as in mergekit).
-		var elected uint64
-		if sum < 0 {
-			elected = 1
-		}
-		var mixed, divisor float64
-		for i, d := range deltas {
-			agree := agreeMask(math.Float64bits(d), elected)
-			mixed += math.Float64frombits(math.Float64bits(d) & agree)
-			divisor += math.Float64frombits(math.Float64bits(weights[i]) & agree)
-		}
-		if normalize && math.Abs(divisor) >= divisorEpsilon {
-			mixed /= divisor
-		}
-		out[j] = float32(float64(b) + lambda*mixed)
-	}
-	return nil
-}
+func (TIES) Merge(in MergeInput, out []float32) error { return ties.Merge(in, out) }
 
 // agreeMask is all ones if the float64 with bits d is nonzero and its sign bit equals
 // elected (0 for +, 1 for −), else zero. Zeros (of either sign) never agree.

@@ -114,7 +114,7 @@ func naiveTIES(in MergeInput, density, lambda float64, normalize bool) []float64
 				div += in.Weights[i]
 			}
 		}
-		if normalize && math.Abs(div) >= 1e-8 {
+		if normalize && div != 0 {
 			mixed /= div
 		}
 		out[j] = float64(in.Base[j]) + lambda*mixed

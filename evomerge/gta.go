@@ -1,0 +1,618 @@
+package evomerge
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+)
+
+// The task-vector family — task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs,
+// breadcrumbs_ties, della, della_linear — is one merge, mergekit's generalized task
+// arithmetic (arcee-ai/mergekit mergekit/merge_methods/generalized_task_arithmetic.py and
+// mergekit/sparsify.py), configured per method by a sparsification, whether a sign
+// consensus is taken, and the defaults of normalize and rescale (mergekit
+// merge_methods/registry.py). Per tensor, with base θ_b and models θ_1..θ_m:
+//
+//	τᵢ = θᵢ − θ_b                                   task vector, formed in float32
+//	mᵢ = sparsify(τᵢ; densityᵢ, gammaᵢ, epsilonᵢ)   a 0/1 mask (all ones without sparsification)
+//	sᵢ = ‖τᵢ‖₁ / ‖mᵢ⊙τᵢ‖₁ if rescale = 1 and both norms ≥ 1e-7, else 1
+//	δᵢ = wᵢ·sᵢ·mᵢ⊙τᵢ
+//	consensus (ties, dare_ties, breadcrumbs_ties, della), per element:
+//	    σ = + if Σᵢ δᵢ ≥ 0 else −;  aᵢ = 1 if δᵢ ≠ 0 and sign(δᵢ) = σ, else 0
+//	    Δ = Σᵢ aᵢδᵢ;  D = Σᵢ aᵢwᵢ, and D = 1 where D = 0 (exactly, as mergekit)
+//	no consensus:
+//	    Δ = Σᵢ δᵢ;    D = Σᵢ wᵢ, and D = 1 where |D| < 1e-8 (as mergekit)
+//	θ = θ_b + λ·Δ/D  (normalize = 1),  θ = θ_b + λ·Δ  (normalize = 0)
+//
+// The sparsifications (per model, on the whole tensor unless said otherwise):
+//
+//   - magnitude (ties): keep the k = ⌊density·n⌋ entries of largest |τ|; density ≥ 1
+//     keeps all. Where mergekit asserts k > 0, k = 0 keeps one entry if density > 0 and
+//     none if density = 0.
+//   - random (dare_*; Yu et al. 2024, "Language Models are Super Mario", arXiv:2311.03099):
+//     keep each entry independently with probability density; density ≥ 1 keeps all.
+//   - magnitude_outliers (breadcrumbs*; Davari & Belilovsky 2024, "Model Breadcrumbs",
+//     arXiv:2312.06795): drop the n_top = ⌊gamma·n⌋ largest |τ| and then the smallest
+//     so that ⌊density·n⌋ remain (if that would need dropping fewer than zero small ones,
+//     n_top shrinks instead); density ≥ 1 keeps all. Deviation: mergekit's slice
+//     indices[n_bot:-n_top] keeps nothing when n_top = 0 (gamma·n < 1); here n_top = 0
+//     drops no large entries.
+//   - della_magprune (della*; Deep et al. 2024, "DELLA-Merging", arXiv:2406.11617): per
+//     row (MergeInput.Shape's last dimension; the whole tensor without a shape), rank the
+//     entries by |τ| ascending, r = 1..c, and keep each with probability
+//     p = density − ε + 2ε·(r−1)/(c−1). density ≥ 1 keeps all, density ≤ 0 none, and
+//     density ± ε must lie in (0, 1) otherwise (an error, as mergekit raises). A row of
+//     one entry (c = 1, where mergekit divides 0 by 0) keeps it with probability density.
+//     For tensors of three or more dimensions mergekit ranks along dimension 1; here
+//     along the last.
+//
+// Deliberate differences from mergekit, all methods: sums and products are accumulated in
+// float64 per element (mergekit computes in the tensor's dtype); among entries of equal
+// |τ| the ranks go by flat index (the lower index ranks as the larger magnitude for the
+// top-k selections, as the smaller one for DELLA's ranks), where mergekit leaves ties to
+// torch.argsort; random masks come from a counter-based hash of MergeInput.Seed, the
+// model's position and the element index (deterministic), not from torch's generator, so
+// masks equal mergekit's in distribution only; mergekit's int8_mask and "count" consensus
+// are not offered. Top-k thresholds are found by selection (a 16-bit histogram of |τ|'s
+// float bits, then an exact radix select among the entries of the threshold's bucket),
+// never by sorting; DELLA's per-row ranks come from a per-row histogram, the exact rank
+// being needed only for entries whose keep decision the bucket's rank range leaves open.
+// Every pass runs over blocks of the tensor on all cores.
+
+// sparsification selects how a task vector is thinned before the merge.
+type sparsification int
+
+const (
+	sparsifyNone      sparsification = iota
+	sparsifyMagnitude                // keep the largest |τ| (TIES trim)
+	sparsifyRandom                   // Bernoulli(density) (DARE)
+	sparsifyOutliers                 // drop the largest and the smallest |τ| (breadcrumbs)
+	sparsifyDella                    // rank-dependent Bernoulli per row (DELLA MAGPRUNE)
+)
+
+// gtaConfig is one method of the task-vector family.
+type gtaConfig struct {
+	name      string
+	consensus bool
+	sparsify  sparsification
+	normalize float64 // default of normalize
+	rescale   float64 // default of rescale
+	density   float64 // default of density
+	// noRescale leaves rescale out of the parameters (fixed at 0): ties, whose recipes
+	// predate the parameter.
+	noRescale bool
+}
+
+// gtaMethod is a Method for a gtaConfig.
+type gtaMethod struct{ c gtaConfig }
+
+func (m gtaMethod) Name() string { return m.c.name }
+
+// NeedsBase returns true: task vectors are differences to the base model.
+func (gtaMethod) NeedsBase() bool { return true }
+
+func (m gtaMethod) Params() []Param {
+	var ps []Param
+	if m.c.sparsify != sparsifyNone {
+		doc := map[sparsification]string{
+			sparsifyMagnitude: "fraction of each task vector's entries kept per tensor, by largest magnitude (1 keeps all)",
+			sparsifyRandom:    "probability of keeping each task-vector entry; the rest are dropped at random (1 keeps all)",
+			sparsifyOutliers:  "fraction of each task vector's entries kept per tensor, after the gamma fraction of largest magnitudes is dropped (1 keeps all)",
+			sparsifyDella:     "mean probability of keeping a task-vector entry; larger magnitudes (by rank in their row) are kept more often (1 keeps all)",
+		}[m.c.sparsify]
+		ps = append(ps, Param{Name: "density", Default: m.c.density, Min: 0, Max: 1, Doc: doc, PerModel: true})
+	}
+	if m.c.sparsify == sparsifyOutliers {
+		ps = append(ps, Param{Name: "gamma", Default: 0.01, Min: 0, Max: 0.5, PerModel: true,
+			Doc: "fraction of each task vector's largest-magnitude entries dropped as outliers"})
+	}
+	if m.c.sparsify == sparsifyDella {
+		ps = append(ps, Param{Name: "epsilon", Default: 0.15, Min: 0, Max: 0.5, PerModel: true,
+			Doc: "spread ε of the keep probabilities: from density−ε (smallest magnitude of a row) to density+ε (largest); density ± ε must stay in (0, 1)"})
+	}
+	lambdaDoc := "scale λ of the merged task vector before it is added to the base (negative values subtract it)"
+	switch m.c.name {
+	case "task_arithmetic":
+		lambdaDoc = "scale λ of the combined task vector before it is added to the base (negative values subtract it)"
+	case "ties":
+		lambdaDoc = "scale λ of the merged task vector before it is added to the base"
+	}
+	ps = append(ps, Param{Name: "lambda", Default: 1, Min: -10, Max: 10, Doc: lambdaDoc})
+	normDoc := "1: divide the weighted sum of task vectors by the sum of the weights; 0: use the weighted sum as is"
+	if m.c.consensus {
+		normDoc = "1: divide each element's sum of sign-agreeing weighted deltas by the sum of their weights; 0: use the sum as is"
+	}
+	ps = append(ps, Param{Name: "normalize", Default: m.c.normalize, Min: 0, Max: 1, Doc: normDoc})
+	if m.hasRescale() {
+		ps = append(ps, Param{Name: "rescale", Default: m.c.rescale, Min: 0, Max: 1,
+			Doc: "1: scale each sparsified task vector back to its L1 norm before sparsification; 0: leave it"})
+	}
+	return ps
+}
+
+func (m gtaMethod) hasRescale() bool { return m.c.sparsify != sparsifyNone && !m.c.noRescale }
+
+func (m gtaMethod) checkParams(params map[string]float64) error {
+	if !m.hasRescale() {
+		return checkFlags(m, params, "normalize")
+	}
+	return checkFlags(m, params, "normalize", "rescale")
+}
+
+// gtaModel is one task vector's part in a merge.
+type gtaModel struct {
+	x       []float32
+	w       float64 // weight
+	scale   float64 // rescale factor sᵢ
+	all     bool    // nothing is dropped
+	none    bool    // everything is dropped
+	cuts    []*rankCut
+	randThr uint64   // random: keep iff bits < randThr
+	stream  uint64   // random, della: mask stream
+	mask    []uint64 // della: keep bits
+	l1      float64  // ‖τ‖₁ (when rescaling)
+	l1Kept  float64  // ‖m⊙τ‖₁ (when rescaling)
+}
+
+// Merge writes the method's merge of in to out. It returns an error if the input is
+// malformed (see MergeInput; Base is required) or a parameter is invalid.
+func (m gtaMethod) Merge(in MergeInput, out []float32) error {
+	params, err := resolveMergeParams(m, in, out)
+	if err != nil {
+		return err
+	}
+	if err := checkModelParams(m, in); err != nil {
+		return err
+	}
+	normalize, _ := flagParam(m, params, "normalize")
+	rescale := false
+	if m.hasRescale() {
+		rescale, _ = flagParam(m, params, "rescale")
+	}
+	lambda := params["lambda"]
+	models := make([]gtaModel, len(in.Models))
+	for i, x := range in.Models {
+		models[i] = gtaModel{x: x, w: in.Weights[i], scale: 1, all: true}
+	}
+	if m.c.sparsify != sparsifyNone {
+		if err := m.prepareMasks(in, params, models, rescale); err != nil {
+			return err
+		}
+	}
+	if rescale {
+		for i := range models {
+			md := &models[i]
+			if !md.all && md.l1 >= 1e-7 && md.l1Kept >= 1e-7 {
+				md.scale = md.l1 / md.l1Kept
+			}
+		}
+	}
+	if m.c.sparsify == sparsifyNone && !m.c.consensus {
+		taskArithmeticKernel(in.Base, models, lambda, normalize, out)
+		return nil
+	}
+	gtaKernel(in.Base, models, m.c.consensus, lambda, normalize, out)
+	for i := range models {
+		if models[i].mask != nil {
+			mk := models[i].mask
+			putUint64s(&mk)
+		}
+	}
+	return nil
+}
+
+// prepareMasks sets up each model's sparsification (thresholds, mask bits, norms).
+func (m gtaMethod) prepareMasks(in MergeInput, params map[string]float64, models []gtaModel, rescale bool) error {
+	n := len(in.Base)
+	var sel []*gtaModel // models needing rank selection
+	for i := range models {
+		md := &models[i]
+		density := modelParam(in, params, "density", i)
+		if density >= 1 {
+			continue // mergekit returns the tensor unchanged, without rescaling
+		}
+		md.all = false
+		switch m.c.sparsify {
+		case sparsifyMagnitude:
+			k, all := keepCount(density, n)
+			if all {
+				md.all = true
+				continue
+			}
+			md.cuts = []*rankCut{{c: k}}
+			sel = append(sel, md)
+		case sparsifyOutliers:
+			gamma := modelParam(in, params, "gamma", i)
+			target := int(density * float64(n))
+			nTop := int(gamma * float64(n))
+			nBot := n - target - nTop
+			if nBot < 0 {
+				nTop += nBot
+				nBot = 0
+			}
+			hi := n - nBot
+			if nTop == 0 && hi >= n {
+				md.all = true
+				continue
+			}
+			md.cuts = []*rankCut{{c: hi}}
+			if nTop > 0 {
+				md.cuts = append(md.cuts, &rankCut{c: nTop})
+			}
+			sel = append(sel, md)
+		case sparsifyRandom:
+			md.stream = maskStream(in.Seed, i)
+			md.randThr, _ = bernoulliThreshold(density)
+			if density <= 0 {
+				md.none = true
+			}
+		case sparsifyDella:
+			eps := modelParam(in, params, "epsilon", i)
+			if density <= 0 {
+				md.none = true
+				continue
+			}
+			if density+eps >= 1 || density-eps <= 0 {
+				return fmt.Errorf("merge method %s: density ± epsilon must lie in (0, 1), but model %d has density %g and epsilon %g", m.c.name, i, density, eps)
+			}
+			md.stream = maskStream(in.Seed, i)
+			dellaMask(in.Base, md, density, eps, rowLength(in.Shape, n), rescale)
+		}
+	}
+	if len(sel) > 0 {
+		selectRanks(in.Base, sel, rescale)
+	}
+	if rescale && m.c.sparsify == sparsifyRandom {
+		var rnd []*gtaModel
+		for i := range models {
+			if !models[i].all && !models[i].none {
+				rnd = append(rnd, &models[i])
+			}
+		}
+		if len(rnd) > 0 {
+			base := in.Base
+			sums := parallelSums(n, 2*len(rnd), func(lo, hi int, s []float64) {
+				for k, md := range rnd {
+					x, st, thr := md.x[lo:hi], md.stream, md.randThr
+					var all, kept float64
+					for j, b := range base[lo:hi] {
+						a := math.Abs(float64(x[j] - b))
+						all += a
+						if maskBits(st, lo+j) < thr {
+							kept += a
+						}
+					}
+					s[2*k], s[2*k+1] = all, kept
+				}
+			})
+			for k, md := range rnd {
+				md.l1, md.l1Kept = sums[2*k], sums[2*k+1]
+			}
+		}
+	}
+	return nil
+}
+
+// taskArithmeticKernel writes θ_b + λ·Σ wᵢτᵢ (divided by Σ wᵢ when normalize) to out.
+func taskArithmeticKernel(base []float32, models []gtaModel, lambda float64, normalize bool, out []float32) {
+	scale := lambda
+	if normalize {
+		var sum float64
+		for _, md := range models {
+			sum += md.w
+		}
+		if math.Abs(sum) >= divisorEpsilon {
+			scale = lambda / sum
+		}
+	}
+	ws := make([]float64, len(models))
+	xs := make([][]float32, len(models))
+	for i, md := range models {
+		ws[i], xs[i] = md.w*scale, md.x
+	}
+	parallelBlocks(len(out), func(_, _, lo, hi int) {
+		b, o := base[lo:hi], out[lo:hi]
+		switch len(xs) {
+		case 1:
+			x0, w0 := xs[0][lo:hi], ws[0]
+			for j := range o {
+				bj := b[j]
+				o[j] = float32(float64(bj) + w0*float64(x0[j]-bj))
+			}
+		case 2:
+			x0, x1, w0, w1 := xs[0][lo:hi], xs[1][lo:hi], ws[0], ws[1]
+			for j := range o {
+				bj := b[j]
+				o[j] = float32(float64(bj) + (w0*float64(x0[j]-bj) + w1*float64(x1[j]-bj)))
+			}
+		case 3:
+			x0, x1, x2, w0, w1, w2 := xs[0][lo:hi], xs[1][lo:hi], xs[2][lo:hi], ws[0], ws[1], ws[2]
+			for j := range o {
+				bj := b[j]
+				o[j] = float32(float64(bj) + (w0*float64(x0[j]-bj) + w1*float64(x1[j]-bj) + w2*float64(x2[j]-bj)))
+			}
+		default:
+			for j := range o {
+				bj := b[j]
+				var acc float64
+				for i, x := range xs {
+					acc += ws[i] * float64(x[lo+j]-bj)
+				}
+				o[j] = float32(float64(bj) + acc)
+			}
+		}
+	})
+}
+
+// gtaKernel is the general merge pass: per block, each model's masked task vector is
+// written to block scratch, then the block is combined (with or without consensus).
+func gtaKernel(base []float32, models []gtaModel, consensus bool, lambda float64, normalize bool, out []float32) {
+	n := len(out)
+	nm := len(models)
+	ws := make([]float64, nm)
+	var wsum float64
+	for i, md := range models {
+		ws[i] = md.w * md.scale
+		wsum += md.w
+	}
+	divisor := 1.0
+	if normalize && !consensus && math.Abs(wsum) >= divisorEpsilon {
+		divisor = wsum
+	}
+	nw := workers(numBlocks(n))
+	scratch := make([]*[]float32, nw)
+	for w := range scratch {
+		scratch[w] = getFloat32s(nm * min(n, blockSize))
+	}
+	parallelBlocks(n, func(w, blk, lo, hi int) {
+		sz := hi - lo
+		buf := *scratch[w]
+		tb := make([][]float32, nm)
+		b := base[lo:hi]
+		for i := range models {
+			t := buf[i*sz : (i+1)*sz]
+			tb[i] = t
+			fillMasked(&models[i], blk, lo, b, t)
+		}
+		o := out[lo:hi]
+		if !consensus {
+			scale := lambda / divisor
+			for j := range o {
+				var acc float64
+				for i, t := range tb {
+					acc += ws[i] * float64(t[j])
+				}
+				o[j] = float32(float64(b[j]) + scale*acc)
+			}
+			return
+		}
+		combineConsensus(b, tb, ws, models, lambda, normalize, o)
+	})
+	for _, p := range scratch {
+		putFloat32s(p)
+	}
+}
+
+// combineConsensus is the TIES elect-and-merge of one block of masked task vectors tb.
+func combineConsensus(b []float32, tb [][]float32, ws []float64, models []gtaModel, lambda float64, normalize bool, o []float32) {
+	var wbuf [8]uint64
+	wbits := wbuf[:0]
+	for _, md := range models {
+		wbits = append(wbits, math.Float64bits(md.w))
+	}
+	var dbuf [8]float64
+	deltas := dbuf[:0]
+	deltas = append(deltas, make([]float64, len(tb))...)
+	for j := range o {
+		var sum float64
+		for i, t := range tb {
+			d := ws[i] * float64(t[j])
+			deltas[i] = d
+			sum += d
+		}
+		// The elected sign is − iff sum < 0 (a zero sum elects +, as in mergekit).
+		var elected uint64
+		if sum < 0 {
+			elected = 1
+		}
+		var mixed, div float64
+		for i, d := range deltas {
+			agree := agreeMask(math.Float64bits(d), elected)
+			mixed += math.Float64frombits(math.Float64bits(d) & agree)
+			div += math.Float64frombits(wbits[i] & agree)
+		}
+		if normalize && div != 0 {
+			mixed /= div
+		}
+		o[j] = float32(float64(b[j]) + lambda*mixed)
+	}
+}
+
+// fillMasked writes mᵢ⊙τᵢ of block blk (elements lo.., base b) to t.
+func fillMasked(md *gtaModel, blk, lo int, b, t []float32) {
+	x := md.x[lo : lo+len(t)]
+	switch {
+	case md.none:
+		clear(t)
+	case md.all:
+		for j := range t {
+			t[j] = x[j] - b[j]
+		}
+	case md.cuts != nil:
+		hi := topKMask{threshold: md.cuts[0].threshold, equalLeft: md.cuts[0].blockEq[blk]}
+		if len(md.cuts) == 1 {
+			for j := range t {
+				v := x[j] - b[j]
+				t[j] = math.Float32frombits(math.Float32bits(v) & uint32(hi.keepMask(magnitudeKey(v))))
+			}
+			return
+		}
+		top := topKMask{threshold: md.cuts[1].threshold, equalLeft: md.cuts[1].blockEq[blk]}
+		for j := range t {
+			v := x[j] - b[j]
+			k := magnitudeKey(v)
+			keep := hi.keepMask(k) &^ top.keepMask(k)
+			t[j] = math.Float32frombits(math.Float32bits(v) & uint32(keep))
+		}
+	case md.mask != nil:
+		mk := md.mask
+		for j := range t {
+			g := lo + j
+			keep := -(uint32(mk[g>>6]>>(g&63)) & 1)
+			t[j] = math.Float32frombits(math.Float32bits(x[j]-b[j]) & keep)
+		}
+	default: // random
+		st, thr := md.stream, md.randThr
+		for j := range t {
+			_, borrow := bits.Sub64(maskBits(st, lo+j), thr, 0)
+			keep := -uint32(borrow)
+			t[j] = math.Float32frombits(math.Float32bits(x[j]-b[j]) & keep)
+		}
+	}
+}
+
+// rankCut selects the c entries of a task vector with the largest |τ| (ties to the
+// lower index): an entry is among them iff its key exceeds threshold, or equals it and
+// is among the first eq such entries. blockEq[b] is how many of those eq are left at the
+// start of block b.
+type rankCut struct {
+	c         int
+	threshold uint32
+	eq        int
+	blockEq   []int
+	l1        float64 // Σ|τ| over the c entries (when rescaling)
+	bucket    uint32  // 16-bit histogram bucket holding the threshold
+	need      int     // entries taken from that bucket
+	above     []float64
+	cand      [][]uint32
+}
+
+// histBits is the width of the first selection pass's histogram of magnitude keys.
+const histBits = 16
+
+// selectRanks finds every cut of the models in sel: a histogram pass (all models at
+// once), a pass collecting the keys of each threshold's bucket, then an exact select
+// among those. With rescale it also sets each model's l1 and l1Kept.
+func selectRanks(base []float32, sel []*gtaModel, rescale bool) {
+	n := len(base)
+	nb := numBlocks(n)
+	const bins = 1 << histBits
+	const shift = 31 - histBits
+	nw := workers(nb)
+	hists := make([]*[]uint32, nw)
+	for w := range hists {
+		hists[w] = getUint32s(len(sel) * bins)
+		clear(*hists[w])
+	}
+	l1 := make([]float64, nb*len(sel))
+	parallelBlocks(n, func(w, blk, lo, hi int) {
+		h := *hists[w]
+		b := base[lo:hi]
+		for k, md := range sel {
+			hk := h[k*bins : (k+1)*bins]
+			x := md.x[lo:hi]
+			var s float64
+			for j, bj := range b {
+				v := x[j] - bj
+				hk[magnitudeKey(v)>>shift]++
+				s += math.Abs(float64(v))
+			}
+			l1[blk*len(sel)+k] = s
+		}
+	})
+	total := make([]int, bins)
+	for k, md := range sel {
+		clear(total)
+		for w := range hists {
+			for bin, c := range (*hists[w])[k*bins : (k+1)*bins] {
+				total[bin] += int(c)
+			}
+		}
+		for _, cut := range md.cuts {
+			cum := 0
+			cut.bucket = math.MaxUint32
+			for bin := bins - 1; bin >= 0 && cut.c > 0; bin-- {
+				if cum+total[bin] >= cut.c {
+					cut.bucket, cut.need = uint32(bin), cut.c-cum
+					break
+				}
+				cum += total[bin]
+			}
+			cut.above = make([]float64, nb)
+			cut.cand = make([][]uint32, nb)
+			cut.blockEq = make([]int, nb)
+		}
+		md.l1 = 0
+		for blk := 0; blk < nb; blk++ {
+			md.l1 += l1[blk*len(sel)+k]
+		}
+	}
+	for _, h := range hists {
+		putUint32s(h)
+	}
+	parallelBlocks(n, func(_, blk, lo, hi int) {
+		b := base[lo:hi]
+		for _, md := range sel {
+			x := md.x[lo:hi]
+			for _, cut := range md.cuts {
+				if cut.c == 0 {
+					continue
+				}
+				bk := cut.bucket
+				var above float64
+				var cand []uint32
+				for j, bj := range b {
+					key := magnitudeKey(x[j] - bj)
+					switch d := key >> shift; {
+					case d > bk:
+						above += float64(math.Float32frombits(key))
+					case d == bk:
+						cand = append(cand, key)
+					}
+				}
+				cut.above[blk], cut.cand[blk] = above, cand
+			}
+		}
+	})
+	for _, md := range sel {
+		for _, cut := range md.cuts {
+			if cut.c == 0 {
+				cut.threshold = math.MaxUint32
+				continue
+			}
+			size := 0
+			for _, c := range cut.cand {
+				size += len(c)
+			}
+			keysP := getUint32s(size)
+			keys := (*keysP)[:0]
+			for _, c := range cut.cand {
+				keys = append(keys, c...)
+			}
+			cut.threshold, cut.eq = kthLargest(keys, cut.need)
+			putUint32s(keysP)
+			left := cut.eq
+			thrVal := float64(math.Float32frombits(cut.threshold))
+			l1 := float64(cut.eq) * thrVal
+			for blk, c := range cut.cand {
+				cut.blockEq[blk] = left
+				l1 += cut.above[blk]
+				for _, key := range c {
+					if key == cut.threshold {
+						left = max(0, left-1)
+					} else if key > cut.threshold {
+						l1 += float64(math.Float32frombits(key))
+					}
+				}
+			}
+			cut.l1 = l1
+			cut.cand, cut.above = nil, nil
+		}
+		if rescale {
+			md.l1Kept = md.cuts[0].l1
+			if len(md.cuts) == 2 {
+				md.l1Kept -= md.cuts[1].l1
+			}
+		}
+	}
+}
