@@ -99,17 +99,22 @@
 // register's cycle, shared per process.
 //
 // Mul builds, per tile of tw block columns (tw·S·4 bytes ≤ 320 KiB: tw = 32 at K = 11,
-// 64 at K ≤ 10, 1 at K = 16, sized for the 512 KiB L2 of this machine), the tables of
-// one input (AVX2: 64 outputs per step), then runs the rows: per block one word load,
-// one 16-byte load of its P ≤ 4 projections, the coefficients decoded in lanes (two
-// variable shifts, a conversion), a multiply by 2^code and an FMA (AVX2 assembly with
-// the rows' words prefetched; a pure-Go loop elsewhere and for P > 4 or the general
-// form). A pruned row's mask bits are walked, so a pruned block costs no load and no
-// arithmetic; the price is a mispredicted loop exit per row and tile. A large product
-// runs on all cores: for each tile they build its tables together (each once, shared),
-// then take chunks of 128 rows from a shared counter (not compress.SplitRows' fixed
-// halves: on a shared machine a core slowed by other work would hold up the product,
-// and each half would build every table). A batch of n inputs is n passes.
+// 64 at K ≤ 10, 1 at K = 16), the tables of one input, then runs the rows. The kernel
+// set is chosen once by CPU features (kernel, bestKernel): AVX-512 F/VL (tables 128
+// outputs per step; rows eight blocks per step: one 8-word load, the positions masked
+// and offset by each block column's table, the four projections of every block as two
+// 64-bit gathers (VPGATHERDQ), the words duplicated into lane pairs and decoded there
+// by variable shifts and a conversion, 2^code from VPERMPS, two FMAs; a row's last
+// cnt mod 8 blocks under a mask; pruned rows take eight block columns at a time, the
+// kept blocks' table offsets compressed by VPCOMPRESSD), else AVX2 (tables 64 outputs
+// per step; rows one block at a time: a word load, one 16-byte load of the P ≤ 4
+// projections, the coefficients decoded in lanes, a multiply by 2^code and an FMA;
+// pruned rows walk their mask bits), else pure Go (also for P > 4 and the general
+// form). Both assembly kernels prefetch the words of the row eight ahead. A large
+// product runs on all cores: for each tile they build its tables together (each once,
+// shared), then take chunks of 128 rows from a shared counter (not compress.SplitRows'
+// fixed halves: on a shared machine a core slowed by other work would hold up the
+// product, and each half would build every table). A batch of n inputs is n passes.
 //
 // # When regenerating beats reading
 //
@@ -119,25 +124,19 @@
 //
 //	SeedLM  (S·C/F_p + R·t_b)/W          dense  R·C·4/B
 //
-// so SeedLM wins when C·4/B > t_b/W (a block's 4·C dense bytes take longer to stream
-// than the block's kernel work) and R > R* = (S·C/F_p)/(W·C·4/B − t_b); the bound, as
-// R grows, is (C·4/B)/(t_b/W). Measured on this machine (AMD EPYC family 23 — AVX2 and
-// FMA, no AVX-512; L1d 32 KiB, L2 512 KiB per core, L3 8 MiB; 2 vCPUs shared with
-// other jobs, so figures move by ±30% between runs): BenchmarkKernels (one core,
-// 4096×4096, defaults) gives F_p ≈ 11 multiply–adds per ns and t_b ≈ 2.3–2.6 ns
-// (4.3–4.8 weights/ns). With S = 2112 and C = 12 the tables cost 2.3 µs per block
-// column. compress.Dense at 16384×4096, batch 1, streams B ≈ 16 GB/s on one core and
-// 20–22 GB/s on two when the machine is quiet (11–12 GB/s when it is busy):
-//
-//	W = 1: 3.0 ns against 2.4 ns per row-block: bound 1.25x, R* ≈ 2.3 µs/0.6 ns ≈ 4,000 rows
-//	W = 2: 2.2 ns against 1.2 ns if two cores ran the kernel twice as fast: bound 1.8x,
-//	       R* ≈ 2.3 µs/2.0 ns ≈ 1,200 rows
-//
-// BenchmarkOperator at 16384×4096, batch 1, quiet machine, medians of 5: one core,
-// packed 4.93 Gweights/s against dense 3.98 (1.24x: the one-core bound, reached); two
-// cores, 6.80 against 5.42 (1.25x), because the second vCPU adds only 1.38x to the
-// packed kernel (and 1.36x to dense), so the two-core bound of 1.8x is not reached.
-// At 4096×4096 (64 MiB, also memory-bound) two cores give 0.94x: R* is close to 4096.
+// so SeedLM wins when C·4/B > t_b/W and R > R* = (S·C/F_p)/(W·C·4/B − t_b); the bound,
+// as R grows, is (C·4/B)/(t_b/W). Measured on this machine (Intel Xeon, AVX-512 F/BW/
+// DQ/VL/VNNI; L1d 48 KiB, L2 2 MiB per core, L3 105 MiB; 2 vCPUs shared with other
+// jobs, so figures move by ±30% between runs), BenchmarkKernels (one core, 4096×4096,
+// defaults, medians of 3): AVX-512 F_p ≈ 23 multiply–adds per ns and t_b ≈ 1.5 ns per
+// 13-weight block (8.6 weights/ns); AVX2 ≈ 17 and 3.3 ns (3.9 weights/ns). Per block
+// the AVX-512 kernel issues about 2.5 instructions and 2 gathered 8-byte loads, against
+// 14 instructions and one 16-byte load for AVX2, and reads 4 bytes of words against
+// dense's 52. BenchmarkOperator, 16384×4096, batch 1, medians of 5 in one run: one
+// core, packed 10.4 ms against dense 24.3 ms (2.34x); two, 8.2 against 14.2 (1.73x),
+// the second vCPU adding only 1.26x to the packed kernel (1.71x to dense); 4096×4096
+// on two cores 1.07x (R* near 4096 rows; the tables, 316 block columns × 27,500
+// multiply–adds, are a larger share).
 //
 // Where it cannot win: a matrix that fits in cache (256×784: dense reads it at
 // 10–12 Gweights/s, and the 66 tables alone cost more than the whole dense product:
