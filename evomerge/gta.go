@@ -278,9 +278,9 @@ func (m gtaMethod) prepareMasks(in MergeInput, params map[string]float64, models
 					for j, b := range base[lo:hi] {
 						a := math.Abs(float64(x[j] - b))
 						all += a
-						if maskBits(st, lo+j) < thr {
-							kept += a
-						}
+						// Branch-free: the keep decisions are coin flips.
+						_, borrow := bits.Sub64(maskBits(st, lo+j), thr, 0)
+						kept += a * float64(borrow)
 					}
 					s[2*k], s[2*k+1] = all, kept
 				}
@@ -411,10 +411,9 @@ func combineConsensus(b []float32, tb [][]float32, ws []float64, models []gtaMod
 			sum += d
 		}
 		// The elected sign is − iff sum < 0 (a zero sum elects +, as in mergekit).
-		var elected uint64
-		if sum < 0 {
-			elected = 1
-		}
+		// (Branch-free: the sign bit; a −0 sum elects −, which changes nothing since
+		// only zeros, which never agree, sum to −0.)
+		elected := math.Float64bits(sum) >> 63
 		var mixed, div float64
 		for i, d := range deltas {
 			agree := agreeMask(math.Float64bits(d), elected)
