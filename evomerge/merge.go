@@ -327,8 +327,10 @@ type mergeOp struct {
 	inputs  []opInput
 	weights []float64          // one per input
 	params  map[string]float64 // the method's parameters (defaults filled in or not)
-	scale   float64            // passthrough only
-	seed    uint64
+	// modelParams are per-model values of PerModel parameters (MergeInput.ModelParams).
+	modelParams map[string][]float64
+	scale       float64 // passthrough only
+	seed        uint64
 	// checkFinite rejects inputs holding NaN or ±Inf, naming file, tensor and element.
 	checkFinite bool
 	context     string // prefix of merge errors, e.g. "group 1: "
@@ -418,7 +420,7 @@ func (op *mergeOp) run(bufs *mergeBuffers) ([]float32, error) {
 		}
 		return out, nil
 	}
-	in := MergeInput{Weights: op.weights, Params: op.params, Seed: op.seed}
+	in := MergeInput{Weights: op.weights, Params: op.params, ModelParams: op.modelParams, Shape: op.out.Shape, Seed: op.seed}
 	models := vals
 	if op.base != nil {
 		in.Base = vals[0]

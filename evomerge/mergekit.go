@@ -42,6 +42,10 @@ import (
 //     or is empty or "*", applies). A per-model parameter is looked up in the source's
 //     parameters, then the slice's, then the global ones; a global one (model-independent)
 //     in the slice's, then the global ones.
+//   - Parameters a method declares PerModel (density, gamma, epsilon) and `weight` may
+//     differ between models (MergeInput.ModelParams); the others (lambda, normalize, t,
+//     ...) are one value per tensor and are an error in a model's or source's parameters
+//     (mergekit would silently ignore them there).
 //   - `weight` is a per-model parameter, required by the methods for which mergekit
 //     requires it (linear, task_arithmetic, ties and the dare/della/breadcrumbs family when
 //     registered); 1 for other methods. The base model's weight is not used by methods that
@@ -406,10 +410,20 @@ func (c *MergeKitConfig) validate() error {
 		names = append(names, k)
 	}
 	sort.Strings(names)
+	perModel := map[string]bool{"weight": true, "scale": true}
+	if m != nil {
+		for _, p := range m.Params() {
+			perModel[p.Name] = p.PerModel
+		}
+	}
 	checkParams := func(field string, ps MergeKitParams) error {
+		modelField := strings.HasPrefix(field, "models[") || strings.Contains(field, ".sources[")
 		for _, k := range slices.Sorted(mapsKeys(ps)) {
 			if !known[k] && !mergeKitIgnored[k] {
 				return fmt.Errorf("%s.%s (line %d): method %s has no parameter %q (its parameters: %s)", field, k, ps[k].line, c.MergeMethod, k, strings.Join(names, ", "))
+			}
+			if modelField && known[k] && !perModel[k] {
+				return fmt.Errorf("%s.%s (line %d): %s is one value for all models of method %s, not a per-model parameter; set it in parameters (or a slice's parameters)", field, k, ps[k].line, k, c.MergeMethod)
 			}
 		}
 		return nil
@@ -977,29 +991,47 @@ func (p *mkPlan) addOp(c *MergeKitConfig, m Method, s mkSlice, refName, outName 
 	}
 	op.params = map[string]float64{}
 	for _, decl := range m.Params() {
-		var vals []float64
-		var fields []string
-		for _, in := range inputs {
-			if v, ok := lookup(decl.Name, &in.src, in.name); ok {
-				vals = append(vals, v)
-				fields = append(fields, in.src.field)
-			}
-		}
-		if len(vals) == 0 {
-			if d, ok := mergeKitDefaults[decl.Name]; ok {
-				op.params[decl.Name] = d
+		if !decl.PerModel {
+			// A global parameter: the slice's setting, else the config's (mergekit
+			// looks these up without a model).
+			if v, ok := lookup(decl.Name, nil, outName); ok {
+				op.params[decl.Name] = v
 			}
 			continue
 		}
-		if len(vals) < len(inputs) {
-			return inputErrorf("parameter %s: set for %s but not for every model of tensor %q; method %s takes one %s for all models of a tensor", decl.Name, strings.Join(fields, ", "), outName, m.Name(), decl.Name)
+		def := decl.Default
+		if d, ok := mergeKitDefaults[decl.Name]; ok {
+			def = d
 		}
-		for i, v := range vals {
-			if v != vals[0] {
-				return inputErrorf("parameter %s: %g for %s but %g for %s (tensor %q); method %s takes one %s for all models of a tensor", decl.Name, vals[0], fields[0], v, fields[i], outName, m.Name(), decl.Name)
+		vals := make([]float64, len(inputs))
+		set, same := false, true
+		for i, in := range inputs {
+			v, ok := lookup(decl.Name, &in.src, in.name)
+			if !ok {
+				v = def
 			}
+			set = set || ok
+			vals[i] = v
+			same = same && v == vals[0]
 		}
-		op.params[decl.Name] = vals[0]
+		switch {
+		case !set && def != decl.Default:
+			op.params[decl.Name] = def
+		case !set:
+		case same:
+			op.params[decl.Name] = vals[0]
+		default:
+			if op.modelParams == nil {
+				op.modelParams = map[string][]float64{}
+			}
+			op.modelParams[decl.Name] = vals
+		}
+	}
+	if len(op.modelParams) > 0 {
+		probe := MergeInput{Models: make([][]float32, len(op.inputs)), ModelParams: op.modelParams}
+		if err := checkModelParams(m, probe); err != nil {
+			return inputErrorf("tensor %q: %w", outName, err)
+		}
 	}
 	if _, err := checkRecipeParams(m, fmt.Sprintf("tensor %q", outName), op.params); err != nil {
 		return inputErrorf("%w", err)

@@ -369,7 +369,8 @@ func TestMergeKitErrors(t *testing.T) {
 		{"unknown method", strings.Replace(ties(m[0], m[1], m[2]), "ties", "tiez", 1), []string{"merge_method", `unknown merge method "tiez"`, "passthrough"}},
 		{"unknown parameter", ties(m[0], m[1], m[2]) + "parameters:\n  rescale: true\n", []string{"parameters.rescale", `no parameter "rescale"`}},
 		{"missing weight", fmt.Sprintf("merge_method: ties\nbase_model: %s\nmodels:\n  - model: %s\n", m[0], m[1]), []string{"models[0].parameters.weight", "missing"}},
-		{"per-model density differs", strings.Replace(ties(m[0], m[1], m[2]), "density: 0.5", "density: 0.3", 1), []string{"parameter density", "0.3 for models[0]", "0.5 for models[1]"}},
+		{"global parameter per model", strings.Replace(ties(m[0], m[1], m[2]), "density: 0.5}", "density: 0.5, lambda: 2}", 1), []string{"models[0].parameters.lambda", "not a per-model parameter"}},
+		{"per-model density out of range", strings.Replace(ties(m[0], m[1], m[2]), "density: 0.5", "density: 1.5", 1), []string{"parameter density of model 0 = 1.5 is outside [0, 1]"}},
 		{"density out of range", strings.ReplaceAll(ties(m[0], m[1], m[2]), "density: 0.5", "density: 1.5"), []string{"density = 1.5 is outside [0, 1]"}},
 		{"missing model", ties(m[0], m[1], filepath.Join(dir, "nope")), []string{"models[1].model", "no such file"}},
 		{"no base", fmt.Sprintf("merge_method: ties\nmodels:\n  - model: %s\n", m[1]), []string{"base_model", "needs a base"}},
@@ -401,6 +402,54 @@ func TestMergeKitErrors(t *testing.T) {
 				t.Errorf("left behind %v", left)
 			}
 		})
+	}
+}
+
+// Per-model densities reach the method as MergeInput.ModelParams, and the tensor's shape
+// as MergeInput.Shape: the output equals TIES run by hand on the decoded tensors.
+func TestMergeKitPerModelParams(t *testing.T) {
+	dir := t.TempDir()
+	m := synthFamily(t, dir, 2, tensor.SynthConfig{Hidden: 16, Intermediate: 24, Layers: 2, Vocab: 20, DType: tensor.F32, ShardBytes: 1 << 20, Seed: 4})
+	c := parseMK(t, fmt.Sprintf(`
+merge_method: ties
+base_model: %s
+models:
+  - model: %s
+    parameters: {weight: 1, density: 0.3}
+  - model: %s
+    parameters: {weight: 0.5, density: [0.9, 0.6]}
+parameters: {lambda: 0.8}
+`, m[0], m[1], m[2]))
+	out := filepath.Join(dir, "out")
+	if _, err := MergeKit(context.Background(), c, out, MergeKitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	base, a, b := readCheckpoint(t, m[0]), readCheckpoint(t, m[1]), readCheckpoint(t, m[2])
+	got := readCheckpoint(t, out)
+	ties, _ := LookupMethod("ties")
+	for name, g := range got {
+		tt := 1.0 // post-layer tensors
+		if l, ok := LayerIndex(name); ok {
+			tt = float64(l)
+		} else if isEmbedding(name) {
+			tt = 0
+		}
+		in := MergeInput{
+			Base:        valuesOf(t, base[name]),
+			Models:      [][]float32{valuesOf(t, a[name]), valuesOf(t, b[name])},
+			Weights:     []float64{1, 0.5},
+			Params:      map[string]float64{"lambda": 0.8},
+			ModelParams: map[string][]float64{"density": {0.3, 0.9 + (0.6-0.9)*tt}},
+			Shape:       g.Shape,
+			Seed:        tensorSeed(name),
+		}
+		want := make([]float32, len(in.Base))
+		if err := ties.Merge(in, want); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(valuesOf(t, g), want) {
+			t.Errorf("%s: differs from TIES with per-model densities %v", name, in.ModelParams["density"])
+		}
 	}
 }
 
