@@ -62,13 +62,15 @@ func New(st store.Store) *Activities {
 }
 
 // badInput marks err as the user's fault: retrying cannot help.
+// The error's text is the failure's message; it is not also attached as the cause, which
+// would print the same text a second time after the message.
 func badInput(err error) error {
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrBadInput, err)
+	return temporal.NewNonRetryableApplicationError(err.Error(), ErrBadInput, nil)
 }
 
 // badRecipe marks err as the fault of one child's recipe.
 func badRecipe(err error) error {
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrBadRecipe, err)
+	return temporal.NewNonRetryableApplicationError(err.Error(), ErrBadRecipe, nil)
 }
 
 // classify decides once, at the activity boundary, whether err is worth a retry:
