@@ -52,5 +52,5 @@ func TestREADMEMethodTableMatchesRegistry(t *testing.T) {
 	if shown == 0 {
 		t.Fatalf("README.md has no merge-method table; add:\n%s", want)
 	}
-	t.Logf("README.md's merge-method table lacks %d of the registry's %d rows; replace it with:\n%s", len(wantRows)-2-shown, len(wantRows)-2, want)
+	t.Errorf("README.md's merge-method table lacks %d of the registry's %d rows; replace it with:\n%s", len(wantRows)-2-shown, len(wantRows)-2, want)
 }
