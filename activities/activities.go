@@ -32,9 +32,9 @@ import (
 // Versions of each step's code: part of every memo key, bumped when outputs change.
 const (
 	ingestVersion   = "ingest/v1"
-	mergeVersion    = "merge/v2"
+	mergeVersion    = "merge/v3"
 	compressVersion = "compress/v4"
-	benchVersion    = "bench/v2"
+	benchVersion    = "bench/v3"
 )
 
 // Error types of non-retryable failures: ErrBadInput for the user's input (files,
