@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ import (
 
 // Versions of each step's code: part of every memo key, bumped when outputs change.
 const (
-	ingestVersion   = "ingest/v1"
+	ingestVersion   = "ingest/v2"
 	mergeVersion    = "merge/v3"
 	compressVersion = "compress/v4"
 	benchVersion    = "bench/v3"
@@ -213,6 +214,9 @@ func (a *Activities) ingestOne(m evomerge.ModelSpec) (store.Ref, []tensor.Info, 
 			if err != nil {
 				return err
 			}
+			if err := checkFiniteTensor(m.Path, t); err != nil {
+				return err
+			}
 			if err := w.Write(t); err != nil {
 				return err
 			}
@@ -230,6 +234,27 @@ func (a *Activities) ingestOne(m evomerge.ModelSpec) (store.Ref, []tensor.Info, 
 	}
 	ref, err := a.Store.PutFile(key, f.Name())
 	return ref, infos, err
+}
+
+// checkFiniteTensor fails on the first NaN or infinite weight of a float tensor, naming
+// the model, tensor and element: a seed with one NaN weight would otherwise run every
+// generation and end in "no child passed the gates".
+func checkFiniteTensor(path string, t *tensor.Tensor) error {
+	switch t.DType {
+	case tensor.F32, tensor.F16, tensor.BF16:
+	default:
+		return nil
+	}
+	v, err := t.Float32s()
+	if err != nil {
+		return err
+	}
+	for j, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("%s: tensor %q: element %d is %g; the model has non-finite weights", path, t.Name, j, x)
+		}
+	}
+	return nil
 }
 
 // fingerprint identifies the current contents of a model path without reading it: size,

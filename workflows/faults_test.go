@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/evomerge/evomerge/activities"
 	"github.com/evomerge/evomerge/evomerge"
+	"github.com/evomerge/evomerge/nn"
 	"github.com/evomerge/evomerge/store"
 	"github.com/evomerge/evomerge/worker"
 	"github.com/evomerge/evomerge/workflows"
@@ -36,19 +38,45 @@ func TestCorruptSeedFailsWithoutRetry(t *testing.T) {
 	if err := os.WriteFile(corrupt, good[:len(good)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ms := []evomerge.ModelSpec{models[0], {Name: "truncated", Path: corrupt}, models[2]}
-	cfg := e2eConfig("corrupt-seed", ms, filepath.Join(dir, "out"))
+	failSeedRun(t, dir, "corrupt-seed", corrupt, "")
+}
+
+// A seed with one NaN weight fails before the first generation, naming the file and the
+// tensor, instead of running every generation into "no child passed the gates".
+func TestNonFiniteSeedFailsBeforeTheFirstGeneration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the in-process server")
+	}
+	dir := t.TempDir()
+	m, err := nn.LoadFile(models[1].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Weights[1][77] = float32(math.NaN())
+	bad := filepath.Join(dir, "nan.safetensors")
+	if err := m.SaveFile(bad); err != nil {
+		t.Fatal(err)
+	}
+	failSeedRun(t, dir, "nan-seed", bad, `tensor "fc2.weight": element 77 is NaN`)
+}
+
+// failSeedRun runs a config whose second seed is path and checks the run fails with one
+// non-retryable bad-input error naming path (and want), with nothing left in the store.
+func failSeedRun(t *testing.T, dir, name, corrupt, want string) {
+	t.Helper()
+	ms := []evomerge.ModelSpec{models[0], {Name: "bad-seed", Path: corrupt}, models[2]}
+	cfg := e2eConfig(name, ms, filepath.Join(dir, "out"))
 	storeDir := filepath.Join(dir, "store")
 	st, err := store.OpenFS(storeDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.NewWorker("corrupt", func(r sdkworker.Registry) { worker.Register(r, activities.New(st)) })
+	ts.NewWorker(name, func(r sdkworker.Registry) { worker.Register(r, activities.New(st)) })
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := ts.GetDefaultClient()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: cfg.Name, TaskQueue: "corrupt"}, workflows.EvolutionWorkflow, workflows.RunInput{Config: cfg})
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: cfg.Name, TaskQueue: name}, workflows.EvolutionWorkflow, workflows.RunInput{Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +85,11 @@ func TestCorruptSeedFailsWithoutRetry(t *testing.T) {
 	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrBadInput || !appErr.NonRetryable() {
 		t.Fatalf("want a non-retryable %s error, got %v", activities.ErrBadInput, err)
 	}
-	if !strings.Contains(err.Error(), corrupt) {
-		t.Errorf("error should name the file %s: %v", corrupt, err)
+	if !strings.Contains(err.Error(), corrupt) || !strings.Contains(err.Error(), want) {
+		t.Errorf("error should name the file %s and say %q: %v", corrupt, want, err)
+	}
+	if n := strings.Count(err.Error(), corrupt); n != 1 {
+		t.Errorf("the file is named %d times; say it once: %v", n, err)
 	}
 
 	// The Ingest activity ran once.
