@@ -35,7 +35,7 @@ const (
 	ingestVersion   = "ingest/v2"
 	mergeVersion    = "merge/v3"
 	compressVersion = "compress/v4"
-	benchVersion    = "bench/v3"
+	benchVersion    = "bench/v4"
 )
 
 // Error types of non-retryable failures: ErrBadInput for the user's input (files,

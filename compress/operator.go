@@ -80,9 +80,23 @@ func (d *Dense) Mul(n int, x, y []float32) {
 	if n == 0 || d.rows == 0 {
 		return
 	}
-	SplitRows(d.rows, int64(n)*int64(d.rows)*int64(d.cols), func(lo, hi int) {
+	work := int64(n) * int64(d.rows) * int64(d.cols)
+	if Serial(d.rows, work) {
+		// No closure: it would escape to SplitRows' goroutines and cost an allocation
+		// per call, which small products (an MNIST layer) feel.
+		f32.Gemm(d.w, d.rows, d.cols, n, x, y, d.rows, 0)
+		return
+	}
+	SplitRows(d.rows, work, func(lo, hi int) {
 		f32.Gemm(d.w[lo*d.cols:hi*d.cols], hi-lo, d.cols, n, x, y, d.rows, lo)
 	})
+}
+
+// Serial reports whether SplitRows(rows, work, fn) would make one call on the calling
+// goroutine: kernels check it first to call their row function directly, without a
+// closure that escapes (an allocation per product).
+func Serial(rows int, work int64) bool {
+	return work < ParallelWork || runtime.GOMAXPROCS(0) < 2 || rows < 32
 }
 
 // ParallelWork is the number of multiply–adds (or weights touched) above which a
@@ -95,11 +109,11 @@ const ParallelWork = 1 << 20
 // run concurrently, of near-equal sizes with boundaries on multiples of 16 rows so that
 // kernels working on row blocks see whole blocks. It returns when every call has.
 func SplitRows(rows int, work int64, fn func(lo, hi int)) {
-	p := runtime.GOMAXPROCS(0)
-	if work < ParallelWork || p < 2 || rows < 32 {
+	if Serial(rows, work) {
 		fn(0, rows)
 		return
 	}
+	p := runtime.GOMAXPROCS(0)
 	p = min(p, rows/16)
 	// bound(i) is i·rows/p rounded to a multiple of 16: p non-empty ranges, as
 	// rows ≥ 16·p.

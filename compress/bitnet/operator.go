@@ -114,7 +114,6 @@ func (t *Ternary) Mul(n int, x, y []float32) {
 	if s == nil {
 		s = &mulScratch{}
 	}
-	k := t.kernel
 	xlen := t.chunks * chunkCols
 	blocks := len(t.codes) / (rowBlock * t.chunks * chunkBytes)
 	if cap(s.q) < n*xlen {
@@ -129,32 +128,44 @@ func (t *Ternary) Mul(n int, x, y []float32) {
 		inv[b], sum[b] = QuantizeActivations(x[b*t.cols:(b+1)*t.cols], q)
 		clear(q[t.cols:])
 	}
+	rows, work := blocks*rowBlock, int64(n)*int64(t.rows)*int64(t.cols)
+	if compress.Serial(rows, work) {
+		t.mulRows(s, n, y, 0, rows) // no escaping closure: no allocation per call
+	} else {
+		compress.SplitRows(rows, work, func(lo, hi int) { t.mulRows(s, n, y, lo, hi) })
+	}
+	t.scratch.Put(s)
+}
+
+// mulRows is Mul's work on row blocks [lo, hi) for the n inputs already quantized into s.
+func (t *Ternary) mulRows(s *mulScratch, n int, y []float32, lo, hi int) {
+	k := t.kernel
+	xlen := t.chunks * chunkCols
+	blocks := len(t.codes) / (rowBlock * t.chunks * chunkBytes)
 	stride := t.chunks * chunkBytes
-	compress.SplitRows(blocks*rowBlock, int64(n)*int64(t.rows)*int64(t.cols), func(lo, hi int) {
-		// Row tiles of 64 rows (16 KiB of codes at 4096 columns) stay in cache while every
-		// input of the batch passes over them.
-		for r0 := lo; r0 < hi; r0 += 64 {
-			r1 := min(hi, r0+64)
-			codes := t.codes[r0*stride : r1*stride]
-			accOf := func(b int) []int32 { return s.acc[b*blocks*rowBlock+r0 : b*blocks*rowBlock+r1] }
-			qOf := func(b int) []int8 { return s.q[b*xlen : (b+1)*xlen] }
-			b := 0
-			if k.rows2 != nil {
-				for ; b+1 < n; b += 2 {
-					k.rows2(codes, stride, t.chunks, qOf(b), qOf(b+1), accOf(b), accOf(b+1))
-				}
-			}
-			for ; b < n; b++ {
-				k.rows(codes, stride, t.chunks, qOf(b), accOf(b))
-			}
-			if e := min(r1, t.rows); e > r0 {
-				for b := range n {
-					scaleOut(y[b*t.rows+r0:b*t.rows+e], accOf(b)[:e-r0], t.rowScales(r0, e), sum[b], inv[b])
-				}
+	inv, sum := s.inv, s.sum
+	// Row tiles of 64 rows (16 KiB of codes at 4096 columns) stay in cache while every
+	// input of the batch passes over them.
+	for r0 := lo; r0 < hi; r0 += 64 {
+		r1 := min(hi, r0+64)
+		codes := t.codes[r0*stride : r1*stride]
+		accOf := func(b int) []int32 { return s.acc[b*blocks*rowBlock+r0 : b*blocks*rowBlock+r1] }
+		qOf := func(b int) []int8 { return s.q[b*xlen : (b+1)*xlen] }
+		b := 0
+		if k.rows2 != nil {
+			for ; b+1 < n; b += 2 {
+				k.rows2(codes, stride, t.chunks, qOf(b), qOf(b+1), accOf(b), accOf(b+1))
 			}
 		}
-	})
-	t.scratch.Put(s)
+		for ; b < n; b++ {
+			k.rows(codes, stride, t.chunks, qOf(b), accOf(b))
+		}
+		if e := min(r1, t.rows); e > r0 {
+			for b := range n {
+				scaleOut(y[b*t.rows+r0:b*t.rows+e], accOf(b)[:e-r0], t.rowScales(r0, e), sum[b], inv[b])
+			}
+		}
+	}
 }
 
 // rowScales returns the scales of rows [lo, hi): theirs, or the matrix's one γ.
