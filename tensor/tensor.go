@@ -1,11 +1,8 @@
 package tensor
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
-
-	"github.com/x448/float16"
 )
 
 // DType is a safetensors element type.
@@ -63,29 +60,7 @@ func (t *Tensor) Float32s() ([]float32, error) {
 		return nil, fmt.Errorf("tensor %q: %d bytes of data for dtype %s and shape %v (want %d)", t.Name, len(t.Data), t.DType, t.Shape, want)
 	}
 	out := make([]float32, n)
-	b := t.Data
-	switch t.DType {
-	case F32:
-		for i := range out {
-			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-		}
-	case F16:
-		for i := range out {
-			out[i] = float16.Frombits(binary.LittleEndian.Uint16(b[2*i:])).Float32()
-		}
-	case BF16:
-		for i := range out {
-			out[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*i:])) << 16)
-		}
-	case I8:
-		for i := range out {
-			out[i] = float32(int8(b[i]))
-		}
-	case U8:
-		for i := range out {
-			out[i] = float32(b[i])
-		}
-	}
+	decodeInto(out, t.Data, t.DType)
 	return out, nil
 }
 
@@ -96,20 +71,9 @@ func FromFloat32(name string, dt DType, shape []int, values []float32) *Tensor {
 		panic(fmt.Sprintf("tensor.FromFloat32 %q: %d values for shape %v", name, len(values), shape))
 	}
 	t := &Tensor{Name: name, DType: dt, Shape: append([]int(nil), shape...), Data: make([]byte, len(values)*dt.Size())}
-	b := t.Data
 	switch dt {
-	case F32:
-		for i, v := range values {
-			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-		}
-	case F16:
-		for i, v := range values {
-			binary.LittleEndian.PutUint16(b[2*i:], float16.Fromfloat32(v).Bits())
-		}
-	case BF16:
-		for i, v := range values {
-			binary.LittleEndian.PutUint16(b[2*i:], float32ToBF16(v))
-		}
+	case F32, F16, BF16:
+		encodeInto(t.Data, values, dt)
 	default:
 		panic(fmt.Sprintf("tensor.FromFloat32 %q: %s is not a float dtype", name, dt))
 	}
