@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -249,10 +248,8 @@ func checkFiniteTensor(path string, t *tensor.Tensor) error {
 	if err != nil {
 		return err
 	}
-	for j, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return fmt.Errorf("%s: tensor %q: element %d is %g; the model has non-finite weights", path, t.Name, j, x)
-		}
+	if j := tensor.FirstNonFinite(v); j >= 0 {
+		return fmt.Errorf("%s: tensor %q: element %d is %g; the model has non-finite weights", path, t.Name, j, v[j])
 	}
 	return nil
 }

@@ -437,11 +437,8 @@ func (op *mergeOp) run(bufs *mergeBuffers) ([]float32, error) {
 // checkFinite returns an error naming the model, tensor and first element that is NaN or
 // infinite (all exponent bits set).
 func checkFinite(in *opInput, v []float32) error {
-	const exp = 0x7f800000
-	for j, x := range v {
-		if math.Float32bits(x)&exp == exp {
-			return fmt.Errorf("%s: tensor %q: element %d is %g; the model has non-finite weights", in.label, in.name, j, x)
-		}
+	if j := tensor.FirstNonFinite(v); j >= 0 {
+		return fmt.Errorf("%s: tensor %q: element %d is %g; the model has non-finite weights", in.label, in.name, j, v[j])
 	}
 	return nil
 }

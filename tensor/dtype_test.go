@@ -116,3 +116,15 @@ func TestIntegerDecode(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstNonFinite(t *testing.T) {
+	inf := float32(math.Inf(-1))
+	for _, c := range []struct {
+		v    []float32
+		want int
+	}{{nil, -1}, {[]float32{0, 1, -3e38, math.SmallestNonzeroFloat32}, -1}, {[]float32{1, float32(math.NaN()), inf}, 1}, {[]float32{0, 0, inf}, 2}} {
+		if got := FirstNonFinite(c.v); got != c.want {
+			t.Errorf("FirstNonFinite(%v) = %d, want %d", c.v, got, c.want)
+		}
+	}
+}

@@ -89,3 +89,15 @@ func float32ToBF16(v float32) uint16 {
 	u += 0x7fff + (u>>16)&1
 	return uint16(u >> 16)
 }
+
+// FirstNonFinite is the index of the first NaN or infinite value of v (all exponent bits
+// set), or -1 if every value is finite.
+func FirstNonFinite(v []float32) int {
+	const exp = 0x7f800000
+	for j, x := range v {
+		if math.Float32bits(x)&exp == exp {
+			return j
+		}
+	}
+	return -1
+}
