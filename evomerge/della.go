@@ -27,7 +27,7 @@ func init() {
 func dellaMask(base []float32, md *gtaModel, density, eps float64, cols int, rescale bool) {
 	n := len(base)
 	words := (n + 63) / 64
-	mp := getUint64s(words)
+	mp := uint64Pool.get(words)
 	mask := *mp
 	clear(mask)
 	md.mask = mask

@@ -195,7 +195,7 @@ func (m gtaMethod) Merge(in MergeInput, out []float32) error {
 	for i := range models {
 		if models[i].mask != nil {
 			mk := models[i].mask
-			putUint64s(&mk)
+			uint64Pool.put(&mk)
 		}
 	}
 	return nil
@@ -362,7 +362,7 @@ func gtaKernel(base []float32, models []gtaModel, consensus bool, lambda float64
 	nw := workers(numBlocks(n))
 	scratch := make([]*[]float32, nw)
 	for w := range scratch {
-		scratch[w] = getFloat32s(nm * min(n, blockSize))
+		scratch[w] = float32Pool.get(nm * min(n, blockSize))
 	}
 	parallelBlocks(n, func(w, blk, lo, hi int) {
 		sz := hi - lo
@@ -389,7 +389,7 @@ func gtaKernel(base []float32, models []gtaModel, consensus bool, lambda float64
 		combineConsensus(b, tb, ws, models, lambda, normalize, o)
 	})
 	for _, p := range scratch {
-		putFloat32s(p)
+		float32Pool.put(p)
 	}
 }
 
@@ -500,7 +500,7 @@ func selectRanks(base []float32, sel []*gtaModel, rescale bool) {
 	nw := workers(nb)
 	hists := make([]*[]uint32, nw)
 	for w := range hists {
-		hists[w] = getUint32s(len(sel) * bins)
+		hists[w] = uint32Pool.get(len(sel) * bins)
 		clear(*hists[w])
 	}
 	l1 := make([]float64, nb*len(sel))
@@ -547,7 +547,7 @@ func selectRanks(base []float32, sel []*gtaModel, rescale bool) {
 		}
 	}
 	for _, h := range hists {
-		putUint32s(h)
+		uint32Pool.put(h)
 	}
 	parallelBlocks(n, func(_, blk, lo, hi int) {
 		b := base[lo:hi]
@@ -583,13 +583,13 @@ func selectRanks(base []float32, sel []*gtaModel, rescale bool) {
 			for _, c := range cut.cand {
 				size += len(c)
 			}
-			keysP := getUint32s(size)
+			keysP := uint32Pool.get(size)
 			keys := (*keysP)[:0]
 			for _, c := range cut.cand {
 				keys = append(keys, c...)
 			}
 			cut.threshold, cut.eq = kthLargest(keys, cut.need)
-			putUint32s(keysP)
+			uint32Pool.put(keysP)
 			left := cut.eq
 			thrVal := float64(math.Float32frombits(cut.threshold))
 			l1 := float64(cut.eq) * thrVal

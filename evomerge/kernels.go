@@ -83,44 +83,27 @@ func parallelSums(n, k int, part func(lo, hi int, sums []float64)) []float64 {
 	return total
 }
 
-// float32Pool and friends hold scratch reused across Merge calls (first touch of fresh
-// memory costs page faults; the garbage collector would otherwise clear it again).
-var float32Pool, uint32Pool, uint64Pool sync.Pool
+// slicePool holds scratch slices reused across Merge calls (first touch of fresh memory
+// costs page faults; the garbage collector would otherwise clear it again).
+type slicePool[T any] struct{ p sync.Pool }
 
-// getFloat32s returns a scratch slice of n float32s, contents undefined; putFloat32s
-// returns it to the pool.
-func getFloat32s(n int) *[]float32 {
-	if p, ok := float32Pool.Get().(*[]float32); ok && cap(*p) >= n {
+// get returns a scratch slice of n elements, contents undefined; put returns it.
+func (sp *slicePool[T]) get(n int) *[]T {
+	if p, ok := sp.p.Get().(*[]T); ok && cap(*p) >= n {
 		*p = (*p)[:n]
 		return p
 	}
-	s := make([]float32, n)
+	s := make([]T, n)
 	return &s
 }
 
-func putFloat32s(p *[]float32) { float32Pool.Put(p) }
+func (sp *slicePool[T]) put(p *[]T) { sp.p.Put(p) }
 
-func getUint32s(n int) *[]uint32 {
-	if p, ok := uint32Pool.Get().(*[]uint32); ok && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
-	}
-	s := make([]uint32, n)
-	return &s
-}
-
-func putUint32s(p *[]uint32) { uint32Pool.Put(p) }
-
-func getUint64s(n int) *[]uint64 {
-	if p, ok := uint64Pool.Get().(*[]uint64); ok && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
-	}
-	s := make([]uint64, n)
-	return &s
-}
-
-func putUint64s(p *[]uint64) { uint64Pool.Put(p) }
+var (
+	float32Pool slicePool[float32]
+	uint32Pool  slicePool[uint32]
+	uint64Pool  slicePool[uint64]
+)
 
 // mix64 is the splitmix64 finalizer, a bijective 64-bit hash.
 func mix64(z uint64) uint64 {
