@@ -164,6 +164,12 @@ func (s *netScratch) ensure(cfg Config, batch int) {
 
 var netScratchPool = sync.Pool{New: func() any { return new(netScratch) }}
 
+// biasMuler is an operator that applies a layer's bias and ReLU in its own output pass
+// (bitnet.Ternary.MulBias), bit for bit as forward's loops would after Mul.
+type biasMuler interface {
+	MulBias(n int, x, y, bias []float32, relu bool)
+}
+
 // forward runs batch inputs x (row-major) through n into s.acts and returns the logits.
 func (n *Network) forward(s *netScratch, batch int, x []float32) []float32 {
 	s.ensure(n.Config, batch)
@@ -171,6 +177,11 @@ func (n *Network) forward(s *netScratch, batch int, x []float32) []float32 {
 	in := x
 	for l, layer := range n.Layers {
 		h := s.acts[l]
+		if f, ok := layer.W.(biasMuler); ok {
+			f.MulBias(batch, in, h, layer.B, l != last)
+			in = h
+			continue
+		}
 		layer.W.Mul(batch, in, h)
 		out := len(layer.B)
 		for b := range batch {

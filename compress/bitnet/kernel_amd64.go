@@ -58,6 +58,23 @@ var vnniKernel = kernel{name: "avx512vnni", group: 4, rows: func(codes []byte, s
 	rowsVNNI(unsafe.SliceData(codes), stride, blocks, chunks/4, chunks%4, unsafe.SliceData(q), unsafe.SliceData(acc))
 }}
 
+// rowsVNNIB is the AVX-512 VNNI broadcast kernel (kernel_vnnib_amd64.s): blocks blocks
+// of four rows, each row chunks chunks of 16 bytes in newTernary's layout for groups of
+// one chunk; q in natural order; acc gets 4·blocks sums.
+//
+//go:noescape
+func rowsVNNIB(codes *byte, stride, blocks, chunks int, q *int8, acc *int32)
+
+var vnniBKernel = kernel{name: "avx512vnni-b", group: 1, rows: func(codes []byte, stride, chunks int, q []int8, acc []int32) {
+	blocks := len(codes) / stride / rowBlock
+	if blocks == 0 {
+		return
+	}
+	_ = acc[blocks*rowBlock-1]
+	_ = q[chunks*chunkCols-1]
+	rowsVNNIB(unsafe.SliceData(codes), stride, blocks, chunks, unsafe.SliceData(q), unsafe.SliceData(acc))
+}}
+
 // haveVNNI reports whether this CPU runs rowsVNNI: AVX-512 F, BW and VL with VNNI.
 var haveVNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
 
@@ -84,13 +101,46 @@ func quantizeActivationsAVX2(x []float32, q []int8) (inv float32, sum int32) {
 	return inv, sum
 }
 
+//go:noescape
+func scaleOutAVX512(y *float32, acc *int32, scale *float32, bias *float32, n int, sum int32, inv float32, mode int)
+
+// scaleOutFast is scaleOutGo in AVX-512 (scale_amd64.s).
+func scaleOutFast(y []float32, acc []int32, scale, bias []float32, sum int32, inv float32, relu bool) {
+	n := len(y)
+	if n == 0 {
+		return
+	}
+	_ = acc[n-1]
+	mode := 0
+	if len(scale) != 1 {
+		_ = scale[n-1]
+		mode |= 1
+	}
+	var b *float32
+	if bias != nil {
+		_ = bias[n-1]
+		b = unsafe.SliceData(bias)
+		mode |= 2
+	}
+	if relu {
+		mode |= 4
+	}
+	scaleOutAVX512(unsafe.SliceData(y), unsafe.SliceData(acc), unsafe.SliceData(scale), b, n, sum, inv, mode)
+}
+
+// haveAVX512 reports whether this CPU runs scaleOutAVX512.
+var haveAVX512 = cpu.X86.HasAVX512F
+
 func init() {
 	if cpu.X86.HasAVX2 {
 		activeKernel = avx2Kernel
 		quantizeActivations = quantizeActivationsAVX2
 	}
 	if haveVNNI {
-		activeKernel = vnniKernel
+		activeKernel = vnniBKernel
+	}
+	if haveAVX512 {
+		scaleOut = scaleOutFast
 	}
 }
 
@@ -101,7 +151,7 @@ func fastKernels() []kernel {
 		ks = append(ks, avx2Kernel)
 	}
 	if haveVNNI {
-		ks = append(ks, vnniKernel)
+		ks = append(ks, vnniKernel, vnniBKernel)
 	}
 	return ks
 }

@@ -51,6 +51,9 @@ type mulScratch struct {
 	acc []int32
 	inv []float32
 	sum []int32
+	// The bias and ReLU of the MulBias call in progress.
+	bias []float32
+	relu bool
 }
 
 // Rows returns the number of outputs.
@@ -107,6 +110,24 @@ func packGroup(o []byte, w []int8) {
 // on its own (per-token absmax). Large products split their rows across cores.
 func (t *Ternary) Mul(n int, x, y []float32) {
 	compress.CheckMul("bitnet.Ternary.Mul", t, n, x, y)
+	t.mul(n, x, y, nil, false)
+}
+
+// MulBias sets y = W·x + bias for each of the n inputs, then y = max(y, 0) when relu: a
+// layer of an MLP in one call, with the bias and the ReLU applied in the pass that scales
+// the integer sums back to float32. The result is bit for bit that of Mul followed by
+// y[i] += bias[i] and y[i] = max(y[i], 0) (Go's max: a NaN stays NaN). It panics if
+// len(bias) ≠ Rows() or x, y have the wrong lengths.
+func (t *Ternary) MulBias(n int, x, y, bias []float32, relu bool) {
+	compress.CheckMul("bitnet.Ternary.MulBias", t, n, x, y)
+	if len(bias) != t.rows {
+		panic(fmt.Sprintf("bitnet.Ternary.MulBias: %d biases for %d rows", len(bias), t.rows))
+	}
+	t.mul(n, x, y, bias, relu)
+}
+
+// mul is Mul (bias nil, relu false) and MulBias, after the argument checks.
+func (t *Ternary) mul(n int, x, y, bias []float32, relu bool) {
 	if n == 0 || t.rows == 0 {
 		return
 	}
@@ -122,6 +143,7 @@ func (t *Ternary) Mul(n int, x, y []float32) {
 	s.q = s.q[:n*xlen]
 	s.acc = grow(s.acc, n*blocks*rowBlock)
 	s.inv, s.sum = grow(s.inv, n), grow(s.sum, n)
+	s.bias, s.relu = bias, relu
 	inv, sum := s.inv, s.sum
 	for b := range n {
 		q := s.q[b*xlen : (b+1)*xlen]
@@ -134,6 +156,7 @@ func (t *Ternary) Mul(n int, x, y []float32) {
 	} else {
 		compress.SplitRows(rows, work, func(lo, hi int) { t.mulRows(s, n, y, lo, hi) })
 	}
+	s.bias = nil
 	t.scratch.Put(s)
 }
 
@@ -161,8 +184,12 @@ func (t *Ternary) mulRows(s *mulScratch, n int, y []float32, lo, hi int) {
 			k.rows(codes, stride, t.chunks, qOf(b), accOf(b))
 		}
 		if e := min(r1, t.rows); e > r0 {
+			var bias []float32
+			if s.bias != nil {
+				bias = s.bias[r0:e]
+			}
 			for b := range n {
-				scaleOut(y[b*t.rows+r0:b*t.rows+e], accOf(b)[:e-r0], t.rowScales(r0, e), sum[b], inv[b])
+				scaleOut(y[b*t.rows+r0:b*t.rows+e], accOf(b)[:e-r0], t.rowScales(r0, e), bias, sum[b], inv[b], s.relu)
 			}
 		}
 	}
@@ -178,18 +205,32 @@ func (t *Ternary) rowScales(lo, hi int) []float32 {
 
 // scaleOut sets y[i] = (acc[i] − sum)·scale[i]·inv, or with scale[0] for every i when
 // scale holds one value: the integer dot products back to float32 (len(acc) ≥ len(y)).
-func scaleOut(y []float32, acc []int32, scale []float32, sum int32, inv float32) {
+// With a bias (len(bias) ≥ len(y)) it adds bias[i], and with relu it then takes
+// max(·, 0): the fastest implementation this CPU runs (kernel_amd64.go), bit-identical
+// to scaleOutGo.
+var scaleOut = scaleOutGo
+
+// scaleOutGo is scaleOut in Go, the reference for the assembly. The explicit float32
+// conversions round each product on its own, so no compiler may fuse it with the bias
+// addition.
+func scaleOutGo(y []float32, acc []int32, scale, bias []float32, sum int32, inv float32, relu bool) {
 	acc = acc[:len(y)]
-	if len(scale) == 1 {
-		g := scale[0] * inv
-		for i := range y {
-			y[i] = float32(acc[i]-sum) * g
-		}
-		return
+	if bias != nil {
+		bias = bias[:len(y)]
 	}
-	scale = scale[:len(y)]
+	g := scale[0] * inv
 	for i := range y {
-		y[i] = float32(acc[i]-sum) * (scale[i] * inv)
+		if len(scale) != 1 {
+			g = scale[i] * inv
+		}
+		v := float32(float32(acc[i]-sum) * g)
+		if bias != nil {
+			v += bias[i]
+		}
+		if relu {
+			v = max(v, 0)
+		}
+		y[i] = v
 	}
 }
 
@@ -243,7 +284,7 @@ func rowsGeneric(codes []byte, stride, chunks int, q []int8, acc []int32) {
 // activeKernel is the fastest kernel this CPU runs (set in kernel_amd64.go).
 var activeKernel = genericKernel
 
-// KernelName names the integer kernel in use ("avx512vnni", "avx2" or "go").
+// KernelName names the integer kernel in use ("avx512vnni-b", "avx512vnni", "avx2" or "go").
 func KernelName() string { return activeKernel.name }
 
 // String describes the operator.
