@@ -58,9 +58,7 @@ func TestMulBiasIsMulThenBiasAndReLU(t *testing.T) {
 				for _, k := range kernels {
 					for _, relu := range []bool{false, true} {
 						t.Run(fmt.Sprintf("%dx%d/%d/b%d/%s/relu=%v", rows, cols, s.ValuesPerByte, n, k.name, relu), func(t *testing.T) {
-							saved := activeKernel
-							activeKernel = k
-							defer func() { activeKernel = saved }()
+							defer useKernel(k)()
 							op := p.Operator()
 							want := make([]float32, n*rows)
 							op.Mul(n, x, want)

@@ -102,6 +102,25 @@ func quantizeActivationsAVX2(x []float32, q []int8) (inv float32, sum int32) {
 }
 
 //go:noescape
+func maxAbsAVX512(x *float32, n int) float32
+
+//go:noescape
+func quantizeAVX512(x *float32, n int, s float32, q *int8) int32
+
+// quantizeActivationsAVX512 is QuantizeActivations in AVX-512 (quantize_amd64.s), any
+// length in assembly; the results are identical.
+func quantizeActivationsAVX512(x []float32, q []int8) (inv float32, sum int32) {
+	n := len(x)
+	q = q[:n]
+	if n == 0 {
+		_, inv = actScale(0)
+		return inv, 0
+	}
+	s, inv := actScale(maxAbsAVX512(unsafe.SliceData(x), n))
+	return inv, quantizeAVX512(unsafe.SliceData(x), n, s, unsafe.SliceData(q))
+}
+
+//go:noescape
 func scaleOutAVX512(y *float32, acc *int32, scale *float32, bias *float32, n int, sum int32, inv float32, mode int)
 
 // scaleOutFast is scaleOutGo in AVX-512 (scale_amd64.s).
@@ -137,11 +156,25 @@ func init() {
 		quantizeActivations = quantizeActivationsAVX2
 	}
 	if haveVNNI {
-		activeKernel = vnniBKernel
+		activeKernel, smallKernel = vnniKernel, &vnniBKernel
 	}
 	if haveAVX512 {
 		scaleOut = scaleOutFast
+		quantizeActivations = quantizeActivationsAVX512
 	}
+}
+
+// fastQuantizers are the activation quantizers this CPU can run besides the Go one,
+// for tests.
+func fastQuantizers() map[string]func(x []float32, q []int8) (float32, int32) {
+	qs := map[string]func(x []float32, q []int8) (float32, int32){}
+	if cpu.X86.HasAVX2 {
+		qs["avx2"] = quantizeActivationsAVX2
+	}
+	if haveAVX512 {
+		qs["avx512"] = quantizeActivationsAVX512
+	}
+	return qs
 }
 
 // fastKernels are the kernels this CPU can run besides the generic one, for tests.

@@ -42,7 +42,7 @@ type Ternary struct {
 	chunks     int       // ⌈cols/64⌉
 	codes      []byte    // ⌈rows/4⌉·4 rows × chunks·16 bytes, kernel layout
 	scale      []float32 // γ_r per row, or the one γ of the matrix
-	kernel     kernel    // the kernel the layout is for (activeKernel at load)
+	kernel     kernel    // the kernel the layout is for (kernelFor at load)
 	scratch    sync.Pool // *mulScratch
 }
 
@@ -75,7 +75,7 @@ func newTernary(rows, cols int, scale []float32, row func(r int, dst []int8)) *T
 	rowsP := (rows + rowBlock - 1) / rowBlock * rowBlock
 	// The codes and the inputs start on a cache line, so vector loads of rows whose
 	// length is a multiple of 64 bytes never straddle two lines.
-	t := &Ternary{rows: rows, cols: cols, chunks: chunks, codes: aligned[byte](rowsP * stride), scale: scale, kernel: activeKernel}
+	t := &Ternary{rows: rows, cols: cols, chunks: chunks, codes: aligned[byte](rowsP * stride), scale: scale, kernel: kernelFor(rowsP * stride)}
 	g := t.kernel.group
 	full := chunks / g * g
 	buf := make([]int8, chunks*chunkCols)
@@ -281,11 +281,44 @@ func rowsGeneric(codes []byte, stride, chunks int, q []int8, acc []int32) {
 	}
 }
 
-// activeKernel is the fastest kernel this CPU runs (set in kernel_amd64.go).
-var activeKernel = genericKernel
+// activeKernel is the fastest kernel this CPU runs (set in kernel_amd64.go), and
+// smallKernel, if not nil, a faster one for matrices of at most smallCodeBytes of codes,
+// which stay in cache between products.
+var (
+	activeKernel = genericKernel
+	smallKernel  *kernel
+)
 
-// KernelName names the integer kernel in use ("avx512vnni-b", "avx512vnni", "avx2" or "go").
-func KernelName() string { return activeKernel.name }
+// smallCodeBytes is the largest matrix (kernel-layout codes) smallKernel takes. On the
+// Xeon of the README, avx512vnni-b was about 25% faster than avx512vnni at 256×784 (13
+// chunks per row: no tail chunks to pay for as whole groups), even at 256×256 to
+// 256×1536, and slower from 1024×1024 (256 KiB) up: it loads 16 bytes of codes at a time
+// and does not prefetch.
+const smallCodeBytes = 128 << 10
+
+// kernelFor is the kernel for a matrix of codeBytes bytes of kernel-layout codes.
+func kernelFor(codeBytes int) kernel {
+	if smallKernel != nil && codeBytes <= smallCodeBytes {
+		return *smallKernel
+	}
+	return activeKernel
+}
+
+// useKernel makes k the only kernel newTernary picks, until restore is called (tests).
+func useKernel(k kernel) (restore func()) {
+	a, s := activeKernel, smallKernel
+	activeKernel, smallKernel = k, nil
+	return func() { activeKernel, smallKernel = a, s }
+}
+
+// KernelName names the integer kernels in use: "avx512vnni" (with "+avx512vnni-b" for
+// small matrices), "avx2" or "go".
+func KernelName() string {
+	if smallKernel != nil {
+		return activeKernel.name + "+" + smallKernel.name
+	}
+	return activeKernel.name
+}
 
 // String describes the operator.
 func (t *Ternary) String() string {

@@ -47,16 +47,22 @@ func TestRoundToEvenMatchesMath(t *testing.T) {
 // sum, for lengths around its 32-value blocks and inputs with exact halves.
 func TestQuantizeActivationsFastPathMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{1, 31, 32, 33, 64, 100, 784, 4096} {
+	quantizers := fastQuantizers()
+	quantizers["QuantizeActivations"] = QuantizeActivations
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 100, 256, 784, 4096} {
 		x := randomMatrix(rng, n)
 		if n > 3 {
 			x[1], x[2], x[3] = 2, 1.5/63.5, -0.5/63.5 // x·s = 127, 1.5, −0.5: halves
 		}
-		q1, q2 := make([]int8, n), make([]int8, n)
+		q1 := make([]int8, n)
 		inv1, sum1 := quantizeActivationsGo(x, q1)
-		inv2, sum2 := QuantizeActivations(x, q2)
-		if inv1 != inv2 || sum1 != sum2 || !slices.Equal(q1, q2) {
-			t.Errorf("n=%d: fast path (%v, %d) differs from Go (%v, %d) or codes differ", n, inv2, sum2, inv1, sum1)
+		for name, quantize := range quantizers {
+			q2 := make([]int8, n+1)
+			q2[n] = 42 // not written
+			inv2, sum2 := quantize(x, q2)
+			if inv1 != inv2 || sum1 != sum2 || !slices.Equal(q1, q2[:n]) || q2[n] != 42 {
+				t.Errorf("n=%d: %s (%v, %d) differs from Go (%v, %d) or codes differ", n, name, inv2, sum2, inv1, sum1)
+			}
 		}
 	}
 }
@@ -132,9 +138,7 @@ func TestOperatorMatchesReference(t *testing.T) {
 				var first []float32
 				for _, k := range kernels {
 					t.Run(fmt.Sprintf("%dx%d/%d/b%d/%s", rows, cols, s.ValuesPerByte, n, k.name), func(t *testing.T) {
-						saved := activeKernel
-						activeKernel = k
-						defer func() { activeKernel = saved }()
+						defer useKernel(k)()
 						op := p.Operator() // the code layout is the kernel's
 						y := make([]float32, n*rows)
 						for i := range y {
