@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -81,7 +83,8 @@ func classify(err error) error {
 		return nil
 	}
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	var transient *bench.TransientError
+	if errors.As(err, &appErr) || errors.As(err, &transient) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	var pathErr *fs.PathError
@@ -506,7 +509,15 @@ func (a *Activities) Benchmark(ctx context.Context, in BenchmarkInput) (bench.Re
 		})
 		return err
 	})
-	return out, classify(err)
+	if err != nil {
+		return out, classify(err)
+	}
+	for _, m := range in.Require {
+		if _, ok := evomerge.MetricValue(out, m); !ok {
+			return out, badInput(fmt.Errorf("%s evaluator: the result for model %s has no metric %q, which the objectives name (it has: %s)", spec.Kind, in.Model.Digest, m, strings.Join(slices.Sorted(maps.Keys(out.Metrics)), ", ")))
+		}
+	}
+	return out, nil
 }
 
 // evaluator returns the evaluator spec describes, built once per worker (the MNIST
@@ -518,16 +529,9 @@ func (a *Activities) evaluator(spec evomerge.EvaluatorSpec) (bench.Evaluator, er
 	if ev, ok := a.evaluators[k]; ok {
 		return ev, nil
 	}
-	var ev bench.Evaluator
-	switch spec.Kind {
-	case "mnist":
-		m, err := bench.NewMNIST(bench.MNISTSettings{DataDir: spec.DataDir, LatencyRuns: spec.LatencyRuns, Limit: spec.Limit})
-		if err != nil {
-			return nil, err
-		}
-		ev = m
-	default:
-		return nil, fmt.Errorf("unknown evaluator %q (known: mnist)", spec.Kind)
+	ev, err := bench.New(spec.Spec)
+	if err != nil {
+		return nil, err
 	}
 	a.evaluators[k] = ev
 	return ev, nil

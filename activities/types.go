@@ -48,4 +48,7 @@ type BenchmarkInput struct {
 	// Reference, if set, is the model evomerge.Model's latency is measured against, interleaved
 	// (the uncompressed merge of a compressed child).
 	Reference store.Ref `json:"reference,omitempty"`
+	// Require names the metrics the result must carry (the run's objectives); a result
+	// without one is a non-retryable error naming it.
+	Require []string `json:"require,omitempty"`
 }

@@ -39,6 +39,10 @@ type Result struct {
 	// ran the benchmark in a run (the hardware profile's queue when the config names
 	// one); empty for a benchmark run outside a run (evomerge bench).
 	MeasuredOn string `json:"measured_on,omitempty"`
+	// Metrics are every metric the evaluator reported by name, for evaluators whose
+	// metrics are not fixed (a command evaluator's program); nil for the built-in ones,
+	// whose metrics are the fields above.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
 
 // Request names the model an evaluator scores and, optionally, the model its latency
@@ -59,4 +63,43 @@ type Evaluator interface {
 	// Evaluate measures the request's model. It returns an error when a model cannot
 	// be loaded or run (naming the file and the problem) or when ctx is done.
 	Evaluate(ctx context.Context, req Request) (Result, error)
+}
+
+// MetricMap is r as a command evaluator's program reports it: every measured field
+// under its JSON name (finite and packed as 1 or 0), then r.Metrics. Writing
+// {"metrics": r.MetricMap()} and reading it back through the command evaluator gives r
+// again (with Metrics holding every entry).
+func (r Result) MetricMap() map[string]float64 {
+	m := map[string]float64{
+		"accuracy":      r.Accuracy,
+		"size_bytes":    float64(r.SizeBytes),
+		"latency_ms":    r.LatencyMs,
+		"finite":        b2f(r.Finite),
+		"packed":        b2f(r.Packed),
+		"examples":      float64(r.Examples),
+		"test_accuracy": r.TestAccuracy,
+	}
+	opt := map[string]float64{
+		"test_examples":        float64(r.TestExamples),
+		"weight_bytes":         float64(r.WeightBytes),
+		"params":               float64(r.Params),
+		"reference_latency_ms": r.ReferenceLatencyMs,
+		"speedup":              r.Speedup,
+	}
+	for k, v := range opt {
+		if v != 0 {
+			m[k] = v
+		}
+	}
+	for k, v := range r.Metrics {
+		m[k] = v
+	}
+	return m
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

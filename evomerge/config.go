@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/evomerge/evomerge/bench"
 	"github.com/evomerge/evomerge/compress"
 	_ "github.com/evomerge/evomerge/compress/all" // register every codec so configs can name them
 )
@@ -82,18 +83,29 @@ type EvolutionSpec struct {
 	EarlyStop *EarlyStopSpec `yaml:"early_stop,omitempty" json:"early_stop,omitempty"`
 }
 
-// EvaluatorSpec chooses how children are scored.
+// EvaluatorSpec chooses how children are scored: an evaluator kind from bench's
+// registry with its options (bench.Spec, inline: evaluator.kind, evaluator.command, …),
+// and where benchmarks run.
 type EvaluatorSpec struct {
-	// Kind is the evaluator; only "mnist" is built in.
-	Kind string `yaml:"kind" json:"kind"`
-	// LatencyRuns is the number of batch-1 forward passes whose median is the latency.
-	LatencyRuns int `yaml:"latency_runs" json:"latency_runs"`
-	// Limit scores on the first Limit validation and test images each (0 = all 10,000).
-	Limit int `yaml:"limit" json:"limit"`
-	// DataDir overrides where MNIST is read from.
-	DataDir string `yaml:"data_dir" json:"data_dir,omitempty"`
+	bench.Spec `yaml:",inline"`
 	// Hardware, if set, is where latency is measured: benchmarks run on its task queue.
 	Hardware *HardwareSpec `yaml:"hardware,omitempty" json:"hardware,omitempty"`
+	// TaskQueue, if set, is the task queue benchmark activities run on, so a machine
+	// with the evaluator's hardware (a GPU box running lm-eval) serves them while merges
+	// run elsewhere: start `evomerge worker --task-queue NAME` there.
+	TaskQueue string `yaml:"task_queue,omitempty" json:"task_queue,omitempty"`
+}
+
+// BenchmarkQueue is the task queue benchmarks run on: evaluator.task_queue, else the
+// hardware profile's, else "" (the run's own).
+func (e EvaluatorSpec) BenchmarkQueue() string {
+	if e.TaskQueue != "" {
+		return e.TaskQueue
+	}
+	if e.Hardware != nil {
+		return e.Hardware.TaskQueue
+	}
+	return ""
 }
 
 // CompressionSpec is the seed document's compression block.
@@ -236,6 +248,7 @@ func (c *Config) ResolvePaths() {
 		c.SeedModels.Dir = abs(c.SeedModels.Dir)
 	}
 	c.Evaluator.DataDir = abs(c.Evaluator.DataDir)
+	c.Evaluator.ModelFiles = abs(c.Evaluator.ModelFiles)
 }
 
 // Normalize fills defaults and validates values, touching no files (workflows call it
@@ -284,22 +297,29 @@ func (c *Config) Normalize() error {
 	if err := c.Evolution.normalize(); err != nil {
 		return err
 	}
-	if c.Evaluator.Kind == "" {
-		c.Evaluator.Kind = "mnist"
-	}
-	if c.Evaluator.Kind != "mnist" {
-		return fmt.Errorf("evaluator.kind: unknown evaluator %q (known: mnist)", c.Evaluator.Kind)
-	}
-	if c.Evaluator.LatencyRuns == 0 {
-		c.Evaluator.LatencyRuns = 200
-	}
-	if c.Evaluator.LatencyRuns < 1 || c.Evaluator.Limit < 0 {
-		return errors.New("evaluator: latency_runs must be ≥ 1 and limit ≥ 0")
+	if err := c.Evaluator.Spec.Normalize(); err != nil {
+		return err
 	}
 	if err := c.Evaluator.Hardware.normalize(); err != nil {
 		return err
 	}
-	objs, err := normalizeObjectives(c.Objectives)
+	if h := c.Evaluator.Hardware; h != nil && h.TaskQueue != "" && c.Evaluator.TaskQueue != "" && h.TaskQueue != c.Evaluator.TaskQueue {
+		return fmt.Errorf("evaluator.task_queue: %q differs from evaluator.hardware's task queue %q; benchmarks run on one queue", c.Evaluator.TaskQueue, h.TaskQueue)
+	}
+	if c.Evaluator.Kind == "command" && c.Evaluator.ModelFiles == "" {
+		// The program sees a whole checkpoint: the base model's config and tokenizer.
+		// (A seed given as a folder; a .safetensors file has none beside it.)
+		for _, m := range c.Models {
+			if m.Name == c.BaseModel && !strings.HasSuffix(m.Path, ".safetensors") {
+				c.Evaluator.ModelFiles = m.Path
+			}
+		}
+	}
+	kind, err := bench.Lookup(c.Evaluator.Kind)
+	if err != nil {
+		return err
+	}
+	objs, err := normalizeObjectives(c.Objectives, kind.Metrics)
 	if err != nil {
 		return err
 	}

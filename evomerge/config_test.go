@@ -137,6 +137,12 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"unknown gene codec", `algorithm: "bitnet"` + "\x00" + `algorithm: search` + "\n  codecs: [none, zip]", `compression.codecs[1]: unknown codec "zip"`},
 		{"codecs without search", `algorithm: "bitnet"` + "\x00" + `algorithm: bitnet` + "\n  codecs: [bitnet]", "compression.codecs: only used with algorithm search or auto"},
 		{"searched pre_merge", `algorithm: "bitnet"` + "\n  apply_at: [\"post_merge\", \"final\"]" + "\x00" + `algorithm: search` + "\n  apply_at: [pre_merge]", "compression.apply_at: searched compression runs post_merge"},
+		{"unknown evaluator", "seed: 7" + "\x00" + "seed: 7\nevaluator: {kind: glue}", `evaluator.kind: unknown evaluator "glue" (known: mnist, command)`},
+		{"command without program", "seed: 7" + "\x00" + "seed: 7\nevaluator: {kind: command}", "evaluator.command: required"},
+		{"mnist option on command", "seed: 7" + "\x00" + "seed: 7\nevaluator: {kind: command, command: [ev, \"{model}\", \"{result}\"], latency_runs: 5}", "evaluator.latency_runs: not an option of the command evaluator"},
+		{"unknown evaluator key", "seed: 7" + "\x00" + "seed: 7\nevaluator: {kind: command, comand: [ev]}", `unknown key "comand"`},
+		{"custom metric without direction", "seed: 7" + "\x00" + "seed: 7\nevaluator: {kind: command, command: [ev, \"{model}\", \"{result}\"]}\nobjectives: [accuracy, perplexity]", `objectives[1].direction: required for metric "perplexity"`},
+		{"two benchmark queues", "seed: 7" + "\x00" + "seed: 7\nevaluator: {task_queue: gpu, hardware: {name: phone, task_queue: arm}}", `evaluator.task_queue: "gpu" differs from evaluator.hardware's task queue "arm"`},
 		{"bad progressive", `algorithm: "bitnet"` + "\x00" + `algorithm: search` + "\n  progressive: {start: 0, end: 2}", "compression.progressive.end: 2 is outside [0, 1]"},
 	}
 	for _, tc := range cases {
@@ -160,6 +166,29 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 				t.Errorf("error %q should name %q and the file", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestCommandEvaluatorConfig(t *testing.T) {
+	body := strings.Replace(validConfig, "seed: 7", `seed: 7
+evaluator:
+  kind: command
+  command: [python3, eval.py, --model, "{model}", --out, "{result}"]
+  timeout: 2h
+  task_queue: gpu-box
+objectives:
+  - {metric: accuracy, direction: maximize}
+  - {metric: perplexity, direction: minimize}`, 1)
+	c, err := LoadConfig(writeConfig(t, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := c.Evaluator
+	if e.Kind != "command" || e.TimeoutDuration().Hours() != 2 || e.BenchmarkQueue() != "gpu-box" || e.ModelFiles != "/nonexistent/base" || e.AccuracyMetric != "accuracy" {
+		t.Errorf("evaluator %+v: want command, 2h, queue gpu-box, the base model's files, accuracy metric", e)
+	}
+	if got := c.ObjectiveNames(); strings.Join(got, ",") != "accuracy,perplexity" {
+		t.Errorf("objectives %v", got)
 	}
 }
 

@@ -24,10 +24,17 @@ import (
 func Gates(in GateInput) GateOutput {
 	c := in.Child
 	var gates []GateResult
-	functional := c.Score.Finite && c.Score.Examples > 0
+	// A user's program (command evaluator) that ran and reported is functional unless it
+	// reports finite = 0 or examples = 0; it need not count examples.
+	_, counted := c.Score.Metrics["examples"]
+	ran := c.Score.Examples > 0 || (c.Score.Metrics != nil && !counted)
+	functional := c.Score.Finite && ran
+	detail := fmt.Sprintf("inference on %d examples, outputs finite: %v", c.Score.Examples, c.Score.Finite)
+	if c.Score.Examples == 0 && c.Score.Metrics != nil {
+		detail = fmt.Sprintf("the evaluator's program reported %d metrics, finite: %v", len(c.Score.Metrics), c.Score.Finite)
+	}
 	gates = append(gates, GateResult{
-		Name: "functional", Passed: functional, Enforced: true, Value: b2f(functional), Threshold: 1,
-		Detail: fmt.Sprintf("inference on %d examples, outputs finite: %v", c.Score.Examples, c.Score.Finite),
+		Name: "functional", Passed: functional, Enforced: true, Value: b2f(functional), Threshold: 1, Detail: detail,
 	})
 
 	ref, refName := in.Reference.Accuracy, "base model"
@@ -58,7 +65,12 @@ func Gates(in GateInput) GateOutput {
 		latency.Value = speedup
 		latency.Passed = speedup >= in.Gates.Latency.MinSpeedup
 		latency.Detail = fmt.Sprintf("speed-up %.2f× (%.4f ms → %.4f ms, interleaved) vs %.2f×", speedup, refMs, c.Score.LatencyMs, in.Gates.Latency.MinSpeedup)
-		if !latency.Enforced {
+		if c.Score.LatencyMs == 0 && c.Score.Speedup == 0 && c.MergedScore.LatencyMs == 0 {
+			// An evaluator that times nothing (a user's program reporting only quality)
+			// gives the gate nothing to hold a child to.
+			latency.Value, latency.Passed = 0, true
+			latency.Detail = "not measured: the evaluator reports no latency"
+		} else if !latency.Enforced {
 			latency.Detail += " (reported, not enforced)"
 		}
 	}

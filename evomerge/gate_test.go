@@ -82,6 +82,21 @@ func TestGates(t *testing.T) {
 	if out.Accepted || gate(out, "functional").Passed || !strings.Contains(gate(out, "accuracy").Detail, "base model") {
 		t.Errorf("functional gate should fail: %+v", out.Gates)
 	}
+
+	// A command evaluator's program that reports only quality: functional, and the
+	// latency gate passes as not measured even when enforced.
+	cmd := compressedChild(0.90, 0.88, 15, 0, 0)
+	cmd.Score.Examples, cmd.Score.Metrics = 0, map[string]float64{"accuracy": 0.88}
+	cmd.MergedScore.Examples, cmd.MergedScore.Metrics = 0, map[string]float64{"accuracy": 0.9}
+	out = Gates(GateInput{Child: cmd, Compression: seedCompression, Gates: GatesSpec{Latency: LatencyGateSpec{MinSpeedup: 2}}})
+	if g := gate(out, "latency"); !out.Accepted || !g.Passed || !strings.Contains(g.Detail, "not measured") || !gate(out, "functional").Passed {
+		t.Errorf("command evaluator without latency should be accepted: %+v", out.Gates)
+	}
+	// …but a program that says its outputs were not finite fails it.
+	cmd.Score.Finite = false
+	if out = Gates(GateInput{Child: cmd, Compression: seedCompression}); out.Accepted || gate(out, "functional").Passed {
+		t.Errorf("finite = 0 should fail the functional gate: %+v", out.Gates)
+	}
 }
 
 func TestSelectKeepsAcceptedFrontAndFillsWithRejected(t *testing.T) {
@@ -162,6 +177,6 @@ func objectivesOf(names ...string) []Objective {
 	for _, n := range names {
 		objs = append(objs, Objective{Metric: n})
 	}
-	objs, _ = normalizeObjectives(objs)
+	objs, _ = normalizeObjectives(objs, MetricNames())
 	return objs
 }

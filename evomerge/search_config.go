@@ -84,10 +84,14 @@ func MetricValue(r bench.Result, metric string) (float64, bool) {
 	case ObjSpeedup:
 		return r.Speedup, true
 	}
-	return 0, false
+	v, ok := r.Metrics[metric]
+	return v, ok
 }
 
-func normalizeObjectives(objs []Objective) ([]Objective, error) {
+// normalizeObjectives checks the objectives against the evaluator's metrics (known:
+// the names it always reports; nil for an evaluator whose metrics are only known when
+// it runs, whose result must then carry every objective's metric).
+func normalizeObjectives(objs []Objective, known []string) ([]Objective, error) {
 	if len(objs) == 0 {
 		return []Objective{{ObjAccuracy, Maximize}, {ObjSizeBytes, Minimize}}, nil
 	}
@@ -98,11 +102,17 @@ func normalizeObjectives(objs []Objective) ([]Objective, error) {
 		if o.Metric == "test_accuracy" {
 			return nil, fmt.Errorf("%s.metric: test_accuracy cannot steer the search (the test set only reports); use accuracy, measured on the validation set", field)
 		}
-		j := slices.IndexFunc(metrics, func(m Objective) bool { return m.Metric == o.Metric })
-		if j < 0 {
-			return nil, fmt.Errorf("%s.metric: unknown metric %q (known: %s)", field, o.Metric, strings.Join(MetricNames(), ", "))
+		if o.Metric == "" {
+			return nil, fmt.Errorf("%s.metric: required", field)
+		}
+		if known != nil && !slices.Contains(known, o.Metric) {
+			return nil, fmt.Errorf("%s.metric: unknown metric %q (known: %s)", field, o.Metric, strings.Join(known, ", "))
 		}
 		if o.Direction == "" {
+			j := slices.IndexFunc(metrics, func(m Objective) bool { return m.Metric == o.Metric })
+			if j < 0 {
+				return nil, fmt.Errorf("%s.direction: required for metric %q (maximize or minimize)", field, o.Metric)
+			}
 			o.Direction = metrics[j].Direction
 		}
 		if o.Direction != Maximize && o.Direction != Minimize {

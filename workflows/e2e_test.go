@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/evomerge/evomerge/activities"
+	"github.com/evomerge/evomerge/bench"
 	"github.com/evomerge/evomerge/evomerge"
 	"github.com/evomerge/evomerge/nn"
 	"github.com/evomerge/evomerge/store"
@@ -99,7 +100,7 @@ func e2eConfig(name string, models []evomerge.ModelSpec, out string) evomerge.Co
 	c := evomerge.Config{
 		Name: name, Seed: 11, OutputDir: out, BaseModel: "base", Models: models,
 		Evolution: evomerge.EvolutionSpec{Generations: 2, Population: 4, Children: 4, Parallelism: 2},
-		Evaluator: evomerge.EvaluatorSpec{Kind: "mnist", LatencyRuns: 5, Limit: 1000},
+		Evaluator: evomerge.EvaluatorSpec{Spec: bench.Spec{Kind: "mnist", LatencyRuns: 5, Limit: 1000}},
 		Compression: evomerge.CompressionSpec{
 			Enabled: true, Algorithm: "bitnet", ApplyAt: []string{"post_merge", "final"},
 			TargetRatio: 8, AccuracyThreshold: 0.5,

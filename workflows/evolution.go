@@ -203,7 +203,7 @@ func (r *run) ingest(ctx workflow.Context) error {
 	inputs := make([]store.Ref, len(refs))
 	for i, ref := range refs {
 		m := evomerge.Model{ID: r.cfg.Models[i].Name, Merged: ref, Artifact: ref}
-		if err := workflow.ExecuteActivity(benchmarkWork(ctx, r.cfg), a.Benchmark, activities.BenchmarkInput{Model: ref, Evaluator: r.cfg.Evaluator}).Get(ctx, &m.MergedScore); err != nil {
+		if err := workflow.ExecuteActivity(benchmarkWork(ctx, r.cfg), a.Benchmark, benchmarkInput(r.cfg, ref, store.Ref{})).Get(ctx, &m.MergedScore); err != nil {
 			return err
 		}
 		m.Score = m.MergedScore
@@ -408,7 +408,7 @@ func compressAndScore(ctx workflow.Context, cfg evomerge.Config, m *evomerge.Mod
 	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Compress, in).Get(ctx, &c); err != nil {
 		return c, err
 	}
-	if err := workflow.ExecuteActivity(benchmarkWork(ctx, cfg), a.Benchmark, activities.BenchmarkInput{Model: c.Artifact, Evaluator: cfg.Evaluator, Reference: m.Merged}).Get(ctx, &m.Score); err != nil {
+	if err := workflow.ExecuteActivity(benchmarkWork(ctx, cfg), a.Benchmark, benchmarkInput(cfg, c.Artifact, m.Merged)).Get(ctx, &m.Score); err != nil {
 		return c, err
 	}
 	m.Artifact = c.Artifact
@@ -444,7 +444,7 @@ func compressPlanAndScore(ctx workflow.Context, cfg evomerge.Config, m *evomerge
 	if len(c.Plan) == 0 {
 		return nil
 	}
-	if err := workflow.ExecuteActivity(benchmarkWork(ctx, cfg), a.Benchmark, activities.BenchmarkInput{Model: c.Artifact, Evaluator: cfg.Evaluator, Reference: m.Merged}).Get(ctx, &m.Score); err != nil {
+	if err := workflow.ExecuteActivity(benchmarkWork(ctx, cfg), a.Benchmark, benchmarkInput(cfg, c.Artifact, m.Merged)).Get(ctx, &m.Score); err != nil {
 		return err
 	}
 	m.Artifact = c.Artifact

@@ -175,7 +175,7 @@ func (g *generation) evaluate(ctx workflow.Context, i int, child activities.Chil
 	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Merge, merge).Get(ctx, &m.Merged); err != nil {
 		return m, err
 	}
-	if err := workflow.ExecuteActivity(benchmarkWork(ctx, cfg), a.Benchmark, activities.BenchmarkInput{Model: m.Merged, Evaluator: cfg.Evaluator}).Get(ctx, &m.MergedScore); err != nil {
+	if err := workflow.ExecuteActivity(benchmarkWork(ctx, cfg), a.Benchmark, benchmarkInput(cfg, m.Merged, store.Ref{})).Get(ctx, &m.MergedScore); err != nil {
 		return m, err
 	}
 	m.Artifact, m.Score = m.Merged, m.MergedScore

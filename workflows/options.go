@@ -8,6 +8,7 @@ import (
 
 	"github.com/evomerge/evomerge/activities"
 	"github.com/evomerge/evomerge/evomerge"
+	"github.com/evomerge/evomerge/store"
 )
 
 // TaskQueue is the default task queue of evomerge workers.
@@ -54,19 +55,26 @@ func heavyWork(ctx workflow.Context) workflow.Context {
 // queue of the config's hardware profile (evaluator.hardware), where latency is measured
 // on the machine the model is meant for.
 func benchmarkWork(ctx workflow.Context, cfg evomerge.Config) workflow.Context {
-	queue := ""
-	if h := cfg.Evaluator.Hardware; h != nil {
-		queue = h.TaskQueue
+	timeout := time.Hour
+	if cfg.Evaluator.Kind == "command" {
+		// The program's own timeout, with room for loading and linking the model.
+		timeout = max(timeout, cfg.Evaluator.TimeoutDuration()+10*time.Minute)
 	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           queue,
-		StartToCloseTimeout: time.Hour,
+		TaskQueue:           cfg.Evaluator.BenchmarkQueue(),
+		StartToCloseTimeout: timeout,
 		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 			MaximumAttempts: 10, NonRetryableErrorTypes: []string{activities.ErrBadInput, activities.ErrBadRecipe},
 		},
 	})
+}
+
+// benchmarkInput asks for model to be scored by the config's evaluator (against
+// reference, if set), its result carrying every objective's metric.
+func benchmarkInput(cfg evomerge.Config, model, reference store.Ref) activities.BenchmarkInput {
+	return activities.BenchmarkInput{Model: model, Evaluator: cfg.Evaluator, Reference: reference, Require: cfg.ObjectiveNames()}
 }
 
 // a is only used to name activity methods; workflows never call it directly.

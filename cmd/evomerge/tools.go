@@ -195,18 +195,22 @@ func copyConfig(srcDir, dstDir string) error {
 }
 
 func benchCmd(g *globals) *cobra.Command {
-	var evaluator, reference string
+	var evaluator, reference, metricsOut string
 	var limit, runs int
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "bench -e mnist [--limit N] [--latency-runs N] [--reference MODEL] MODEL",
+		Use:   "bench -e mnist [--limit N] [--latency-runs N] [--reference MODEL] [--json | --metrics-out FILE] MODEL",
 		Short: "Score one model (dense or compressed, run packed): accuracy, bytes on disk and in memory, batch-1 latency",
 		Long: `Score one model as it would be deployed: a compressed model runs through its codec's
 packed kernels, never a dequantized copy. Reports accuracy on the MNIST test images and on
 the validation images (the last 10,000 training images, held out of all training: what a
 run selects on), the file's size, the memory its weights hold, and the median batch-1 latency. With
 --reference (typically the uncompressed model), both are timed interleaved and the
-speed-up is the median ratio of their times.`,
+speed-up is the median ratio of their times.
+
+--metrics-out FILE writes the result as a command evaluator's program does,
+{"metrics": {"accuracy": …, "size_bytes": …, …}}, so a run can score models through
+this command (configs/mnist-command.yaml) exactly as the built-in evaluator does.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if evaluator != "mnist" {
@@ -233,6 +237,13 @@ speed-up is the median ratio of their times.`,
 			if err != nil {
 				return err
 			}
+			if metricsOut != "" {
+				if err := tensor.WriteAtomic(metricsOut, func(w io.Writer) error {
+					return json.NewEncoder(w).Encode(map[string]any{"metrics": r.MetricMap()})
+				}); err != nil {
+					return err
+				}
+			}
 			if asJSON {
 				return printJSON(r)
 			}
@@ -254,6 +265,7 @@ speed-up is the median ratio of their times.`,
 	fl.IntVar(&runs, "latency-runs", 200, "batch-1 latency samples timed")
 	fl.StringVar(&reference, "reference", "", "a model to time interleaved with MODEL (its speed-up is reported)")
 	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	fl.StringVar(&metricsOut, "metrics-out", "", "also write the result to FILE as {\"metrics\": {...}}, the command evaluator's format")
 	return cmd
 }
 
