@@ -65,6 +65,11 @@ var vnniKernel = kernel{name: "avx512vnni", group: 4, rows: func(codes []byte, s
 //go:noescape
 func rowsVNNIB(codes *byte, stride, blocks, chunks int, q *int8, acc *int32)
 
+// rowsVNNIB8 is rowsVNNIB on blocks of eight rows (8·blocks sums).
+//
+//go:noescape
+func rowsVNNIB8(codes *byte, stride, blocks, chunks int, q *int8, acc *int32)
+
 var vnniBKernel = kernel{name: "avx512vnni-b", group: 1, rows: func(codes []byte, stride, chunks int, q []int8, acc []int32) {
 	blocks := len(codes) / stride / rowBlock
 	if blocks == 0 {
@@ -72,7 +77,13 @@ var vnniBKernel = kernel{name: "avx512vnni-b", group: 1, rows: func(codes []byte
 	}
 	_ = acc[blocks*rowBlock-1]
 	_ = q[chunks*chunkCols-1]
-	rowsVNNIB(unsafe.SliceData(codes), stride, blocks, chunks, unsafe.SliceData(q), unsafe.SliceData(acc))
+	if b8 := blocks / 2; b8 > 0 {
+		rowsVNNIB8(unsafe.SliceData(codes), stride, b8, chunks, unsafe.SliceData(q), unsafe.SliceData(acc))
+	}
+	if blocks%2 != 0 {
+		r := (blocks - 1) * rowBlock
+		rowsVNNIB(&codes[r*stride], stride, 1, chunks, unsafe.SliceData(q), &acc[r])
+	}
 }}
 
 // haveVNNI reports whether this CPU runs rowsVNNI: AVX-512 F, BW and VL with VNNI.

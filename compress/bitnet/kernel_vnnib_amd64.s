@@ -139,3 +139,95 @@ breduce:
 
 	VZEROUPPER
 	RET
+
+// func rowsVNNIB8(codes *byte, stride, blocks, chunks int, q *int8, acc *int32)
+//
+// rowsVNNIB on blocks of eight rows, one accumulator per row: each input vector serves
+// eight rows, and the eight rows' sums are reduced together. R10, R11 and R12 point at
+// rows 0, 3 and 6 of the block; the others are reached through R8 (stride).
+TEXT ·rowsVNNIB8(SB), NOSPLIT, $0-48
+	MOVQ codes+0(FP), SI
+	MOVQ stride+8(FP), R8
+	MOVQ blocks+16(FP), R9
+	MOVQ chunks+24(FP), R13
+	MOVQ q+32(FP), R15
+	MOVQ acc+40(FP), BX
+	VMOVDQU64 vnniMasks<>(SB), Z28
+	VMOVDQU64 vnniShifts<>(SB), Z29
+	LEAQ (R8)(R8*2), AX // 3·stride
+
+b8block:
+	MOVQ SI, R10
+	LEAQ (SI)(AX*1), R11
+	LEAQ (R11)(AX*1), R12
+	MOVQ R15, DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ R13, CX
+
+#define CHUNK8(addr, t, a) \
+	VBROADCASTI32X4 addr, t \
+	VPANDD Z28, t, t \
+	VPDPBUSD Z16, t, a
+
+b8chunk:
+	VMOVDQU64 (DI), Z16
+	CHUNK8((R10), Z20, Z0)
+	CHUNK8((R10)(R8*1), Z21, Z1)
+	CHUNK8((R10)(R8*2), Z22, Z2)
+	CHUNK8((R11), Z23, Z3)
+	CHUNK8((R10)(R8*4), Z24, Z4)
+	CHUNK8((R11)(R8*2), Z25, Z5)
+	CHUNK8((R12), Z26, Z6)
+	CHUNK8((R12)(R8*1), Z27, Z7)
+	ADDQ $16, R10
+	ADDQ $16, R11
+	ADDQ $16, R12
+	ADDQ $64, DI
+	DECQ CX
+	JNZ b8chunk
+
+	// Within each 128-bit lane (one shift s), the rows' four partial sums side by side:
+	// pairs of rows, then quadruples, [r0 r1 r2 r3] and [r4 r5 r6 r7] per lane.
+	VPUNPCKLDQ Z1, Z0, Z8
+	VPUNPCKHDQ Z1, Z0, Z9
+	VPADDD Z9, Z8, Z0
+	VPUNPCKLDQ Z3, Z2, Z8
+	VPUNPCKHDQ Z3, Z2, Z9
+	VPADDD Z9, Z8, Z2
+	VPUNPCKLDQ Z5, Z4, Z8
+	VPUNPCKHDQ Z5, Z4, Z9
+	VPADDD Z9, Z8, Z4
+	VPUNPCKLDQ Z7, Z6, Z8
+	VPUNPCKHDQ Z7, Z6, Z9
+	VPADDD Z9, Z8, Z6
+	VPUNPCKLQDQ Z2, Z0, Z8
+	VPUNPCKHQDQ Z2, Z0, Z9
+	VPADDD Z9, Z8, Z0
+	VPUNPCKLQDQ Z6, Z4, Z8
+	VPUNPCKHQDQ Z6, Z4, Z9
+	VPADDD Z9, Z8, Z4
+	// Lane s back from 4^s, then the four lanes added: rows 0–3 in lane 0, 4–7 in lane 1.
+	VPSRAVD Z29, Z0, Z0
+	VPSRAVD Z29, Z4, Z4
+	VSHUFI64X2 $0x44, Z4, Z0, Z8
+	VSHUFI64X2 $0xee, Z4, Z0, Z9
+	VPADDD Z9, Z8, Z0
+	VSHUFI64X2 $0x88, Z0, Z0, Z8
+	VSHUFI64X2 $0xdd, Z0, Z0, Z9
+	VPADDD Z9, Z8, Z0
+	VMOVDQU Y0, (BX)
+
+	ADDQ $32, BX
+	LEAQ (SI)(R8*8), SI
+	DECQ R9
+	JNZ b8block
+
+	VZEROUPPER
+	RET
