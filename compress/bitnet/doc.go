@@ -64,9 +64,14 @@
 // the CPU's byte multiply-add (VPMADDUBSW on AVX2: 32 weights per instruction, decoded
 // from 2-bit codes by one shift and one mask; on CPUs with AVX-512 VNNI, VPDPBUSD on
 // 64 bytes, 256 weights per load, each 2-bit field masked in place into an accumulator
-// of its own and divided exactly by its power of 4 at the end of the row), subtracting
-// Σq once per input. It is
+// of its own and divided exactly by its power of 4 at the end of the row; for matrices
+// that stay in cache, such as the demo MLP's, a variant broadcasts each 16-byte chunk to
+// the four 128-bit lanes and masks lane s with field s, one VPDPBUSD per 64 weights and
+// eight rows at a time), subtracting Σq once per input. It is
 // exact integer arithmetic, so the assembly and the pure-Go fallback agree bit for bit.
+// Ternary.MulBias is a whole MLP layer: the bias and ReLU are applied in the same
+// AVX-512 pass that scales the integer sums back to float32 (nn.Network uses it), with
+// the same float32 roundings as Mul followed by separate bias and ReLU loops.
 // An earlier kernel of this package did T-MAC-style table lookup (J. Wei et al.,
 // arXiv:2407.00088) on float32 inputs; with 8-bit activations — which BitNet b1.58
 // prescribes anyway — the multiply-add needs no per-call tables and measured about 7×

@@ -294,7 +294,8 @@ var (
 // 2.6 against 3.2 µs (13 chunks per row: no tail chunks paid for as whole groups),
 // 256×256 0.8–1.1 against 1.3–1.5, 512×1024 (128 KiB) 6.9–7.0 against 7.2–7.4, 1024×1024
 // even, 2048×2048 74–83 against 49–51 µs: it loads 16 bytes of codes at a time and does
-// not prefetch.
+// not prefetch. Such a matrix has at most 2^17 columns, well inside the 2^20 its int32
+// lanes hold.
 const smallCodeBytes = 128 << 10
 
 // kernelFor is the kernel for a matrix of codeBytes bytes of kernel-layout codes.
