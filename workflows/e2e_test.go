@@ -37,6 +37,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(benchHelperEnv) == "1" {
+		// This binary was started by a command evaluator (command_e2e_test.go).
+		os.Exit(benchHelper(os.Args))
+	}
 	flag.Parse()
 	if testing.Short() {
 		os.Exit(m.Run())

@@ -107,7 +107,7 @@ func runExperiment(ctx context.Context, g *globals, f *experimentFlags) error {
 	if f.budget > 0 {
 		budget = f.budget
 	}
-	return withSession(ctx, g, &f.runFlags, st, base.Evaluator.Hardware, func(ctx context.Context, c client.Client) error {
+	return withSession(ctx, g, &f.runFlags, st, base.Evaluator, func(ctx context.Context, c client.Client) error {
 		var runs []evomerge.ExperimentRun
 		start := time.Now()
 		for _, seed := range seeds {

@@ -22,6 +22,7 @@ import (
 	"github.com/evomerge/evomerge/evomerge"
 	"github.com/evomerge/evomerge/nn"
 	"github.com/evomerge/evomerge/store"
+	"github.com/evomerge/evomerge/tensor"
 	"github.com/evomerge/evomerge/worker"
 	"github.com/evomerge/evomerge/workflows"
 )
@@ -65,7 +66,7 @@ func runCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.detach, "detach", false, "start the run and exit, leaving the work to other workers (needs --address: the embedded server stops with this process)")
 	fl.BoolVar(&f.json, "json", false, "print report.json to stdout instead of the front table")
 	fl.BoolVar(&f.noWorker, "no-worker", false, "do not run an in-process worker (workers run elsewhere; needs --address)")
-	fl.BoolVar(&f.serveHardware, "serve-hardware", true, "also serve the config's evaluator.hardware task queue in-process")
+	fl.BoolVar(&f.serveHardware, "serve-hardware", true, "also serve the config's benchmark task queue (evaluator.task_queue or evaluator.hardware) in-process")
 	fl.IntVar(&f.port, "port", 7233, "embedded server's frontend port")
 	fl.IntVar(&f.uiPort, "ui-port", 8233, "embedded server's Web UI port")
 	return cmd
@@ -97,7 +98,7 @@ func runRun(ctx context.Context, g *globals, f *runFlags) (err error) {
 		return err
 	}
 
-	return withSession(ctx, g, f, st, cfg.Evaluator.Hardware, func(ctx context.Context, c client.Client) error {
+	return withSession(ctx, g, f, st, cfg.Evaluator, func(ctx context.Context, c client.Client) error {
 		result, err := executeRun(ctx, c, f, cfg, f.id, true)
 		if err != nil {
 			return err
@@ -108,7 +109,7 @@ func runRun(ctx context.Context, g *globals, f *runFlags) (err error) {
 
 // withSession connects to Temporal — an external server, or the embedded one with its
 // Web UI — starts the in-process worker(s) unless told not to, and calls fn.
-func withSession(ctx context.Context, g *globals, f *runFlags, st *store.FS, hardware *evomerge.HardwareSpec, fn func(context.Context, client.Client) error) (err error) {
+func withSession(ctx context.Context, g *globals, f *runFlags, st *store.FS, ev evomerge.EvaluatorSpec, fn func(context.Context, client.Client) error) (err error) {
 	address := f.address
 	if address == "" {
 		srv, err := startDevServer(g, filepath.Join(g.stateDir, "temporal.db"), f.port, f.uiPort, f.namespace)
@@ -144,15 +145,20 @@ func withSession(ctx context.Context, g *globals, f *runFlags, st *store.FS, har
 			return fmt.Errorf("start worker: %w", err)
 		}
 		defer w.Stop()
-		if h := hardware; h != nil && f.serveHardware {
-			// The benchmarks go to the hardware profile's queue; serve it here too unless
-			// a worker on that hardware does (--serve-hardware=false).
-			hw := worker.New(c, worker.Options{TaskQueue: h.TaskQueue, Store: st, MaxConcurrentActivities: 1})
+		if q := ev.BenchmarkQueue(); q != "" && f.serveHardware {
+			// The benchmarks go to their own queue (the hardware profile's, or
+			// evaluator.task_queue); serve it here too unless a worker on that machine
+			// does (--serve-hardware=false).
+			what := "evaluator.task_queue"
+			if h := ev.Hardware; h != nil && h.TaskQueue == q {
+				what = fmt.Sprintf("hardware profile %q", h.Name)
+			}
+			hw := worker.New(c, worker.Options{TaskQueue: q, Store: st, MaxConcurrentActivities: 1})
 			if err := hw.Start(); err != nil {
-				return fmt.Errorf("start worker for hardware %s: %w", h.Name, err)
+				return fmt.Errorf("start worker for benchmark queue %s: %w", q, err)
 			}
 			defer hw.Stop()
-			fmt.Fprintf(os.Stderr, "benchmarks of hardware profile %q run on task queue %s, served here too (--serve-hardware=false leaves them to `evomerge worker --task-queue %s` on that machine)\n", h.Name, h.TaskQueue, h.TaskQueue)
+			fmt.Fprintf(os.Stderr, "benchmarks (%s) run on task queue %s, served here too (--serve-hardware=false leaves them to `evomerge worker --task-queue %s` on that machine)\n", what, q, q)
 		}
 	}
 
@@ -232,12 +238,40 @@ func ensureSeeds(cfg *evomerge.Config) error {
 	switch {
 	case cfg.MissingSeeds():
 		fmt.Fprintf(os.Stderr, "seed models missing: training the %s seeds into %s (cached for later runs)\n", cfg.SeedModels.Generate, cfg.SeedModels.Dir)
-	case cfg.SeedModels != nil && nn.SeedsStale(cfg.SeedModels.Dir):
+	case cfg.SeedModels != nil && cfg.SeedModels.Generate == "mnist-demo" && nn.SeedsStale(cfg.SeedModels.Dir):
 		fmt.Fprintf(os.Stderr, "seed models in %s were trained by an older evomerge: retraining the %s seeds\n", cfg.SeedModels.Dir, cfg.SeedModels.Generate)
 	default:
 		return nil
 	}
+	if cfg.SeedModels.Generate == "llama-synth" {
+		return writeLlamaSeeds(cfg.SeedModels.Dir)
+	}
 	return trainSeeds(cfg.SeedModels.Dir, cfg.Evaluator.DataDir)
+}
+
+// LlamaSynth is the llama-synth seed set: a small Llama (4 layers, hidden 256) in
+// BF16, whose three fine-tunes each add a rank-4 task vector plus dense noise.
+var LlamaSynth = tensor.SynthConfig{Hidden: 256, Intermediate: 688, Layers: 4, Vocab: 1000, DType: tensor.BF16,
+	ShardBytes: 4 << 20, Seed: 1, Rank: 4, Delta: 0.1, Noise: 0.02}
+
+// writeLlamaSeeds writes the llama-synth family into dir: base, ft-1, ft-2, ft-3 (those
+// missing).
+func writeLlamaSeeds(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i, name := range []string{"base", "ft-1", "ft-2", "ft-3"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			continue
+		}
+		n, err := tensor.WriteSynth(p, LlamaSynth, i)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "  %s: %d bytes of weights (%s)\n", name, n, p)
+	}
+	return nil
 }
 
 func trainSeeds(dir, dataDir string) error {
