@@ -168,9 +168,14 @@ func (t *Ternary) mulRows(s *mulScratch, n int, y []float32, lo, hi int) {
 	stride := t.chunks * chunkBytes
 	inv, sum := s.inv, s.sum
 	// Row tiles of 64 rows (16 KiB of codes at 4096 columns) stay in cache while every
-	// input of the batch passes over them.
-	for r0 := lo; r0 < hi; r0 += 64 {
-		r1 := min(hi, r0+64)
+	// input of the batch passes over them; a single input takes all rows at once (one
+	// kernel call and one scale-back pass: what small layers pay per call).
+	tile := 64
+	if n == 1 {
+		tile = max(hi-lo, 1)
+	}
+	for r0 := lo; r0 < hi; r0 += tile {
+		r1 := min(hi, r0+tile)
 		codes := t.codes[r0*stride : r1*stride]
 		accOf := func(b int) []int32 { return s.acc[b*blocks*rowBlock+r0 : b*blocks*rowBlock+r1] }
 		qOf := func(b int) []int8 { return s.q[b*xlen : (b+1)*xlen] }
