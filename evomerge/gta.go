@@ -3,7 +3,6 @@ package evomerge
 import (
 	"fmt"
 	"math"
-	"math/bits"
 )
 
 // The task-vector family — task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs,
@@ -53,11 +52,14 @@ import (
 // torch.argsort; random masks come from a counter-based hash of MergeInput.Seed, the
 // model's position and the element index (deterministic), not from torch's generator, so
 // masks equal mergekit's in distribution only; mergekit's int8_mask and "count" consensus
-// are not offered. Top-k thresholds are found by selection (a 16-bit histogram of |τ|'s
-// float bits, then an exact radix select among the entries of the threshold's bucket),
-// never by sorting; DELLA's per-row ranks come from a per-row histogram, the exact rank
-// being needed only for entries whose keep decision the bucket's rank range leaves open.
-// Every pass runs over blocks of the tensor on all cores.
+// are not offered. Top-k thresholds are found by selection, never by sorting: a window of
+// |τ| bit patterns estimated from a fixed sample, one pass counting the entries above it
+// and collecting those inside, and an exact radix select among those (falling back to a
+// 16-bit histogram pass and a pass over the threshold's bucket when the count shows the
+// window missed; see gta_select_kernel.go). DELLA's per-row ranks come from a per-row
+// histogram, the exact rank being needed only for entries whose keep decision the
+// bucket's rank range leaves open. Every pass runs over blocks of the tensor on all
+// cores; the kernels are in gta_kernel*.go, gta_select_kernel.go and dare_della_kernel.go.
 
 // sparsification selects how a task vector is thinned before the merge.
 type sparsification int
@@ -205,6 +207,8 @@ func (m gtaMethod) Merge(in MergeInput, out []float32) error {
 func (m gtaMethod) prepareMasks(in MergeInput, params map[string]float64, models []gtaModel, rescale bool) error {
 	n := len(in.Base)
 	var sel []*gtaModel // models needing rank selection
+	var della []*gtaModel
+	var dellaDensity, dellaEps []float64
 	for i := range models {
 		md := &models[i]
 		density := modelParam(in, params, "density", i)
@@ -256,8 +260,13 @@ func (m gtaMethod) prepareMasks(in MergeInput, params map[string]float64, models
 				return fmt.Errorf("merge method %s: density ± epsilon must lie in (0, 1), but model %d has density %g and epsilon %g", m.c.name, i, density, eps)
 			}
 			md.stream = maskStream(in.Seed, i)
-			dellaMask(in.Base, md, density, eps, rowLength(in.Shape, n), rescale)
+			della = append(della, md)
+			dellaDensity = append(dellaDensity, density)
+			dellaEps = append(dellaEps, eps)
 		}
+	}
+	if len(della) > 0 {
+		dellaMasks(in.Base, della, dellaDensity, dellaEps, rowLength(in.Shape, n), rescale)
 	}
 	if len(sel) > 0 {
 		selectRanks(in.Base, sel, rescale)
@@ -270,24 +279,7 @@ func (m gtaMethod) prepareMasks(in MergeInput, params map[string]float64, models
 			}
 		}
 		if len(rnd) > 0 {
-			base := in.Base
-			sums := parallelSums(n, 2*len(rnd), func(lo, hi int, s []float64) {
-				for k, md := range rnd {
-					x, st, thr := md.x[lo:hi], md.stream, md.randThr
-					var all, kept float64
-					for j, b := range base[lo:hi] {
-						a := math.Abs(float64(x[j] - b))
-						all += a
-						// Branch-free: the keep decisions are coin flips.
-						_, borrow := bits.Sub64(maskBits(st, lo+j), thr, 0)
-						kept += a * float64(borrow)
-					}
-					s[2*k], s[2*k+1] = all, kept
-				}
-			})
-			for k, md := range rnd {
-				md.l1, md.l1Kept = sums[2*k], sums[2*k+1]
-			}
+			dareMasks(in.Base, rnd)
 		}
 	}
 	return nil
@@ -344,132 +336,6 @@ func taskArithmeticKernel(base []float32, models []gtaModel, lambda float64, nor
 	})
 }
 
-// gtaKernel is the general merge pass: per block, each model's masked task vector is
-// written to block scratch, then the block is combined (with or without consensus).
-func gtaKernel(base []float32, models []gtaModel, consensus bool, lambda float64, normalize bool, out []float32) {
-	n := len(out)
-	nm := len(models)
-	ws := make([]float64, nm)
-	var wsum float64
-	for i, md := range models {
-		ws[i] = md.w * md.scale
-		wsum += md.w
-	}
-	divisor := 1.0
-	if normalize && !consensus && math.Abs(wsum) >= divisorEpsilon {
-		divisor = wsum
-	}
-	nw := workers(numBlocks(n))
-	scratch := make([]*[]float32, nw)
-	for w := range scratch {
-		scratch[w] = float32Pool.get(nm * min(n, blockSize))
-	}
-	parallelBlocks(n, func(w, blk, lo, hi int) {
-		sz := hi - lo
-		buf := *scratch[w]
-		tb := make([][]float32, nm)
-		b := base[lo:hi]
-		for i := range models {
-			t := buf[i*sz : (i+1)*sz]
-			tb[i] = t
-			fillMasked(&models[i], blk, lo, b, t)
-		}
-		o := out[lo:hi]
-		if !consensus {
-			scale := lambda / divisor
-			for j := range o {
-				var acc float64
-				for i, t := range tb {
-					acc += ws[i] * float64(t[j])
-				}
-				o[j] = float32(float64(b[j]) + scale*acc)
-			}
-			return
-		}
-		combineConsensus(b, tb, ws, models, lambda, normalize, o)
-	})
-	for _, p := range scratch {
-		float32Pool.put(p)
-	}
-}
-
-// combineConsensus is the TIES elect-and-merge of one block of masked task vectors tb.
-func combineConsensus(b []float32, tb [][]float32, ws []float64, models []gtaModel, lambda float64, normalize bool, o []float32) {
-	var wbuf [8]uint64
-	wbits := wbuf[:0]
-	for _, md := range models {
-		wbits = append(wbits, math.Float64bits(md.w))
-	}
-	var dbuf [8]float64
-	deltas := dbuf[:0]
-	deltas = append(deltas, make([]float64, len(tb))...)
-	for j := range o {
-		var sum float64
-		for i, t := range tb {
-			d := ws[i] * float64(t[j])
-			deltas[i] = d
-			sum += d
-		}
-		// The elected sign is − iff sum < 0 (a zero sum elects +, as in mergekit).
-		// (Branch-free: the sign bit; a −0 sum elects −, which changes nothing since
-		// only zeros, which never agree, sum to −0.)
-		elected := math.Float64bits(sum) >> 63
-		var mixed, div float64
-		for i, d := range deltas {
-			agree := agreeMask(math.Float64bits(d), elected)
-			mixed += math.Float64frombits(math.Float64bits(d) & agree)
-			div += math.Float64frombits(wbits[i] & agree)
-		}
-		if normalize && div != 0 {
-			mixed /= div
-		}
-		o[j] = float32(float64(b[j]) + lambda*mixed)
-	}
-}
-
-// fillMasked writes mᵢ⊙τᵢ of block blk (elements lo.., base b) to t.
-func fillMasked(md *gtaModel, blk, lo int, b, t []float32) {
-	x := md.x[lo : lo+len(t)]
-	switch {
-	case md.none:
-		clear(t)
-	case md.all:
-		for j := range t {
-			t[j] = x[j] - b[j]
-		}
-	case md.cuts != nil:
-		hi := topKMask{threshold: md.cuts[0].threshold, equalLeft: md.cuts[0].blockEq[blk]}
-		if len(md.cuts) == 1 {
-			for j := range t {
-				v := x[j] - b[j]
-				t[j] = math.Float32frombits(math.Float32bits(v) & uint32(hi.keepMask(magnitudeKey(v))))
-			}
-			return
-		}
-		top := topKMask{threshold: md.cuts[1].threshold, equalLeft: md.cuts[1].blockEq[blk]}
-		for j := range t {
-			v := x[j] - b[j]
-			k := magnitudeKey(v)
-			keep := hi.keepMask(k) &^ top.keepMask(k)
-			t[j] = math.Float32frombits(math.Float32bits(v) & uint32(keep))
-		}
-	case md.mask != nil:
-		mk := md.mask
-		for j := range t {
-			g := lo + j
-			keep := -(uint32(mk[g>>6]>>(g&63)) & 1)
-			t[j] = math.Float32frombits(math.Float32bits(x[j]-b[j]) & keep)
-		}
-	default: // random
-		st, thr := md.stream, md.randThr
-		for j := range t {
-			_, borrow := bits.Sub64(maskBits(st, lo+j), thr, 0)
-			keep := -uint32(borrow)
-			t[j] = math.Float32frombits(math.Float32bits(x[j]-b[j]) & keep)
-		}
-	}
-}
-
 // rankCut selects the c entries of a task vector with the largest |τ| (ties to the
 // lower index): an entry is among them iff its key exceeds threshold, or equals it and
 // is among the first eq such entries. blockEq[b] is how many of those eq are left at the
@@ -484,134 +350,4 @@ type rankCut struct {
 	need      int     // entries taken from that bucket
 	above     []float64
 	cand      [][]uint32
-}
-
-// histBits is the width of the first selection pass's histogram of magnitude keys.
-const histBits = 16
-
-// selectRanks finds every cut of the models in sel: a histogram pass (all models at
-// once), a pass collecting the keys of each threshold's bucket, then an exact select
-// among those. With rescale it also sets each model's l1 and l1Kept.
-func selectRanks(base []float32, sel []*gtaModel, rescale bool) {
-	n := len(base)
-	nb := numBlocks(n)
-	const bins = 1 << histBits
-	const shift = 31 - histBits
-	nw := workers(nb)
-	hists := make([]*[]uint32, nw)
-	for w := range hists {
-		hists[w] = uint32Pool.get(len(sel) * bins)
-		clear(*hists[w])
-	}
-	l1 := make([]float64, nb*len(sel))
-	parallelBlocks(n, func(w, blk, lo, hi int) {
-		h := *hists[w]
-		b := base[lo:hi]
-		for k, md := range sel {
-			hk := h[k*bins : (k+1)*bins]
-			x := md.x[lo:hi]
-			var s float64
-			for j, bj := range b {
-				v := x[j] - bj
-				hk[magnitudeKey(v)>>shift]++
-				s += math.Abs(float64(v))
-			}
-			l1[blk*len(sel)+k] = s
-		}
-	})
-	total := make([]int, bins)
-	for k, md := range sel {
-		clear(total)
-		for w := range hists {
-			for bin, c := range (*hists[w])[k*bins : (k+1)*bins] {
-				total[bin] += int(c)
-			}
-		}
-		for _, cut := range md.cuts {
-			cum := 0
-			cut.bucket = math.MaxUint32
-			for bin := bins - 1; bin >= 0 && cut.c > 0; bin-- {
-				if cum+total[bin] >= cut.c {
-					cut.bucket, cut.need = uint32(bin), cut.c-cum
-					break
-				}
-				cum += total[bin]
-			}
-			cut.above = make([]float64, nb)
-			cut.cand = make([][]uint32, nb)
-			cut.blockEq = make([]int, nb)
-		}
-		md.l1 = 0
-		for blk := 0; blk < nb; blk++ {
-			md.l1 += l1[blk*len(sel)+k]
-		}
-	}
-	for _, h := range hists {
-		uint32Pool.put(h)
-	}
-	parallelBlocks(n, func(_, blk, lo, hi int) {
-		b := base[lo:hi]
-		for _, md := range sel {
-			x := md.x[lo:hi]
-			for _, cut := range md.cuts {
-				if cut.c == 0 {
-					continue
-				}
-				bk := cut.bucket
-				var above float64
-				var cand []uint32
-				for j, bj := range b {
-					key := magnitudeKey(x[j] - bj)
-					switch d := key >> shift; {
-					case d > bk:
-						above += float64(math.Float32frombits(key))
-					case d == bk:
-						cand = append(cand, key)
-					}
-				}
-				cut.above[blk], cut.cand[blk] = above, cand
-			}
-		}
-	})
-	for _, md := range sel {
-		for _, cut := range md.cuts {
-			if cut.c == 0 {
-				cut.threshold = math.MaxUint32
-				continue
-			}
-			size := 0
-			for _, c := range cut.cand {
-				size += len(c)
-			}
-			keysP := uint32Pool.get(size)
-			keys := (*keysP)[:0]
-			for _, c := range cut.cand {
-				keys = append(keys, c...)
-			}
-			cut.threshold, cut.eq = kthLargest(keys, cut.need)
-			uint32Pool.put(keysP)
-			left := cut.eq
-			thrVal := float64(math.Float32frombits(cut.threshold))
-			l1 := float64(cut.eq) * thrVal
-			for blk, c := range cut.cand {
-				cut.blockEq[blk] = left
-				l1 += cut.above[blk]
-				for _, key := range c {
-					if key == cut.threshold {
-						left = max(0, left-1)
-					} else if key > cut.threshold {
-						l1 += float64(math.Float32frombits(key))
-					}
-				}
-			}
-			cut.l1 = l1
-			cut.cand, cut.above = nil, nil
-		}
-		if rescale {
-			md.l1Kept = md.cuts[0].l1
-			if len(md.cuts) == 2 {
-				md.l1Kept -= md.cuts[1].l1
-			}
-		}
-	}
 }

@@ -75,28 +75,6 @@ func keepCount(density float64, n int) (k int, all bool) {
 // ranked as integers.
 func magnitudeKey(v float32) uint32 { return math.Float32bits(v) & 0x7fffffff }
 
-// topKMask decides, element by element in index order, whether a task-vector entry
-// survives trimming: entries whose key exceeds threshold survive, and so do the first
-// equalLeft entries whose key equals it.
-type topKMask struct {
-	threshold uint32
-	equalLeft int
-}
-
-// keepMask returns all ones if the entry with magnitude key survives, else zero. Calls
-// must come in index order: ties at the threshold go to the first equalLeft of them.
-func (s *topKMask) keepMask(key uint32) uint64 {
-	if key == s.threshold {
-		if s.equalLeft > 0 {
-			s.equalLeft--
-			return ^uint64(0)
-		}
-		return 0
-	}
-	// key > threshold without a branch: the difference is negative exactly then.
-	return -(uint64(int64(s.threshold)-int64(key)) >> 63)
-}
-
 // kthLargest returns the k-th largest value of keys (1 ≤ k ≤ len(keys)) and how many of the
 // entries equal to it rank within the top k. It is a most-significant-digit radix select
 // in three passes of 11, 11 and 10 bits; keys is used as scratch space and overwritten.

@@ -1,0 +1,231 @@
+package evomerge
+
+import (
+	"math"
+	"math/bits"
+	"slices"
+	"sync/atomic"
+)
+
+// The random masks of DARE (with rescale) and DELLA, drawn before the merge pass into one
+// bit per element (md.mask), together with the L1 norms the rescale needs.
+
+// dareMasks draws the keep bits of the DARE models rnd and their norms ‖τ‖₁, ‖m⊙τ‖₁.
+func dareMasks(base []float32, rnd []*gtaModel) {
+	n := len(base)
+	words := (n + 63) / 64
+	for _, md := range rnd {
+		md.mask = *uint64Pool.get(words)
+	}
+	sums := parallelSums(n, 2*len(rnd), func(lo, hi int, s []float64) {
+		b := base[lo:hi]
+		for k, md := range rnd {
+			all, kept := dareBlock(md.x[lo:hi], b, md.stream, md.randThr, lo, md.mask)
+			s[2*k], s[2*k+1] = all, kept
+		}
+	})
+	for k, md := range rnd {
+		md.l1, md.l1Kept = sums[2*k], sums[2*k+1]
+	}
+}
+
+// dareBlock draws the keep bits of elements lo.. (lo a multiple of 64) into mask, whole
+// words, and returns Σ|τ| and Σ|τ| over the kept entries, summed in index order.
+func dareBlock(x, b []float32, st, thr uint64, lo int, mask []uint64) (all, kept float64) {
+	x = x[:len(b)]
+	for j0 := 0; j0 < len(b); j0 += 64 {
+		end := min(j0+64, len(b))
+		var word uint64
+		for j := j0; j < end; j++ {
+			a := math.Abs(float64(x[j] - b[j]))
+			all += a
+			// Branch-free: the keep decisions are coin flips.
+			_, borrow := bits.Sub64(maskBits(st, lo+j), thr, 0)
+			kept += a * float64(borrow)
+			word |= borrow << uint(j-j0)
+		}
+		mask[(lo+j0)>>6] = word
+	}
+	return all, kept
+}
+
+// dellaScratch is one worker's scratch for DELLA's per-row ranking.
+type dellaScratch struct {
+	keys, order     []uint32
+	start, cnt, pos []uint32
+	pLo, pHi        []uint64
+	sortedRow       []uint32 // sortedRow[bucket] = row stamp when packed holds it sorted
+	packed          []uint64 // key<<32 | column, per bucket sorted (large buckets only)
+	row             uint32
+}
+
+// dellaScanMax is the largest bucket searched linearly for an entry's rank; larger ones
+// are sorted once per row (on the first entry that needs its exact rank).
+const dellaScanMax = 256
+
+// dellaMasks draws the keep bits (md.mask) of the DELLA models dms row by row, and their
+// L1 norms when rescale. density[k] and eps[k] are model k's parameters.
+func dellaMasks(base []float32, dms []*gtaModel, density, eps []float64, cols int, rescale bool) {
+	n := len(base)
+	words := (n + 63) / 64
+	for _, md := range dms {
+		mp := uint64Pool.get(words)
+		clear(*mp)
+		md.mask = *mp
+	}
+	rows := n / cols
+	rowsPerTask := max(1, blockSize/cols)
+	tasks := (rows + rowsPerTask - 1) / rowsPerTask
+	bitsW := 12
+	if cols > 1<<14 {
+		bitsW = 16
+	}
+	nw := workers(tasks)
+	scr := make([]*dellaScratch, nw)
+	sums := make([]float64, 2*tasks*len(dms))
+	p0s, steps := make([]float64, len(dms)), make([]float64, len(dms))
+	for k := range dms {
+		p0s[k] = density[k] - eps[k]
+		if cols > 1 {
+			steps[k] = 2 * eps[k] / float64(cols-1)
+		} else {
+			p0s[k] = density[k]
+		}
+	}
+	parallelTasks(tasks, func(w, task int) {
+		s := scr[w]
+		if s == nil {
+			nbk := 1 << bitsW
+			s = &dellaScratch{keys: make([]uint32, cols), order: make([]uint32, cols),
+				start: make([]uint32, nbk), cnt: make([]uint32, nbk), pos: make([]uint32, nbk),
+				sortedRow: make([]uint32, nbk), pLo: make([]uint64, nbk), pHi: make([]uint64, nbk)}
+			scr[w] = s
+		}
+		for k, md := range dms {
+			var all, kept float64
+			for r := task * rowsPerTask; r < min(rows, (task+1)*rowsPerTask); r++ {
+				lo := r * cols
+				all, kept = s.dellaRow(md.x[lo:lo+cols], base[lo:lo+cols], lo, uint(31-bitsW),
+					md.stream, p0s[k], steps[k], md.mask, rescale, all, kept)
+			}
+			sums[2*(k*tasks+task)], sums[2*(k*tasks+task)+1] = all, kept
+		}
+	})
+	for k, md := range dms {
+		for t := 0; t < tasks; t++ {
+			md.l1 += sums[2*(k*tasks+t)]
+			md.l1Kept += sums[2*(k*tasks+t)+1]
+		}
+	}
+}
+
+// dellaRow draws the keep bits of one row (elements lo.., task vector x − b) into mask
+// and adds its |τ| to all and its kept |τ| to kept (when rescale). Entry of ascending
+// rank r (equal keys by column) is kept iff u < p0 + step·(r−1), u its uniform draw. The
+// row's keys are bucketed by their top bits; an entry's rank lies within its bucket's
+// rank range, and is computed exactly only when u falls between the probabilities of
+// the range's ends. The bucket counters are all zero between rows.
+func (s *dellaScratch) dellaRow(x, b []float32, lo int, shift uint, stream uint64, p0, step float64,
+	mask []uint64, rescale bool, all, kept float64) (float64, float64) {
+	cols := len(b)
+	x = x[:cols]
+	keys, order := s.keys[:cols], s.order[:cols]
+	cnt, start, pos := s.cnt, s.start, s.pos
+	bmin, bmax := uint32(len(cnt)-1), uint32(0)
+	for c := range keys {
+		k := magnitudeKey(x[c] - b[c])
+		keys[c] = k
+		bk := k >> shift
+		cnt[bk]++
+		bmin, bmax = min(bmin, bk), max(bmax, bk)
+	}
+	// Per bucket: its first rank and, as float64 bits, the keep probabilities of its
+	// first and last ranks (positive, so they order as their bits, and so does u ≥ 0).
+	pLo, pHi := s.pLo, s.pHi
+	var acc uint32
+	for bk := bmin; bk <= bmax; bk++ {
+		c := cnt[bk]
+		start[bk] = acc
+		pos[bk] = acc
+		pLo[bk] = math.Float64bits(p0 + step*float64(acc))     // p(st+1)
+		pHi[bk] = math.Float64bits(p0 + step*float64(acc+c-1)) // p(st+ct)
+		acc += c
+	}
+	// order: columns grouped by bucket, ascending column within a bucket.
+	for c, k := range keys {
+		bk := k >> shift
+		order[pos[bk]] = uint32(c)
+		pos[bk]++
+	}
+	s.row++
+	if s.row == 0 {
+		clear(s.sortedRow)
+		s.row = 1
+	}
+	for c0 := 0; c0 < cols; {
+		g0 := lo + c0
+		c1 := min(cols, c0+64-(g0&63)) // to the end of g0's mask word
+		var word uint64
+		for c := c0; c < c1; c++ {
+			key := keys[c]
+			bk := key >> shift
+			g := lo + c
+			bu := math.Float64bits(unitFloat(maskBits(stream, g)))
+			bLo := pLo[bk]
+			keep := (bu - bLo) >> 63  // u < p(st+1): kept whatever the rank
+			if bu-bLo < pHi[bk]-bLo { // p(st+1) ≤ u < p(st+ct): the rank decides
+				st, ct := int(start[bk]), int(cnt[bk])
+				within := s.rankInBucket(st, ct, bk, key, uint32(c))
+				if math.Float64frombits(bu) < p0+step*float64(st+within) {
+					keep = 1
+				}
+			}
+			if rescale {
+				a := float64(math.Float32frombits(key))
+				all += a
+				kept += math.Float64frombits(math.Float64bits(a) & -keep)
+			}
+			word |= keep << uint(c-c0)
+		}
+		if word != 0 {
+			wi, sh := g0>>6, uint(g0&63)
+			if c0 == 0 && sh != 0 || c1 == cols && sh+uint(c1-c0) < 64 {
+				atomic.OrUint64(&mask[wi], word<<sh) // a word shared with another row
+			} else {
+				mask[wi] = word << sh
+			}
+		}
+		c0 = c1
+	}
+	clear(cnt[bmin : bmax+1])
+	return all, kept
+}
+
+// rankInBucket is how many entries of bucket bk (ranks st+1..st+ct) rank below the entry
+// (key, column c): smaller keys, and equal keys at lower columns.
+func (s *dellaScratch) rankInBucket(st, ct int, bk, key, c uint32) int {
+	members := s.order[st : st+ct]
+	if ct <= dellaScanMax {
+		keys := s.keys
+		within := 0
+		for _, o := range members {
+			if k := keys[o]; k < key || (k == key && o < c) {
+				within++
+			}
+		}
+		return within
+	}
+	if s.packed == nil {
+		s.packed = make([]uint64, len(s.keys))
+	}
+	p := s.packed[st : st+ct]
+	if s.sortedRow[bk] != s.row {
+		for i, o := range members {
+			p[i] = uint64(s.keys[o])<<32 | uint64(o)
+		}
+		slices.Sort(p)
+		s.sortedRow[bk] = s.row
+	}
+	within, _ := slices.BinarySearch(p, uint64(key)<<32|uint64(c))
+	return within
+}

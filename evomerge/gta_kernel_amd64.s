@@ -1,0 +1,80 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func consensus3AVX2(a *cons3Args)
+//
+// The three-model consensus combine, four elements per step in float64 lanes:
+// δᵢ = wᵢ·tᵢ; σ = ±1 with the sign bit of (δ₀+δ₁)+δ₂; aᵢ = (δᵢ·σ > 0);
+// mixed = (a₀δ₀ + a₁δ₁) + a₂δ₂; div = (a₀w₀ + a₁w₁) + a₂w₂; with normalize,
+// mixed /= (div == 0 ? 1 : div); o = float32(b + λ·mixed).
+TEXT ·consensus3AVX2(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), R8
+	MOVQ 16(AX), R9
+	MOVQ 24(AX), R10
+	MOVQ 32(AX), DI
+	MOVQ 40(AX), CX
+	VBROADCASTSD 48(AX), Y10
+	VBROADCASTSD 56(AX), Y11
+	VBROADCASTSD 64(AX), Y12
+	VBROADCASTSD 72(AX), Y13
+	VBROADCASTSD 80(AX), Y14
+	VBROADCASTSD 88(AX), Y15
+	VBROADCASTSD 96(AX), Y9
+	MOVQ 104(AX), DX
+	MOVQ $0x8000000000000000, BX
+	MOVQ BX, X8
+	VPBROADCASTQ X8, Y8
+	MOVQ $0x3ff0000000000000, BX
+	MOVQ BX, X7
+	VPBROADCASTQ X7, Y7
+	VXORPD Y6, Y6, Y6
+	XORQ R11, R11
+	SHLQ $2, CX
+
+loop:
+	VCVTPS2PD (R8)(R11*1), Y0
+	VMULPD Y10, Y0, Y0
+	VCVTPS2PD (R9)(R11*1), Y1
+	VMULPD Y11, Y1, Y1
+	VCVTPS2PD (R10)(R11*1), Y2
+	VMULPD Y12, Y2, Y2
+	VADDPD Y1, Y0, Y3
+	VADDPD Y2, Y3, Y3
+	VANDPD Y8, Y3, Y3
+	VORPD Y7, Y3, Y3
+	VMULPD Y3, Y0, Y4
+	VCMPPD $0x0E, Y6, Y4, Y4
+	VANDPD Y4, Y0, Y0
+	VANDPD Y4, Y13, Y4
+	VMULPD Y3, Y1, Y5
+	VCMPPD $0x0E, Y6, Y5, Y5
+	VANDPD Y5, Y1, Y1
+	VANDPD Y5, Y14, Y5
+	VADDPD Y1, Y0, Y0
+	VADDPD Y5, Y4, Y4
+	VMULPD Y3, Y2, Y5
+	VCMPPD $0x0E, Y6, Y5, Y5
+	VANDPD Y5, Y2, Y2
+	VANDPD Y5, Y15, Y5
+	VADDPD Y2, Y0, Y0
+	VADDPD Y5, Y4, Y4
+	TESTQ DX, DX
+	JZ    nonorm
+	VCMPPD $0x00, Y6, Y4, Y5
+	VBLENDVPD Y5, Y7, Y4, Y4
+	VDIVPD Y4, Y0, Y0
+
+nonorm:
+	VMULPD Y9, Y0, Y0
+	VCVTPS2PD (SI)(R11*1), Y1
+	VADDPD Y0, Y1, Y0
+	VCVTPD2PSY Y0, X0
+	VMOVUPS X0, (DI)(R11*1)
+	ADDQ $16, R11
+	CMPQ R11, CX
+	JB   loop
+	VZEROUPPER
+	RET
