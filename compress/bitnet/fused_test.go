@@ -83,3 +83,17 @@ func TestMulBiasIsMulThenBiasAndReLU(t *testing.T) {
 		}
 	}
 }
+
+// A matrix with no columns multiplies to zeros (it divided by zero before), plus the bias.
+func TestNoColumns(t *testing.T) {
+	op := Quantize2D(nil, 3, 0).Operator()
+	y := []float32{1, 2, 3, 4, 5, 6}
+	op.Mul(2, nil, y)
+	if want := make([]float32, 6); !slices.Equal(y, want) {
+		t.Errorf("Mul = %v, want %v", y, want)
+	}
+	op.MulBias(2, nil, y, []float32{-1, 0.5, 2}, true)
+	if want := []float32{0, 0.5, 2, 0, 0.5, 2}; !slices.Equal(y, want) {
+		t.Errorf("MulBias = %v, want %v", y, want)
+	}
+}

@@ -131,6 +131,22 @@ func (t *Ternary) mul(n int, x, y, bias []float32, relu bool) {
 	if n == 0 || t.rows == 0 {
 		return
 	}
+	if t.chunks == 0 { // no columns: W·x = 0 (no codes for the kernels to read)
+		for b := range n {
+			row := y[b*t.rows : (b+1)*t.rows]
+			for i := range row {
+				v := float32(0)
+				if bias != nil {
+					v += bias[i]
+				}
+				if relu {
+					v = max(v, 0)
+				}
+				row[i] = v
+			}
+		}
+		return
+	}
 	s, _ := t.scratch.Get().(*mulScratch)
 	if s == nil {
 		s = &mulScratch{}
