@@ -481,8 +481,16 @@ func (a *Activities) Benchmark(ctx context.Context, in BenchmarkInput) (bench.Re
 		spec.DataDir = dir
 	}
 	key := store.Key(benchVersion, in.Model.Digest, in.Reference.Digest, spec)
+	// A user's program is part of what its results depend on.
+	program, err := spec.ProgramDigest()
+	if err != nil {
+		return bench.Result{}, badInput(err)
+	}
+	if program != "" {
+		key = store.Key(key, program)
+	}
 	var out bench.Result
-	err := heartbeat(ctx, func() error {
+	err = heartbeat(ctx, func() error {
 		var err error
 		out, err = memo(a.Store, key, nil, func() (bench.Result, error) {
 			ev, err := a.evaluator(spec)

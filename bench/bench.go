@@ -65,6 +65,11 @@ type Evaluator interface {
 	Evaluate(ctx context.Context, req Request) (Result, error)
 }
 
+// Scored reports that an evaluation produced r: the built-in evaluators counted examples,
+// a command evaluator's program reported metrics. The zero Result (a child whose merge
+// failed) is not scored.
+func (r Result) Scored() bool { return r.Examples > 0 || len(r.Metrics) > 0 }
+
 // MetricMap is r as a command evaluator's program reports it: every measured field
 // under its JSON name (finite and packed as 1 or 0), then r.Metrics. Writing
 // {"metrics": r.MetricMap()} and reading it back through the command evaluator gives r

@@ -3,9 +3,12 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -283,4 +286,79 @@ func (t *tailBuffer) quote() string {
 		s = "…" + s
 	}
 	return "; last output:\n" + s
+}
+
+// smallFile is the size up to which ProgramDigest hashes a file's bytes; larger files
+// (checkpoints passed as arguments) are identified by size and modification time.
+const smallFile = 1 << 20
+
+// ProgramDigest identifies what a command evaluator's results depend on beyond its
+// settings: every argument (the program included) that names an existing file or
+// folder — a script, a Go package folder, a reference checkpoint — by content (a
+// folder: the files directly inside it), so that results memoized for one version of
+// the program are not reused for another. "" for other kinds. {evomerge} is left out:
+// the binary is large, and its version is in the memo keys already.
+func (s Spec) ProgramDigest() (string, error) {
+	if s.Kind != "command" {
+		return "", nil
+	}
+	h := sha256.New()
+	for _, arg := range s.Command {
+		if strings.Contains(arg, "{") {
+			continue
+		}
+		p := arg
+		if _, after, ok := strings.Cut(arg, "="); ok && strings.HasPrefix(arg, "-") {
+			p = after // --flag=path
+		}
+		if !filepath.IsAbs(p) && !strings.ContainsRune(p, filepath.Separator) && p != "." {
+			if lp, err := exec.LookPath(p); err == nil && p == arg && arg == s.Command[0] {
+				p = lp // the program, found on PATH
+			} else {
+				continue // a plain word: a flag or a value
+			}
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		files := []string{p}
+		if st.IsDir() {
+			entries, err := os.ReadDir(p)
+			if err != nil {
+				return "", fmt.Errorf("command evaluator: %w", err)
+			}
+			files = files[:0]
+			for _, e := range entries {
+				if e.Type().IsRegular() {
+					files = append(files, filepath.Join(p, e.Name()))
+				}
+			}
+		}
+		for _, f := range files {
+			if err := digestFile(h, f); err != nil {
+				return "", fmt.Errorf("command evaluator: %w", err)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func digestFile(h io.Writer, path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(h, "%s\x00%d\x00", path, st.Size())
+	if st.Size() > smallFile {
+		fmt.Fprintf(h, "%d\x00", st.ModTime().UnixNano())
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(h, f)
+	return err
 }

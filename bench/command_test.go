@@ -266,3 +266,36 @@ func TestSpecRejectsOptionsOfAnotherKind(t *testing.T) {
 		t.Errorf("empty spec: %+v, %v; want mnist with %d latency runs", s, err, DefaultLatencyRuns)
 	}
 }
+
+func TestProgramDigestFollowsTheProgramsFiles(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "eval.py")
+	pkg := filepath.Join(dir, "pkg")
+	os.Mkdir(pkg, 0o755)
+	os.WriteFile(script, []byte("print(1)"), 0o644)
+	os.WriteFile(filepath.Join(pkg, "main.go"), []byte("package main"), 0o644)
+	s := Spec{Kind: "command", Command: []string{"python3", script, "--pkg=" + pkg, "--out", "{result}", "{model}"}}
+	digest := func() string {
+		d, err := s.ProgramDigest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	d0 := digest()
+	if digest() != d0 {
+		t.Fatal("digest not stable")
+	}
+	os.WriteFile(script, []byte("print(2)"), 0o644)
+	d1 := digest()
+	if d1 == d0 {
+		t.Error("editing the script did not change the digest")
+	}
+	os.WriteFile(filepath.Join(pkg, "main.go"), []byte("package main // v2"), 0o644)
+	if digest() == d1 {
+		t.Error("editing a file of the --pkg= folder did not change the digest")
+	}
+	if d, _ := (Spec{Kind: "mnist"}).ProgramDigest(); d != "" {
+		t.Errorf("mnist digest %q, want none", d)
+	}
+}

@@ -36,6 +36,10 @@ type Spec struct {
 	// sees a complete Hugging Face checkpoint. Runs default it to the base model's
 	// folder.
 	ModelFiles string `yaml:"model_files,omitempty" json:"model_files,omitempty"`
+	// Version (command) is any label of the program's version; results are memoized per
+	// model and evaluator settings, so change it when the program changes in a way
+	// ProgramDigest cannot see (an installed package, a remote service).
+	Version string `yaml:"version,omitempty" json:"version,omitempty"`
 }
 
 // Kind is one entry of the evaluator registry.
@@ -116,6 +120,7 @@ func (s *Spec) unused(used ...string) error {
 		{"timeout", s.Timeout != ""},
 		{"accuracy_metric", s.AccuracyMetric != ""},
 		{"model_files", s.ModelFiles != ""},
+		{"version", s.Version != ""},
 	}
 	for _, o := range set {
 		if o.on && !slices.Contains(used, o.key) {
@@ -154,7 +159,7 @@ func normalizeMNIST(s *Spec) error {
 }
 
 func normalizeCommand(s *Spec) error {
-	if err := s.unused("command", "timeout", "accuracy_metric", "model_files"); err != nil {
+	if err := s.unused("command", "timeout", "accuracy_metric", "model_files", "version"); err != nil {
 		return err
 	}
 	if len(s.Command) == 0 || s.Command[0] == "" {

@@ -52,7 +52,9 @@ type ModelSpec struct {
 
 // SeedModelsSpec asks for the built-in demo seeds to be trained into Dir when missing.
 type SeedModelsSpec struct {
-	// Generate names the seed set; only "mnist-demo" exists.
+	// Generate names the seed set: "mnist-demo" (the demo's MLPs, trained on MNIST) or
+	// "llama-synth" (a Llama-shaped base and three fine-tunes written by `evomerge synth`
+	// at LlamaSynth's settings, as folders base, ft-1, ft-2, ft-3).
 	Generate string `yaml:"generate" json:"generate"`
 	Dir      string `yaml:"dir" json:"dir"`
 }
@@ -287,8 +289,8 @@ func (c *Config) Normalize() error {
 		return fmt.Errorf("base_model: %q is not one of the models", c.BaseModel)
 	}
 	if s := c.SeedModels; s != nil {
-		if s.Generate != "mnist-demo" {
-			return fmt.Errorf("seed_models.generate: unknown seed set %q (known: mnist-demo)", s.Generate)
+		if s.Generate != "mnist-demo" && s.Generate != "llama-synth" {
+			return fmt.Errorf("seed_models.generate: unknown seed set %q (known: mnist-demo, llama-synth)", s.Generate)
 		}
 		if s.Dir == "" {
 			return errors.New("seed_models.dir: required")

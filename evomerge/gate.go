@@ -3,6 +3,7 @@ package evomerge
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/evomerge/evomerge/pareto"
@@ -24,11 +25,9 @@ import (
 func Gates(in GateInput) GateOutput {
 	c := in.Child
 	var gates []GateResult
-	// A user's program (command evaluator) that ran and reported is functional unless it
-	// reports finite = 0 or examples = 0; it need not count examples.
-	_, counted := c.Score.Metrics["examples"]
-	ran := c.Score.Examples > 0 || (c.Score.Metrics != nil && !counted)
-	functional := c.Score.Finite && ran
+	// A user's program (command evaluator) that reported is functional unless it
+	// reports finite = 0; it need not count examples.
+	functional := c.Score.Finite && c.Score.Scored()
 	detail := fmt.Sprintf("inference on %d examples, outputs finite: %v", c.Score.Examples, c.Score.Finite)
 	if c.Score.Examples == 0 && c.Score.Metrics != nil {
 		detail = fmt.Sprintf("the evaluator's program reported %d metrics, finite: %v", len(c.Score.Metrics), c.Score.Finite)
@@ -224,8 +223,9 @@ type Normalizer struct {
 	Scale, Ref []float64
 }
 
-// NewNormalizer builds the normalizer of a run; nil (and no error) when the seeds give a
-// minimized objective no scale (every seed has size or latency 0).
+// NewNormalizer builds the normalizer of a run. A minimized objective that every seed
+// scores 0 on, and any metric that is not one of evomerge's own (a command evaluator's),
+// is left unscaled: against reference 0 when maximized, 1 when minimized.
 func NewNormalizer(seeds []Model, objectives []Objective) (*Normalizer, error) {
 	n := &Normalizer{Objectives: objectives, Scale: make([]float64, len(objectives)), Ref: make([]float64, len(objectives))}
 	for _, s := range seeds {
@@ -249,9 +249,18 @@ func NewNormalizer(seeds []Model, objectives []Objective) (*Normalizer, error) {
 		switch {
 		case o.Metric == ObjAccuracy:
 			n.Scale[k] = 1
+		case !slices.ContainsFunc(metrics, func(m Objective) bool { return m.Metric == o.Metric }):
+			// A command evaluator's own metric is taken as it is, against 0 when
+			// maximized and 1 when minimized: the seeds need not span it (a fine-tune's
+			// "interference" is 0 up to rounding).
+			n.Scale[k] = 1
+			if n.Dirs[k] == pareto.Minimize {
+				n.Ref[k] = 1
+			}
 		case n.Dirs[k] == pareto.Minimize:
+			// A latency nobody measured (every seed 0) is taken as is.
 			if !(n.Scale[k] > 0) {
-				return nil, nil
+				n.Scale[k] = 1
 			}
 			n.Ref[k] = 1
 		case !(n.Scale[k] > 0):
@@ -317,9 +326,11 @@ func objectiveVector(m Model, objectives []Objective) ([]float64, []pareto.Direc
 	d := make([]pareto.Direction, len(objectives))
 	for i, o := range objectives {
 		x, ok := MetricValue(m.Score, o.Metric)
-		if !ok {
-			return nil, nil, fmt.Errorf("unknown objective %q", o.Metric)
+		if !ok && m.Score.Scored() {
+			return nil, nil, fmt.Errorf("%s: no value for objective %q", m.ID, o.Metric)
 		}
+		// (An unscored child — its merge failed — has no metrics; it is rejected and
+		// its vector, zeros, only orders it among the rejected.)
 		v[i], d[i] = x, pareto.Minimize
 		if o.Direction == Maximize {
 			d[i] = pareto.Maximize

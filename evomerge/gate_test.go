@@ -138,7 +138,7 @@ func TestSelectKeepsAcceptedFrontAndFillsWithRejected(t *testing.T) {
 
 func TestFrontHypervolumeIsNormalizedAgainstTheSeeds(t *testing.T) {
 	m := func(acc float64, size int64, ms float64) Model {
-		return Model{Score: bench.Result{Accuracy: acc, SizeBytes: size, LatencyMs: ms}}
+		return Model{Score: bench.Result{Accuracy: acc, SizeBytes: size, LatencyMs: ms, Examples: 100}}
 	}
 	seeds := []Model{m(0.88, 1000, 0.05), m(0.40, 1200, 0.08)}
 	front := []Model{m(0.90, 1200, 0.04), m(0.80, 300, 0.06)}
@@ -168,6 +168,17 @@ func TestFrontHypervolumeIsNormalizedAgainstTheSeeds(t *testing.T) {
 	}
 	if _, err := FrontHypervolume(front, seeds, []Objective{{Metric: "loss", Direction: Maximize}}); err == nil || !strings.Contains(err.Error(), `"loss"`) {
 		t.Errorf("unknown objective: %v", err)
+	}
+	// A program's own metric, minimized, is taken as is (even when the seeds score a
+	// rounding error on it):
+	// (0.9, 0.2) and (0.8, 0.1) against (0, 1): 0.9 × 0.8 + 0.8 × 0.1 = 0.80.
+	custom := func(acc, interference float64) Model {
+		return Model{Score: bench.Result{Accuracy: acc, Metrics: map[string]float64{"accuracy": acc, "interference": interference}}}
+	}
+	objs := []Objective{{ObjAccuracy, Maximize}, {"interference", Minimize}}
+	got, err := FrontHypervolume([]Model{custom(0.9, 0.2), custom(0.8, 0.1)}, []Model{custom(1, 3e-12), custom(0.3, 0)}, objs)
+	if err != nil || math.Abs(got-0.80) > 1e-12 {
+		t.Errorf("custom metric: FrontHypervolume = %v, %v; want 0.80", got, err)
 	}
 }
 

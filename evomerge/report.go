@@ -59,7 +59,7 @@ func reportModel(m Model) ReportModel {
 }
 
 func objectives(s bench.Result) Objectives {
-	return Objectives{Accuracy: s.Accuracy, TestAccuracy: s.TestAccuracy, SizeBytes: s.SizeBytes, LatencyMs: s.LatencyMs, WeightBytes: s.WeightBytes, Speedup: s.Speedup, MeasuredOn: s.MeasuredOn}
+	return Objectives{Accuracy: s.Accuracy, TestAccuracy: s.TestAccuracy, SizeBytes: s.SizeBytes, LatencyMs: s.LatencyMs, WeightBytes: s.WeightBytes, Speedup: s.Speedup, MeasuredOn: s.MeasuredOn, Metrics: s.Metrics}
 }
 
 // Markdown renders the report for people.

@@ -198,4 +198,6 @@ type Objectives struct {
 	Speedup float64 `json:"speedup,omitempty"`
 	// MeasuredOn is the task queue whose worker measured the latency.
 	MeasuredOn string `json:"measured_on,omitempty"`
+	// Metrics are everything a command evaluator's program reported, by name.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }

@@ -134,7 +134,7 @@ func (g *generation) evaluateAll(ctx workflow.Context, recipes []activities.Chil
 		}
 	}
 	for _, c := range g.children {
-		if c.Score.Examples > 0 || c.MergedScore.Examples > 0 {
+		if c.Score.Scored() || c.MergedScore.Scored() {
 			return nil
 		}
 	}
