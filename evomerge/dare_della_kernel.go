@@ -29,24 +29,51 @@ func dareMasks(base []float32, rnd []*gtaModel) {
 	}
 }
 
+// dareGolden is maskBits' counter step γ: maskBits(st, g) = mix64(st + g·γ).
+const dareGolden = 0x9e3779b97f4a7c15
+
 // dareBlock draws the keep bits of elements lo.. (lo a multiple of 64) into mask, whole
-// words, and returns Σ|τ| and Σ|τ| over the kept entries, summed in index order.
+// words, and returns Σ|τ| and Σ|τ| over the kept entries. The sums are taken in eight
+// lanes (element j of the block in lane j mod 8, in index order from +0), then the lanes
+// added in order: the same on every CPU, whether or not dareLanes uses AVX-512.
 func dareBlock(x, b []float32, st, thr uint64, lo int, mask []uint64) (all, kept float64) {
+	var lanes [16]float64
+	dareLanes(x[:len(b)], b, st+uint64(lo)*dareGolden, thr, lo, mask, &lanes)
+	for l := 0; l < 8; l++ {
+		all += lanes[l]
+		kept += lanes[8+l]
+	}
+	return all, kept
+}
+
+// dareLanesGo draws the keep bits of elements lo.. (the draw of element lo+j being
+// mix64(z + j·γ) < thr) into mask, and adds |τ| and kept |τ| of element j to lanes[j%8]
+// and lanes[8+j%8].
+func dareLanesGo(x, b []float32, z uint64, thr uint64, lo int, mask []uint64, lanes *[16]float64) {
+	dareLanesTail(x, b, z, thr, lo, 0, mask, lanes)
+}
+
+// dareLanesTail is dareLanesGo from element from (a multiple of 8) on, keeping the mask
+// bits of the elements before it in their word.
+func dareLanesTail(x, b []float32, z uint64, thr uint64, lo, from int, mask []uint64, lanes *[16]float64) {
 	x = x[:len(b)]
-	for j0 := 0; j0 < len(b); j0 += 64 {
-		end := min(j0+64, len(b))
-		var word uint64
+	z += uint64(from) * dareGolden
+	for j0 := from; j0 < len(b); j0 = (lo+j0)&^63 + 64 - lo {
+		end := min((lo+j0)&^63+64-lo, len(b))
+		sh := uint((lo + j0) & 63)
+		word := mask[(lo+j0)>>6] & (1<<sh - 1)
 		for j := j0; j < end; j++ {
 			a := math.Abs(float64(x[j] - b[j]))
-			all += a
-			// Branch-free: the keep decisions are coin flips.
-			_, borrow := bits.Sub64(maskBits(st, lo+j), thr, 0)
-			kept += a * float64(borrow)
-			word |= borrow << uint(j-j0)
+			// Branch-free: the keep decisions are coin flips. Adding a or +0 is
+			// adding a·borrow.
+			_, borrow := bits.Sub64(mix64(z), thr, 0)
+			z += dareGolden
+			lanes[j&7] += a
+			lanes[8+j&7] += math.Float64frombits(math.Float64bits(a) & -borrow)
+			word |= borrow << uint((lo+j)&63)
 		}
 		mask[(lo+j0)>>6] = word
 	}
-	return all, kept
 }
 
 // dellaScratch is one worker's scratch for DELLA's per-row ranking.

@@ -124,10 +124,10 @@ func fillChunk(md *gtaModel, st *fillState, lo int, b, t []float32) {
 	}
 }
 
-// trimChunk keeps the entries whose magnitude key exceeds thr, and the first eq of those
+// trimChunkGo keeps the entries whose magnitude key exceeds thr, and the first eq of those
 // equal to it; it returns how many of those are left. Keys are at most 0x7fffffff, so
 // thr − key is negative as an int32 exactly when key > thr.
-func trimChunk(x, b, t []float32, thr uint32, eq int) int {
+func trimChunkGo(x, b, t []float32, thr uint32, eq int) int {
 	x, b = x[:len(t)], b[:len(t)]
 	for j := range t {
 		u := math.Float32bits(x[j] - b[j])
@@ -170,9 +170,9 @@ func outlierChunk(x, b, t []float32, thr0, thr1 uint32, eq0, eq1 int) (int, int)
 	return eq0, eq1
 }
 
-// maskChunk keeps the entries whose bit is set in mask (bit g of the tensor for element
+// maskChunkGo keeps the entries whose bit is set in mask (bit g of the tensor for element
 // g); lo is a multiple of 64.
-func maskChunk(x, b, t []float32, mask []uint64, lo int) {
+func maskChunkGo(x, b, t []float32, mask []uint64, lo int) {
 	x, b = x[:len(t)], b[:len(t)]
 	for j0 := 0; j0 < len(t); j0 += 64 {
 		word := mask[(lo+j0)>>6]

@@ -4,6 +4,8 @@ package evomerge
 
 import (
 	"math"
+	"slices"
+	"unsafe"
 
 	"golang.org/x/sys/cpu"
 )
@@ -22,7 +24,95 @@ type cons3Args struct {
 //go:noescape
 func consensus3AVX2(a *cons3Args)
 
+//go:noescape
+func trimAVX2(x, b, t *float32, n int, thr uint32, eq int) int
+
+//go:noescape
+func windowAVX2(x, b *float32, n int, lo, hi uint32, cand *uint32) (above, ncand int)
+
+//go:noescape
+func maskAVX2(x, b, t *float32, n int, mask *byte)
+
+//go:noescape
+func dareAVX512(x, b *float32, n int, z0, thr uint64, mask *byte, sums *[16]float64)
+
 var useAVX2 = cpu.X86.HasAVX2
+
+var useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW
+
+// dareLanes is dareLanesGo with AVX-512 (eight draws and lanes at a time).
+func dareLanes(x, b []float32, z uint64, thr uint64, lo int, mask []uint64, lanes *[16]float64) {
+	n := len(b)
+	v := n &^ 7
+	if !useAVX512 || v == 0 {
+		dareLanesGo(x, b, z, thr, lo, mask, lanes)
+		return
+	}
+	x = x[:n]
+	words := mask[lo>>6 : (lo+v+63)>>6]
+	dareAVX512(&x[0], &b[0], v, z, thr, (*byte)(unsafe.Pointer(&words[0])), lanes)
+	if v < n {
+		dareLanesTail(x, b, z, thr, lo, v, mask, lanes)
+	}
+}
+
+// trimChunk is trimChunkGo, eight elements at a time with AVX2 (groups holding a key equal
+// to thr element by element, in order).
+func trimChunk(x, b, t []float32, thr uint32, eq int) int {
+	n := len(t)
+	if v := n &^ 7; useAVX2 && v > 0 {
+		x, b = x[:n], b[:n]
+		eq = trimAVX2(&x[0], &b[0], &t[0], v, thr, eq)
+		if v == n {
+			return eq
+		}
+		x, b, t = x[v:], b[v:], t[v:]
+	}
+	return trimChunkGo(x, b, t, thr, eq)
+}
+
+// windowPass is windowPassGo, eight elements at a time with AVX2.
+func windowPass(x, b []float32, lo, hi uint32, cand *[]uint32) int {
+	n := len(b)
+	v := n &^ 7
+	if !useAVX2 || v == 0 {
+		return windowPassGo(x, b, lo, hi, cand)
+	}
+	x = x[:n]
+	c := slices.Grow(*cand, v)
+	l := len(c)
+	above, k := windowAVX2(&x[0], &b[0], v, lo, hi, unsafe.SliceData(c[l:l+v]))
+	*cand = c[:l+k]
+	if v < n {
+		above += windowPassGo(x[v:], b[v:], lo, hi, cand)
+	}
+	return above
+}
+
+// maskChunk is maskChunkGo, eight elements at a time with AVX2.
+func maskChunk(x, b, t []float32, mask []uint64, lo int) {
+	n := len(t)
+	if v := n &^ 7; useAVX2 && v > 0 {
+		x, b = x[:n], b[:n]
+		words := mask[lo>>6 : (lo+v+63)>>6]
+		maskAVX2(&x[0], &b[0], &t[0], v, (*byte)(unsafe.Pointer(&words[0])))
+		if v == n {
+			return
+		}
+		// The tail starts at lo+v, a multiple of 8 but maybe not of 64.
+		tailGo(x[v:], b[v:], t[v:], mask, lo+v)
+		return
+	}
+	maskChunkGo(x, b, t, mask, lo)
+}
+
+// tailGo is maskChunkGo for elements g.. with g not necessarily a multiple of 64.
+func tailGo(x, b, t []float32, mask []uint64, g int) {
+	for j := range t {
+		keep := -(uint32(mask[(g+j)>>6]>>((g+j)&63)) & 1)
+		t[j] = math.Float32frombits(math.Float32bits(x[j]-b[j]) & keep)
+	}
+}
 
 // consensus3 is the three-model consensus combine (see consensus3Go), four elements at a
 // time with AVX2 where the CPU has it. The vector code does the same float64 operations in

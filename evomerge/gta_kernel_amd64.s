@@ -25,10 +25,10 @@ TEXT ·consensus3AVX2(SB), NOSPLIT, $0-8
 	VBROADCASTSD 96(AX), Y9
 	MOVQ 104(AX), DX
 	MOVQ $0x8000000000000000, BX
-	MOVQ BX, X8
+	VMOVQ BX, X8
 	VPBROADCASTQ X8, Y8
 	MOVQ $0x3ff0000000000000, BX
-	MOVQ BX, X7
+	VMOVQ BX, X7
 	VPBROADCASTQ X7, Y7
 	VXORPD Y6, Y6, Y6
 	XORQ R11, R11
@@ -76,5 +76,252 @@ nonorm:
 	ADDQ $16, R11
 	CMPQ R11, CX
 	JB   loop
+	VZEROUPPER
+	RET
+
+// func trimAVX2(x, b, t *float32, n int, thr uint32, eq int) int
+//
+// t = (x − b) where |x − b|'s bits exceed thr, else +0, eight at a time (n a positive
+// multiple of 8); a group holding a key equal to thr goes element by element in index
+// order, keeping such entries while eq > 0. It returns what is left of eq.
+TEXT ·trimAVX2(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ t+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVL thr+32(FP), R8
+	MOVQ eq+40(FP), R9
+	VMOVQ R8, X15
+	VPBROADCASTD X15, Y15
+	MOVL $0x7fffffff, AX
+	VMOVQ AX, X14
+	VPBROADCASTD X14, Y14
+	XORQ R10, R10
+	SHLQ $2, CX
+
+trimloop:
+	VMOVUPS (SI)(R10*1), Y0
+	VSUBPS  (DX)(R10*1), Y0, Y0
+	VPAND   Y14, Y0, Y1
+	VPCMPEQD Y15, Y1, Y3
+	VPTEST  Y3, Y3
+	JNZ     trimslow
+	VPCMPGTD Y15, Y1, Y2
+	VPAND   Y2, Y0, Y0
+	VMOVUPS Y0, (DI)(R10*1)
+
+trimnext:
+	ADDQ $32, R10
+	CMPQ R10, CX
+	JB   trimloop
+	MOVQ R9, ret+48(FP)
+	VZEROUPPER
+	RET
+
+trimslow:
+	MOVQ R10, R11
+	LEAQ 32(R10), R12
+
+trimslowloop:
+	VMOVSS (SI)(R11*1), X0
+	VSUBSS (DX)(R11*1), X0, X0
+	VMOVD  X0, AX
+	MOVL   AX, BX
+	ANDL   $0x7fffffff, BX
+	CMPL   BX, R8
+	JA     trimkeep
+	JB     trimdrop
+	TESTQ  R9, R9
+	JZ     trimdrop
+	DECQ   R9
+
+trimkeep:
+	MOVL AX, (DI)(R11*1)
+	JMP  trimsnext
+
+trimdrop:
+	MOVL $0, (DI)(R11*1)
+
+trimsnext:
+	ADDQ $4, R11
+	CMPQ R11, R12
+	JB   trimslowloop
+	JMP  trimnext
+
+// func windowAVX2(x, b *float32, n int, lo, hi uint32, cand *uint32) (above, ncand int)
+//
+// Of the keys k = bits(|x − b|) (n a positive multiple of 8): above counts k > hi, and the
+// keys with lo ≤ k ≤ hi are stored to cand in index order (room for n needed). Keys, lo
+// and hi are at most 0x7fffffff, so signed compares order them.
+TEXT ·windowAVX2(SB), NOSPLIT, $32-56
+	MOVQ x+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ n+16(FP), CX
+	MOVL lo+24(FP), R8
+	MOVL hi+28(FP), R9
+	MOVQ cand+32(FP), DI
+	VMOVQ R8, X13
+	VPBROADCASTD X13, Y13
+	VMOVQ R9, X15
+	VPBROADCASTD X15, Y15
+	MOVL $0x7fffffff, AX
+	VMOVQ AX, X14
+	VPBROADCASTD X14, Y14
+	VPXOR Y12, Y12, Y12
+	XORQ R10, R10
+	XORQ R11, R11
+	SHLQ $2, CX
+
+winloop:
+	VMOVUPS (SI)(R10*1), Y0
+	VSUBPS  (DX)(R10*1), Y0, Y0
+	VPAND   Y14, Y0, Y0
+	VPCMPGTD Y15, Y0, Y1
+	VPSUBD  Y1, Y12, Y12
+	VPCMPGTD Y0, Y13, Y2
+	VPOR    Y1, Y2, Y2
+	VMOVMSKPS Y2, AX
+	XORL    $0xff, AX
+	JNZ     wincollect
+
+winnext:
+	ADDQ $32, R10
+	CMPQ R10, CX
+	JB   winloop
+	VEXTRACTI128 $1, Y12, X1
+	VPADDD X1, X12, X12
+	VPSHUFD $0x4e, X12, X1
+	VPADDD X1, X12, X12
+	VPSHUFD $0xb1, X12, X1
+	VPADDD X1, X12, X12
+	VMOVD  X12, AX
+	MOVQ   AX, above+40(FP)
+	MOVQ   R11, ncand+48(FP)
+	VZEROUPPER
+	RET
+
+wincollect:
+	VMOVDQU Y0, (SP)
+
+winbits:
+	BSFL AX, BX
+	MOVL (SP)(BX*4), R12
+	MOVL R12, (DI)(R11*4)
+	INCQ R11
+	LEAL -1(AX), R13
+	ANDL R13, AX
+	JNZ  winbits
+	JMP  winnext
+
+DATA bitsel<>+0(SB)/4, $1
+DATA bitsel<>+4(SB)/4, $2
+DATA bitsel<>+8(SB)/4, $4
+DATA bitsel<>+12(SB)/4, $8
+DATA bitsel<>+16(SB)/4, $16
+DATA bitsel<>+20(SB)/4, $32
+DATA bitsel<>+24(SB)/4, $64
+DATA bitsel<>+28(SB)/4, $128
+GLOBL bitsel<>(SB), RODATA|NOPTR, $32
+
+// func maskAVX2(x, b, t *float32, n int, mask *byte)
+//
+// t = x − b where the element's bit in mask (bit j%8 of byte j/8) is set, else +0 (the
+// byte broadcast to every lane, lane i testing bit i); n a
+// positive multiple of 8.
+TEXT ·maskAVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ t+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ mask+32(FP), R8
+	VMOVDQU bitsel<>(SB), Y13
+	XORQ R10, R10
+	XORQ R11, R11
+	SHLQ $2, CX
+
+maskloop:
+	VPBROADCASTB (R8)(R11*1), Y1
+	VPAND   Y13, Y1, Y1
+	VPCMPEQD Y13, Y1, Y1
+	VMOVUPS (SI)(R10*1), Y0
+	VSUBPS  (DX)(R10*1), Y0, Y0
+	VPAND   Y1, Y0, Y0
+	VMOVUPS Y0, (DI)(R10*1)
+	INCQ R11
+	ADDQ $32, R10
+	CMPQ R10, CX
+	JB   maskloop
+	VZEROUPPER
+	RET
+
+DATA lanes8<>+0(SB)/8, $0
+DATA lanes8<>+8(SB)/8, $1
+DATA lanes8<>+16(SB)/8, $2
+DATA lanes8<>+24(SB)/8, $3
+DATA lanes8<>+32(SB)/8, $4
+DATA lanes8<>+40(SB)/8, $5
+DATA lanes8<>+48(SB)/8, $6
+DATA lanes8<>+56(SB)/8, $7
+GLOBL lanes8<>(SB), RODATA|NOPTR, $64
+
+// func dareAVX512(x, b *float32, n int, z0, thr uint64, mask *byte, sums *[16]float64)
+//
+// DARE's keep draws for n elements (a positive multiple of 8): element j is kept iff
+// mix64(z0 + j·γ) < thr; its bit is bit j%8 of mask[j/8]. sums[l] and sums[8+l] get
+// Σ|x − b| over all and over the kept elements j ≡ l (mod 8), added in index order from
+// +0 (eight lanes, as dareLanesGo).
+TEXT ·dareAVX512(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ n+16(FP), CX
+	MOVQ z0+24(FP), AX
+	MOVQ thr+32(FP), BX
+	MOVQ mask+40(FP), DI
+	MOVQ sums+48(FP), R8
+	MOVQ $0x9e3779b97f4a7c15, R9
+	VPBROADCASTQ R9, Z11
+	VMOVDQU64 lanes8<>(SB), Z10
+	VPMULLQ Z11, Z10, Z10
+	VPBROADCASTQ AX, Z12
+	VPADDQ Z12, Z10, Z10
+	VPSLLQ $3, Z11, Z11
+	MOVQ $0xbf58476d1ce4e5b9, R9
+	VPBROADCASTQ R9, Z13
+	MOVQ $0x94d049bb133111eb, R9
+	VPBROADCASTQ R9, Z14
+	VPBROADCASTQ BX, Z15
+	MOVL $0x7fffffff, R9
+	VPBROADCASTD R9, Y9
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+	XORQ R10, R10
+	XORQ R11, R11
+	SHLQ $2, CX
+
+dareloop:
+	VPSRLQ  $30, Z10, Z0
+	VPXORQ  Z10, Z0, Z0
+	VPMULLQ Z13, Z0, Z0
+	VPSRLQ  $27, Z0, Z1
+	VPXORQ  Z0, Z1, Z0
+	VPMULLQ Z14, Z0, Z0
+	VPSRLQ  $31, Z0, Z1
+	VPXORQ  Z0, Z1, Z0
+	VPCMPUQ $1, Z15, Z0, K1
+	KMOVB   K1, AX
+	MOVB    AX, (DI)(R11*1)
+	VMOVUPS (SI)(R10*1), Y2
+	VSUBPS  (DX)(R10*1), Y2, Y2
+	VPAND   Y9, Y2, Y2
+	VCVTPS2PD Y2, Z2
+	VADDPD  Z2, Z7, Z7
+	VADDPD  Z2, Z8, K1, Z8
+	VPADDQ  Z11, Z10, Z10
+	INCQ R11
+	ADDQ $32, R10
+	CMPQ R10, CX
+	JB   dareloop
+	VMOVUPD Z7, (R8)
+	VMOVUPD Z8, 64(R8)
 	VZEROUPPER
 	RET

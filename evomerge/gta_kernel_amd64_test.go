@@ -5,6 +5,7 @@ package evomerge
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"unsafe"
 )
@@ -63,6 +64,107 @@ func TestConsensus3VectorMatchesScalar(t *testing.T) {
 			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
 				t.Fatalf("trial %d element %d: vector %v, scalar %v (t %v %v %v, w %v %v %v, normalize %v)",
 					trial, j, got[j], want[j], t0[j], t1[j], t2[j], w0, w1, w2, norm)
+			}
+		}
+	}
+}
+
+// TestFillKernelsMatchScalar checks the AVX2 trim, window and mask kernels bit for bit
+// against the scalar ones, with many keys equal to the threshold (the tie path), on
+// lengths that leave scalar tails.
+func TestFillKernelsMatchScalar(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for trial := 0; trial < 300; trial++ {
+		n := 1 + rng.IntN(700)
+		x, b := make([]float32, n), make([]float32, n)
+		for j := range x {
+			b[j] = float32(rng.IntN(3)) / 2
+			if trial%2 == 0 {
+				x[j] = b[j] + float32(rng.IntN(9)-4)/4
+			} else {
+				x[j] = float32(rng.NormFloat64())
+			}
+		}
+		keys := make([]uint32, n)
+		for j := range keys {
+			keys[j] = magnitudeKey(x[j] - b[j])
+		}
+		thr := keys[rng.IntN(n)]
+		eq := rng.IntN(n/4 + 2)
+		got, want := make([]float32, n), make([]float32, n)
+		ge, we := trimChunk(x, b, got, thr, eq), trimChunkGo(x, b, want, thr, eq)
+		if ge != we {
+			t.Fatalf("trim trial %d: ties left %d, scalar %d", trial, ge, we)
+		}
+		for j := range got {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("trim trial %d element %d: %v, scalar %v", trial, j, got[j], want[j])
+			}
+		}
+		lo, hi := keys[rng.IntN(n)], keys[rng.IntN(n)]
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		if trial%10 == 0 {
+			lo, hi = 0, 0x7fffffff
+		}
+		gc, wc := []uint32{1, 2}, []uint32{1, 2}
+		ga, wa := windowPass(x, b, lo, hi, &gc), windowPassGo(x, b, lo, hi, &wc)
+		if ga != wa || !slices.Equal(gc, wc) {
+			t.Fatalf("window trial %d: above %d, candidates %d; scalar %d, %d", trial, ga, len(gc), wa, len(wc))
+		}
+		off := 64 * rng.IntN(3)
+		mask := make([]uint64, (off+n+63)/64+1)
+		for i := range mask {
+			mask[i] = rng.Uint64()
+		}
+		xo, bo := append(make([]float32, off), x...), append(make([]float32, off), b...)
+		maskChunk(xo[off:], bo[off:], got, mask, off)
+		maskChunkGo(xo[off:], bo[off:], want, mask, off)
+		for j := range got {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("mask trial %d element %d: %v, scalar %v", trial, j, got[j], want[j])
+			}
+		}
+	}
+}
+
+// TestDareLanesVectorMatchesScalar checks the AVX-512 DARE draws (bits and lane sums)
+// against the scalar ones, and the bits against maskBits.
+func TestDareLanesVectorMatchesScalar(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for trial := 0; trial < 100; trial++ {
+		n := 1 + rng.IntN(1000)
+		lo := 64 * rng.IntN(4)
+		x, b := make([]float32, n), make([]float32, n)
+		for j := range x {
+			x[j], b[j] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+		}
+		st, thr := rng.Uint64(), rng.Uint64()
+		words := (lo+n+63)/64 + 1
+		gm, wm := make([]uint64, words), make([]uint64, words)
+		for i := range gm {
+			gm[i] = rng.Uint64()
+			wm[i] = gm[i]
+		}
+		var gl, wl [16]float64
+		z := st + uint64(lo)*dareGolden
+		dareLanes(x, b, z, thr, lo, gm, &gl)
+		dareLanesGo(x, b, z, thr, lo, wm, &wl)
+		if gl != wl {
+			t.Fatalf("trial %d: lanes %v, scalar %v", trial, gl, wl)
+		}
+		for j := 0; j < n; j++ {
+			g := lo + j
+			bit := gm[g>>6] >> (g & 63) & 1
+			if want := maskBits(st, g) < thr; (bit == 1) != want || wm[g>>6]>>(g&63)&1 != bit {
+				t.Fatalf("trial %d element %d: bit %d, maskBits says %v", trial, j, bit, want)
 			}
 		}
 	}

@@ -8,3 +8,17 @@ var useAVX2 = false
 func consensus3(b, t0, t1, t2 []float32, w0, w1, w2 float64, wb0, wb1, wb2 uint64, lambda float64, normalize bool, o []float32) {
 	consensus3Go(b, t0, t1, t2, w0, w1, w2, wb0, wb1, wb2, lambda, normalize, o)
 }
+
+func trimChunk(x, b, t []float32, thr uint32, eq int) int { return trimChunkGo(x, b, t, thr, eq) }
+
+func windowPass(x, b []float32, lo, hi uint32, cand *[]uint32) int {
+	return windowPassGo(x, b, lo, hi, cand)
+}
+
+func maskChunk(x, b, t []float32, mask []uint64, lo int) { maskChunkGo(x, b, t, mask, lo) }
+
+var useAVX512 = false
+
+func dareLanes(x, b []float32, z uint64, thr uint64, lo int, mask []uint64, lanes *[16]float64) {
+	dareLanesGo(x, b, z, thr, lo, mask, lanes)
+}

@@ -163,10 +163,10 @@ func selectRanksSampled(base []float32, sel []*gtaModel) (missed []*gtaModel) {
 	return missed
 }
 
-// windowPass returns how many entries of x − b have a magnitude key above hi, and appends
+// windowPassGo returns how many entries of x − b have a magnitude key above hi, and appends
 // the keys in [lo, hi] to cand, in index order. Keys and hi are at most 0x7fffffff, so
 // hi − key wraps to a value with the top bit set exactly when key > hi.
-func windowPass(x, b []float32, lo, hi uint32, cand *[]uint32) int {
+func windowPassGo(x, b []float32, lo, hi uint32, cand *[]uint32) int {
 	x = x[:len(b)]
 	c := *cand
 	width := hi - lo
