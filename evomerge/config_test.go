@@ -1,6 +1,7 @@
 package evomerge
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -220,4 +221,38 @@ func TestMissingSeeds(t *testing.T) {
 	if c.MissingSeeds() {
 		t.Error("without seed_models nothing is trained")
 	}
+}
+
+func TestCommandConfigsLoad(t *testing.T) {
+	demo, err := LoadConfig("../configs/mnist-demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, err := LoadConfig("../configs/mnist-command.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmd.Evaluator.Kind != "command" || cmd.Evaluator.Command[0] != "{evomerge}" || cmd.Evaluator.TimeoutDuration().Minutes() != 5 {
+		t.Errorf("mnist-command evaluator: %+v", cmd.Evaluator)
+	}
+	// Everything but the evaluator and the names is the demo's, so the fronts can match.
+	cmd.Evaluator, cmd.Name, cmd.OutputDir = demo.Evaluator, demo.Name, demo.OutputDir
+	if a, b := mustJSON(t, demo), mustJSON(t, cmd); a != b {
+		t.Errorf("mnist-command differs from the demo beyond its evaluator:\n%s\n%s", a, b)
+	}
+	llama, err := LoadConfig("../configs/llama-example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if llama.SeedModels.Generate != "llama-synth" || llama.Evaluator.Kind != "command" || !strings.HasSuffix(llama.Evaluator.ModelFiles, "llama/base") || ObjectivesString(llama.Objectives) != "accuracy ↑, interference ↓" {
+		t.Errorf("llama example: seeds %+v, evaluator %+v, objectives %v", llama.SeedModels, llama.Evaluator, llama.Objectives)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
