@@ -144,9 +144,9 @@ func trimChunkGo(x, b, t []float32, thr uint32, eq int) int {
 	return eq
 }
 
-// outlierChunk keeps the entries inside the cut hi (threshold thr0, ties eq0) but not
+// outlierChunkGo keeps the entries inside the cut hi (threshold thr0, ties eq0) but not
 // inside the cut top (thr1, eq1): breadcrumbs' band.
-func outlierChunk(x, b, t []float32, thr0, thr1 uint32, eq0, eq1 int) (int, int) {
+func outlierChunkGo(x, b, t []float32, thr0, thr1 uint32, eq0, eq1 int) (int, int) {
 	x, b = x[:len(t)], b[:len(t)]
 	for j := range t {
 		u := math.Float32bits(x[j] - b[j])

@@ -36,7 +36,26 @@ func maskAVX2(x, b, t *float32, n int, mask *byte)
 //go:noescape
 func dareAVX512(x, b *float32, n int, z0, thr uint64, mask *byte, sums *[16]float64)
 
+//go:noescape
+func outlierAVX2(x, b, t *float32, n int, thr0, thr1 uint32, eq *[2]int)
+
 var useAVX2 = cpu.X86.HasAVX2
+
+// outlierChunk is outlierChunkGo, eight elements at a time with AVX2.
+func outlierChunk(x, b, t []float32, thr0, thr1 uint32, eq0, eq1 int) (int, int) {
+	n := len(t)
+	if v := n &^ 7; useAVX2 && v > 0 {
+		x, b = x[:n], b[:n]
+		eq := [2]int{eq0, eq1}
+		outlierAVX2(&x[0], &b[0], &t[0], v, thr0, thr1, &eq)
+		eq0, eq1 = eq[0], eq[1]
+		if v == n {
+			return eq0, eq1
+		}
+		x, b, t = x[v:], b[v:], t[v:]
+	}
+	return outlierChunkGo(x, b, t, thr0, thr1, eq0, eq1)
+}
 
 var useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW
 

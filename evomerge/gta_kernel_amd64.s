@@ -325,3 +325,97 @@ dareloop:
 	VMOVUPD Z8, 64(R8)
 	VZEROUPPER
 	RET
+
+// func outlierAVX2(x, b, t *float32, n int, thr0, thr1 uint32, eq *[2]int)
+//
+// Breadcrumbs' band: t = x − b where the key exceeds thr0 (or equals it while eq[0] > 0)
+// and does not exceed thr1 (nor equals it while eq[1] > 0), else +0; eight at a time (n a
+// positive multiple of 8), a group holding a key equal to either threshold element by
+// element in index order. eq is updated.
+TEXT ·outlierAVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ t+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVL thr0+32(FP), R8
+	MOVL thr1+36(FP), R13
+	MOVQ eq+40(FP), R14
+	MOVQ 0(R14), R9
+	MOVQ 8(R14), R15
+	VMOVQ R8, X15
+	VPBROADCASTD X15, Y15
+	VMOVQ R13, X13
+	VPBROADCASTD X13, Y13
+	MOVL $0x7fffffff, AX
+	VMOVQ AX, X14
+	VPBROADCASTD X14, Y14
+	XORQ R10, R10
+	SHLQ $2, CX
+
+outloop:
+	VMOVUPS (SI)(R10*1), Y0
+	VSUBPS  (DX)(R10*1), Y0, Y0
+	VPAND   Y14, Y0, Y1
+	VPCMPEQD Y15, Y1, Y3
+	VPCMPEQD Y13, Y1, Y4
+	VPOR    Y3, Y4, Y3
+	VPTEST  Y3, Y3
+	JNZ     outslow
+	VPCMPGTD Y15, Y1, Y2
+	VPCMPGTD Y13, Y1, Y4
+	VPANDN  Y2, Y4, Y2
+	VPAND   Y2, Y0, Y0
+	VMOVUPS Y0, (DI)(R10*1)
+
+outnext:
+	ADDQ $32, R10
+	CMPQ R10, CX
+	JB   outloop
+	MOVQ R9, 0(R14)
+	MOVQ R15, 8(R14)
+	VZEROUPPER
+	RET
+
+outslow:
+	MOVQ R10, R11
+	LEAQ 32(R10), R12
+
+outslowloop:
+	VMOVSS (SI)(R11*1), X0
+	VSUBSS (DX)(R11*1), X0, X0
+	VMOVD  X0, AX
+	MOVL   AX, BX
+	ANDL   $0x7fffffff, BX
+	// CX (the loop bound, reloaded after) = 1 iff kept.
+	XORL   CX, CX
+	CMPL   BX, R8
+	JA     outin0
+	JB     outchk1
+	TESTQ  R9, R9
+	JZ     outchk1
+	DECQ   R9
+
+outin0:
+	MOVL $1, CX
+
+outchk1:
+	CMPL  BX, R13
+	JA    outin1
+	JB    outstore
+	TESTQ R15, R15
+	JZ    outstore
+	DECQ  R15
+
+outin1:
+	XORL CX, CX
+
+outstore:
+	NEGL CX
+	ANDL CX, AX
+	MOVL AX, (DI)(R11*1)
+	ADDQ $4, R11
+	CMPQ R11, R12
+	JB   outslowloop
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	JMP  outnext

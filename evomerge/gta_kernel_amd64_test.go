@@ -104,6 +104,21 @@ func TestFillKernelsMatchScalar(t *testing.T) {
 				t.Fatalf("trim trial %d element %d: %v, scalar %v", trial, j, got[j], want[j])
 			}
 		}
+		thr1 := keys[rng.IntN(n)]
+		if thr1 < thr {
+			thr, thr1 = thr1, thr
+		}
+		eq1 := rng.IntN(n/8 + 2)
+		g0, g1 := outlierChunk(x, b, got, thr, thr1, eq, eq1)
+		w0, w1 := outlierChunkGo(x, b, want, thr, thr1, eq, eq1)
+		if g0 != w0 || g1 != w1 {
+			t.Fatalf("outlier trial %d: ties left %d %d, scalar %d %d", trial, g0, g1, w0, w1)
+		}
+		for j := range got {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("outlier trial %d element %d: %v, scalar %v", trial, j, got[j], want[j])
+			}
+		}
 		lo, hi := keys[rng.IntN(n)], keys[rng.IntN(n)]
 		if lo > hi {
 			lo, hi = hi, lo

@@ -22,3 +22,7 @@ var useAVX512 = false
 func dareLanes(x, b []float32, z uint64, thr uint64, lo int, mask []uint64, lanes *[16]float64) {
 	dareLanesGo(x, b, z, thr, lo, mask, lanes)
 }
+
+func outlierChunk(x, b, t []float32, thr0, thr1 uint32, eq0, eq1 int) (int, int) {
+	return outlierChunkGo(x, b, t, thr0, thr1, eq0, eq1)
+}
