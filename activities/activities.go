@@ -45,6 +45,9 @@ const (
 const (
 	ErrBadInput  = "BadInput"
 	ErrBadRecipe = "BadRecipe"
+	// ErrMissingBlob is a retryable fault: an artifact the step needs is not in this
+	// worker's store.
+	ErrMissingBlob = "MissingBlob"
 )
 
 // Activities holds what every activity needs. Register a *Activities with the worker.
@@ -67,7 +70,23 @@ func New(st store.Store) *Activities {
 // The error's text is the failure's message; it is not also attached as the cause, which
 // would print the same text a second time after the message.
 func badInput(err error) error {
+	if errors.Is(err, store.ErrMissing) {
+		return missingBlob(err)
+	}
 	return temporal.NewNonRetryableApplicationError(err.Error(), ErrBadInput, nil)
+}
+
+// workerName names this worker process in errors.
+var workerName = func() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s (pid %d)", host, os.Getpid())
+}()
+
+// missingBlob is a blob missing from this worker's store: not the user's input but a
+// worker attached to the wrong store (or a store not yet synced), so it is retried —
+// with luck by a worker of the right store.
+func missingBlob(err error) error {
+	return temporal.NewApplicationError(fmt.Sprintf("%v; worker %s cannot reach it: is it attached to the run's store?", err, workerName), ErrMissingBlob)
 }
 
 // badRecipe marks err as the fault of one child's recipe.
@@ -86,6 +105,9 @@ func classify(err error) error {
 	var transient *bench.TransientError
 	if errors.As(err, &appErr) || errors.As(err, &transient) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	if errors.Is(err, store.ErrMissing) {
+		return missingBlob(err)
 	}
 	var pathErr *fs.PathError
 	if errors.As(err, &pathErr) && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {

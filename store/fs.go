@@ -1,7 +1,10 @@
 package store
 
 import (
+	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +53,42 @@ func OpenFS(root string) (*FS, error) {
 		}
 	}
 	return &FS{Root: abs, verified: map[verifiedBlob]struct{}{}}, nil
+}
+
+// ID returns the store's identity: 16 random bytes in hex, written to root/id when the
+// store is first asked (atomically: concurrent first callers agree).
+func (s *FS) ID() (string, error) {
+	p := filepath.Join(s.Root, "id")
+	if b, err := os.ReadFile(p); err == nil && len(bytes.TrimSpace(b)) > 0 {
+		return string(bytes.TrimSpace(b)), nil
+	}
+	var raw [16]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", fmt.Errorf("store: id: %w", err)
+	}
+	tmp, err := s.TempFile("id-*")
+	if err != nil {
+		return "", fmt.Errorf("store: id: %w", err)
+	}
+	_, err = tmp.WriteString(hex.EncodeToString(raw[:]) + "\n")
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		// Link, not rename: the first writer wins and later ones read its id.
+		if err = os.Link(tmp.Name(), p); errors.Is(err, fs.ErrExist) {
+			err = nil
+		}
+	}
+	os.Remove(tmp.Name())
+	if err != nil {
+		return "", fmt.Errorf("store: id: %w", err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", fmt.Errorf("store: id: %w", err)
+	}
+	return string(bytes.TrimSpace(b)), nil
 }
 
 func (s *FS) blobPath(hexDigest string) string {
@@ -399,6 +438,9 @@ func (s *FS) openBlob(ref Ref) (*os.File, fs.FileInfo, error) {
 		return nil, nil, err
 	}
 	f, err := os.Open(s.blobPath(ref.Hex()))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("store: blob %s is not in store %s: %w (%w)", ref.Digest, s.Root, ErrMissing, err)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: blob %s: %w", ref.Digest, err)
 	}

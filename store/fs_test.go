@@ -541,3 +541,41 @@ func TestSweepTempRemovesOnlyStaleFiles(t *testing.T) {
 		t.Errorf("stored artifact after sweep: %v %v %v", got, ok, err)
 	}
 }
+
+func TestIDIsStableAndPerStore(t *testing.T) {
+	a, err := OpenFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := a.ID()
+	if err != nil || len(id) != 32 {
+		t.Fatalf("id %q, %v", id, err)
+	}
+	again, _ := OpenFS(a.Root)
+	if id2, _ := again.ID(); id2 != id {
+		t.Errorf("reopened store has id %q, want %q", id2, id)
+	}
+	b, _ := OpenFS(t.TempDir())
+	if idb, _ := b.ID(); idb == id {
+		t.Error("two stores share an id")
+	}
+}
+
+func TestMissingBlobSaysWhichStore(t *testing.T) {
+	s, err := OpenFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := OpenFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := other.PutBytes("", []byte("elsewhere"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Path(ref)
+	if !errors.Is(err, ErrMissing) || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), s.Root) {
+		t.Errorf("error %v: want ErrMissing and fs.ErrNotExist, naming the store %s", err, s.Root)
+	}
+}

@@ -10,8 +10,13 @@ import (
 const DefaultRoot = ".evomerge/store"
 
 // ErrCorrupt is wrapped by errors about a blob whose size or content does not match its
-// Ref. A missing blob is reported with an error wrapping fs.ErrNotExist instead.
+// Ref. A missing blob is reported with an error wrapping ErrMissing and fs.ErrNotExist.
 var ErrCorrupt = errors.New("corrupt blob")
+
+// ErrMissing is wrapped by errors about a blob that is not in the store: an
+// infrastructure fault (a worker attached to another store, a store not yet synced),
+// never the user's input.
+var ErrMissing = errors.New("blob not in this store")
 
 // Store is a content-addressed artifact store.
 type Store interface {
@@ -35,6 +40,9 @@ type Store interface {
 	// TempFile creates a file inside the store's temp area for building an artifact, to be
 	// PutFile'd (same filesystem => rename is atomic).
 	TempFile(pattern string) (*os.File, error)
+	// ID is the store's identity, the same for every process that opens it and different
+	// for every other store: workers of one store share a task queue by it.
+	ID() (string, error)
 }
 
 var _ Store = (*FS)(nil)

@@ -28,6 +28,17 @@ type Options struct {
 	MaxConcurrentActivities int
 }
 
+// TaskQueueFor is the task queue of a store's workers, "evomerge-" and the first 12
+// characters of the store's ID: only workers that can reach a run's artifacts take its
+// work, so two runs with separate stores on one server never cross.
+func TaskQueueFor(st store.Store) (string, error) {
+	id, err := st.ID()
+	if err != nil {
+		return "", err
+	}
+	return workflows.TaskQueue + "-" + id[:min(12, len(id))], nil
+}
+
 // New returns a worker (not started) polling o.TaskQueue with every workflow and activity registered.
 func New(c client.Client, o Options) worker.Worker {
 	if o.TaskQueue == "" {

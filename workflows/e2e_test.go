@@ -245,6 +245,8 @@ func TestEvolutionEndToEnd(t *testing.T) {
 			t.Errorf("generation %d hypervolume %v, want in (0, 1]", h.Generation, h.Hypervolume)
 		}
 	}
+	// Finished generations say so (the run itself too).
+	listWorkflows(t, `EvoRun = "e2e-run" AND EvoStage = "done"`, 3)
 	hvRun := listWorkflows(t, `EvoRun = "e2e-run" AND EvoHypervolume > 0`, 1)[0]
 	var hv float64
 	if err := converter.GetDefaultDataConverter().FromPayload(hvRun.GetSearchAttributes().GetIndexedFields()["EvoHypervolume"], &hv); err != nil || hv != rep.Hypervolume {

@@ -80,7 +80,17 @@ func GenerationWorkflow(ctx workflow.Context, in GenerationInput) (GenerationRes
 	}
 	res, err := g.selectSurvivors(ctx)
 	res.Strategy = children.State
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	// A finished generation says so in the Web UI's list (histories recorded before
+	// this change replay without the update).
+	if workflow.GetVersion(ctx, "generation-stage-done", workflow.DefaultVersion, 1) == 1 {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, SAStage.ValueSet(StageDone)); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
 }
 
 // ask tells the search strategy the previous generation's scores and asks it for this

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/evomerge/evomerge/evomerge"
+	"github.com/evomerge/evomerge/store"
 	"github.com/evomerge/evomerge/worker"
 	"github.com/evomerge/evomerge/workflows"
 )
@@ -48,6 +49,9 @@ func devCmd(g *globals) *cobra.Command {
 			if err := worker.EnsureSearchAttributes(ctx, c, namespace); err != nil {
 				return err
 			}
+			if taskQueue, err = storeQueue(taskQueue, st); err != nil {
+				return err
+			}
 			w := worker.New(c, worker.Options{TaskQueue: taskQueue, Store: st})
 			if err := w.Start(); err != nil {
 				return err
@@ -64,7 +68,7 @@ func devCmd(g *globals) *cobra.Command {
 	fl.IntVar(&port, "port", 7233, "frontend gRPC port")
 	fl.IntVar(&uiPort, "ui-port", 8233, "Web UI port")
 	fl.StringVar(&namespace, "namespace", "default", "namespace to create")
-	fl.StringVar(&taskQueue, "task-queue", workflows.TaskQueue, "task queue of the in-process worker")
+	fl.StringVar(&taskQueue, "task-queue", "", queueHelp)
 	return cmd
 }
 
@@ -88,6 +92,9 @@ func workerCmd(g *globals) *cobra.Command {
 			if err := worker.EnsureSearchAttributes(cmd.Context(), c, namespace); err != nil {
 				return err
 			}
+			if taskQueue, err = storeQueue(taskQueue, st); err != nil {
+				return err
+			}
 			w := worker.New(c, worker.Options{TaskQueue: taskQueue, Store: st, MaxConcurrentActivities: concurrency})
 			if err := w.Start(); err != nil {
 				return err
@@ -101,7 +108,7 @@ func workerCmd(g *globals) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&address, "address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port")
 	fl.StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "namespace")
-	fl.StringVar(&taskQueue, "task-queue", workflows.TaskQueue, "task queue")
+	fl.StringVar(&taskQueue, "task-queue", "", queueHelp)
 	fl.IntVar(&concurrency, "concurrency", 4, "activities run at once")
 	return cmd
 }
@@ -147,4 +154,35 @@ func specCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&config, "config", "c", "", "run config (YAML)")
 	return cmd
+}
+
+// queueHelp documents every command's --task-queue.
+const queueHelp = "task queue (default: the store's own, evomerge-<store id>: only workers of this store take its runs' work; `evomerge queue` prints it)"
+
+// storeQueue is the task queue flag's value, or by default the store's own queue.
+func storeQueue(flag string, st *store.FS) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	return worker.TaskQueueFor(st)
+}
+
+func queueCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "queue",
+		Short: "Print the task queue of the store's workers (for temporal workflow start --task-queue)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(g)
+			if err != nil {
+				return err
+			}
+			q, err := worker.TaskQueueFor(st)
+			if err != nil {
+				return err
+			}
+			fmt.Println(q)
+			return nil
+		},
+	}
 }

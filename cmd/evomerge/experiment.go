@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/evomerge/evomerge/evomerge"
-	"github.com/evomerge/evomerge/workflows"
 )
 
 type experimentFlags struct {
@@ -47,7 +46,7 @@ that recur are not redone.`,
 	fl.StringVar(&f.out, "out", "", "output folder (default: runs/<name>-experiment)")
 	fl.StringVar(&f.address, "address", os.Getenv("TEMPORAL_ADDRESS"), "external Temporal frontend host:port (default $TEMPORAL_ADDRESS; empty starts the embedded server)")
 	fl.StringVar(&f.namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace")
-	fl.StringVar(&f.taskQueue, "task-queue", workflows.TaskQueue, "task queue")
+	fl.StringVar(&f.taskQueue, "task-queue", "", queueHelp)
 	fl.IntVar(&f.port, "port", 7233, "embedded server's frontend port")
 	fl.IntVar(&f.uiPort, "ui-port", 8233, "embedded server's Web UI port")
 	f.serveHardware = true
@@ -101,6 +100,9 @@ func runExperiment(ctx context.Context, g *globals, f *experimentFlags) error {
 	}
 	st, err := openStore(g)
 	if err != nil {
+		return err
+	}
+	if f.taskQueue, err = storeQueue(f.taskQueue, st); err != nil {
 		return err
 	}
 	budget := base.Evolution.Budget

@@ -80,7 +80,7 @@ func execute(ctx context.Context, args []string) int {
 	pf.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	pf.StringVar(&g.mnistDir, "mnist-dir", "", "folder with the MNIST .gz files (default: $EVOMERGE_MNIST_DIR, else the GoMNIST module in the Go module cache)")
 
-	root.AddCommand(runCmd(g), experimentCmd(g), devCmd(g), workerCmd(g), seedsCmd(g), specCmd(g), compressCmd(g), benchCmd(g), inspectCmd(g), mergeCmd(g), synthCmd(g))
+	root.AddCommand(runCmd(g), experimentCmd(g), devCmd(g), workerCmd(g), queueCmd(g), seedsCmd(g), specCmd(g), compressCmd(g), benchCmd(g), inspectCmd(g), mergeCmd(g), synthCmd(g))
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {

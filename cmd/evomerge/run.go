@@ -61,7 +61,7 @@ func runCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.address, "address", os.Getenv("TEMPORAL_ADDRESS"), "external Temporal frontend host:port (default $TEMPORAL_ADDRESS; empty starts the embedded server)")
 	fl.StringVar(&f.namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace")
 	fl.StringVar(&f.id, "id", "", "workflow ID (default: the config's name)")
-	fl.StringVar(&f.taskQueue, "task-queue", workflows.TaskQueue, "task queue")
+	fl.StringVar(&f.taskQueue, "task-queue", "", queueHelp)
 	fl.StringVar(&f.out, "out", "", "output folder for the report and front models (default: the config's output_dir, else runs/<name>)")
 	fl.BoolVar(&f.detach, "detach", false, "start the run and exit, leaving the work to other workers (needs --address: the embedded server stops with this process)")
 	fl.BoolVar(&f.json, "json", false, "print report.json to stdout instead of the front table")
@@ -95,6 +95,9 @@ func runRun(ctx context.Context, g *globals, f *runFlags) (err error) {
 	}
 	st, err := openStore(g)
 	if err != nil {
+		return err
+	}
+	if f.taskQueue, err = storeQueue(f.taskQueue, st); err != nil {
 		return err
 	}
 
