@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync/atomic"
+	"unsafe"
 )
 
 // The random masks of DARE (with rescale) and DELLA, drawn before the merge pass into one
@@ -80,15 +81,25 @@ func dareLanesTail(x, b []float32, z uint64, thr uint64, lo, from int, mask []ui
 type dellaScratch struct {
 	keys, order     []uint32
 	start, cnt, pos []uint32
+	cnt2            []uint32
 	pLo, pHi        []uint64
+	amb             []uint64 // entries whose rank decides (vector path)
 	sortedRow       []uint32 // sortedRow[bucket] = row stamp when packed holds it sorted
 	packed          []uint64 // key<<32 | column, per bucket sorted (large buckets only)
 	row             uint32
+	kmin            uint32 // the row's smallest key
+	shift           uint   // bucket of key k: (k − kmin) >> shift
+	ordered         bool   // order holds the row's columns grouped by bucket
 }
 
-// dellaScanMax is the largest bucket searched linearly for an entry's rank; larger ones
-// are sorted once per row (on the first entry that needs its exact rank).
-const dellaScanMax = 256
+// An entry's rank within its bucket: for buckets of at most dellaRowScanMax entries (of
+// at most dellaScanMax with AVX-512) by counting over the whole row; else from the row's columns grouped by bucket (made on the
+// first such entry of the row), searched linearly in buckets of at most dellaScanMax
+// entries, and larger buckets sorted once per row.
+const (
+	dellaRowScanMax = 32
+	dellaScanMax    = 256
+)
 
 // dellaMasks draws the keep bits (md.mask) of the DELLA models dms row by row, and their
 // L1 norms when rescale. density[k] and eps[k] are model k's parameters.
@@ -107,6 +118,7 @@ func dellaMasks(base []float32, dms []*gtaModel, density, eps []float64, cols in
 	if cols > 1<<14 {
 		bitsW = 16
 	}
+	const tables = 1 << 16 // the counter tables' allocation (indexing masks to it)
 	nw := workers(tasks)
 	scr := make([]*dellaScratch, nw)
 	sums := make([]float64, 2*tasks*len(dms))
@@ -124,16 +136,19 @@ func dellaMasks(base []float32, dms []*gtaModel, density, eps []float64, cols in
 		if s == nil {
 			nbk := 1 << bitsW
 			s = &dellaScratch{keys: make([]uint32, cols), order: make([]uint32, cols),
-				start: make([]uint32, nbk), cnt: make([]uint32, nbk), pos: make([]uint32, nbk),
-				sortedRow: make([]uint32, nbk), pLo: make([]uint64, nbk), pHi: make([]uint64, nbk)}
+				start: make([]uint32, nbk), cnt: make([]uint32, tables), cnt2: make([]uint32, tables), pos: make([]uint32, nbk),
+				sortedRow: make([]uint32, nbk), pLo: make([]uint64, nbk), pHi: make([]uint64, nbk),
+				amb: make([]uint64, cols/64+1)}
 			scr[w] = s
 		}
 		for k, md := range dms {
 			var all, kept float64
 			for r := task * rowsPerTask; r < min(rows, (task+1)*rowsPerTask); r++ {
 				lo := r * cols
-				all, kept = s.dellaRow(md.x[lo:lo+cols], base[lo:lo+cols], lo, uint(31-bitsW),
-					md.stream, p0s[k], steps[k], md.mask, rescale, all, kept)
+				ra, rk := s.dellaRow(md.x[lo:lo+cols], base[lo:lo+cols], lo, uint(bitsW),
+					md.stream, p0s[k], steps[k], md.mask, rescale)
+				all += ra
+				kept += rk
 			}
 			sums[2*(k*tasks+task)], sums[2*(k*tasks+task)+1] = all, kept
 		}
@@ -147,93 +162,168 @@ func dellaMasks(base []float32, dms []*gtaModel, density, eps []float64, cols in
 }
 
 // dellaRow draws the keep bits of one row (elements lo.., task vector x − b) into mask
-// and adds its |τ| to all and its kept |τ| to kept (when rescale). Entry of ascending
+// and returns (when rescale) its Σ|τ| and kept Σ|τ|, each summed in eight lanes (column c
+// in lane c mod 8, in order from +0) and the lanes then added in order — the same with
+// and without the AVX-512 path. Entry of ascending
 // rank r (equal keys by column) is kept iff u < p0 + step·(r−1), u its uniform draw. The
-// row's keys are bucketed by their top bits; an entry's rank lies within its bucket's
+// row's keys are bucketed by value (the row's key range cut into equal parts); an entry's rank lies within its bucket's
 // rank range, and is computed exactly only when u falls between the probabilities of
 // the range's ends. The bucket counters are all zero between rows.
-func (s *dellaScratch) dellaRow(x, b []float32, lo int, shift uint, stream uint64, p0, step float64,
-	mask []uint64, rescale bool, all, kept float64) (float64, float64) {
+func (s *dellaScratch) dellaRow(x, b []float32, lo int, tableBits uint, stream uint64, p0, step float64,
+	mask []uint64, rescale bool) (all, kept float64) {
 	cols := len(b)
 	x = x[:cols]
-	keys, order := s.keys[:cols], s.order[:cols]
+	keys := s.keys[:cols]
 	cnt, start, pos := s.cnt, s.start, s.pos
-	bmin, bmax := uint32(len(cnt)-1), uint32(0)
-	for c := range keys {
-		k := magnitudeKey(x[c] - b[c])
-		keys[c] = k
-		bk := k >> shift
-		cnt[bk]++
-		bmin, bmax = min(bmin, bk), max(bmax, bk)
+	// Keys and their range; the buckets split the range into at most 2^tb parts, about
+	// four entries each (tb ≤ tableBits, the counters' size).
+	var kmin, kmax uint32
+	if useAVX512 && cols%16 == 0 {
+		kmin, kmax = dellaKeysAVX512(&x[0], &b[0], &keys[0], cols)
+	} else {
+		kmin, kmax = math.MaxUint32, 0
+		for c := range keys {
+			k := magnitudeKey(x[c] - b[c])
+			keys[c] = k
+			kmin, kmax = min(kmin, k), max(kmax, k)
+		}
 	}
+	tb := min(int(tableBits), max(1, bits.Len(uint(cols))-3))
+	shift := uint(max(0, bits.Len32(kmax-kmin)-tb))
+	// Two counter tables (even and odd columns), so that runs of one bucket do not
+	// chain every increment through memory; summed below.
+	// (Fixed-size tables and a masked shift count: no bounds or shift checks.)
+	c1, c2 := (*[1 << 16]uint32)(cnt[:1<<16]), (*[1 << 16]uint32)(s.cnt2[:1<<16])
+	sh := shift & 31
+	c := 0
+	for ; c+1 < cols; c += 2 {
+		c1[((keys[c]-kmin)>>sh)&0xffff]++
+		c2[((keys[c+1]-kmin)>>sh)&0xffff]++
+	}
+	if c < cols {
+		c1[((keys[c]-kmin)>>sh)&0xffff]++
+	}
+	cnt2 := s.cnt2
+	bmin, bmax := uint32(0), (kmax-kmin)>>shift
 	// Per bucket: its first rank and, as float64 bits, the keep probabilities of its
 	// first and last ranks (positive, so they order as their bits, and so does u ≥ 0).
 	pLo, pHi := s.pLo, s.pHi
 	var acc uint32
 	for bk := bmin; bk <= bmax; bk++ {
-		c := cnt[bk]
+		c := cnt[bk] + cnt2[bk]
+		cnt[bk], cnt2[bk] = c, 0
 		start[bk] = acc
 		pos[bk] = acc
 		pLo[bk] = math.Float64bits(p0 + step*float64(acc))     // p(st+1)
 		pHi[bk] = math.Float64bits(p0 + step*float64(acc+c-1)) // p(st+ct)
 		acc += c
 	}
-	// order: columns grouped by bucket, ascending column within a bucket.
-	for c, k := range keys {
-		bk := k >> shift
-		order[pos[bk]] = uint32(c)
-		pos[bk]++
-	}
+	s.kmin, s.shift, s.ordered = kmin, shift, false
 	s.row++
 	if s.row == 0 {
 		clear(s.sortedRow)
 		s.row = 1
 	}
-	for c0 := 0; c0 < cols; {
-		g0 := lo + c0
-		c1 := min(cols, c0+64-(g0&63)) // to the end of g0's mask word
-		var word uint64
-		for c := c0; c < c1; c++ {
-			key := keys[c]
-			bk := key >> shift
-			g := lo + c
-			bu := math.Float64bits(unitFloat(maskBits(stream, g)))
-			bLo := pLo[bk]
-			keep := (bu - bLo) >> 63  // u < p(st+1): kept whatever the rank
-			if bu-bLo < pHi[bk]-bLo { // p(st+1) ≤ u < p(st+ct): the rank decides
+	var lanes [16]float64
+	if useAVX512 && cols%64 == 0 {
+		// Whole mask words: the row's keep bits straight from the vector draw, then the
+		// entries it left to their rank.
+		words := mask[lo>>6 : (lo+cols)>>6]
+		amb := s.amb[:cols/64]
+		dellaKeepAVX512(&keys[0], cols, uint64(shift), uint64(kmin), stream+uint64(lo)*dareGolden, &pLo[0], &pHi[0],
+			(*byte)(unsafe.Pointer(&words[0])), (*byte)(unsafe.Pointer(&amb[0])))
+		for wi, aw := range amb {
+			for aw != 0 {
+				c := wi*64 + bits.TrailingZeros64(aw)
+				aw &= aw - 1
+				key := keys[c]
+				bk := (key - kmin) >> shift
 				st, ct := int(start[bk]), int(cnt[bk])
 				within := s.rankInBucket(st, ct, bk, key, uint32(c))
-				if math.Float64frombits(bu) < p0+step*float64(st+within) {
-					keep = 1
+				if unitFloat(maskBits(stream, lo+c)) < p0+step*float64(st+within) {
+					words[wi] |= 1 << (c & 63)
 				}
 			}
-			if rescale {
-				a := float64(math.Float32frombits(key))
-				all += a
-				kept += math.Float64frombits(math.Float64bits(a) & -keep)
-			}
-			word |= keep << uint(c-c0)
 		}
-		if word != 0 {
-			wi, sh := g0>>6, uint(g0&63)
-			if c0 == 0 && sh != 0 || c1 == cols && sh+uint(c1-c0) < 64 {
-				atomic.OrUint64(&mask[wi], word<<sh) // a word shared with another row
-			} else {
-				mask[wi] = word << sh
-			}
+		if rescale {
+			dellaSumsAVX512(&keys[0], cols, (*byte)(unsafe.Pointer(&words[0])), &lanes)
 		}
-		c0 = c1
+	} else {
+		for c0 := 0; c0 < cols; {
+			g0 := lo + c0
+			c1 := min(cols, c0+64-(g0&63)) // to the end of g0's mask word
+			var word uint64
+			for c := c0; c < c1; c++ {
+				key := keys[c]
+				bk := (key - kmin) >> shift
+				g := lo + c
+				bu := math.Float64bits(unitFloat(maskBits(stream, g)))
+				bLo := pLo[bk]
+				keep := (bu - bLo) >> 63  // u < p(st+1): kept whatever the rank
+				if bu-bLo < pHi[bk]-bLo { // p(st+1) ≤ u < p(st+ct): the rank decides
+					st, ct := int(start[bk]), int(cnt[bk])
+					within := s.rankInBucket(st, ct, bk, key, uint32(c))
+					if math.Float64frombits(bu) < p0+step*float64(st+within) {
+						keep = 1
+					}
+				}
+				if rescale {
+					a := float64(math.Float32frombits(key))
+					lanes[c&7] += a
+					lanes[8+c&7] += math.Float64frombits(math.Float64bits(a) & -keep)
+				}
+				word |= keep << uint(c-c0)
+			}
+			if word != 0 {
+				wi, sh := g0>>6, uint(g0&63)
+				if c0 == 0 && sh != 0 || c1 == cols && sh+uint(c1-c0) < 64 {
+					atomic.OrUint64(&mask[wi], word<<sh) // a word shared with another row
+				} else {
+					mask[wi] = word << sh
+				}
+			}
+			c0 = c1
+		}
 	}
 	clear(cnt[bmin : bmax+1])
+	for l := 0; l < 8; l++ {
+		all += lanes[l]
+		kept += lanes[8+l]
+	}
 	return all, kept
 }
 
 // rankInBucket is how many entries of bucket bk (ranks st+1..st+ct) rank below the entry
 // (key, column c): smaller keys, and equal keys at lower columns.
 func (s *dellaScratch) rankInBucket(st, ct int, bk, key, c uint32) int {
+	keys := s.keys
+	if useAVX512 && len(keys)%16 == 0 && ct <= dellaScanMax {
+		return dellaRankAVX512(&keys[0], len(keys), key, int(c)) - st
+	}
+	if ct <= dellaRowScanMax {
+		// Count over the whole row: entries below the key, and equal ones at lower
+		// columns, minus the st entries of the lower buckets (all below the key).
+		n := 0
+		for _, k := range keys[:c] {
+			n += int((k - key - 1) >> 31) // k ≤ key (keys < 2³¹)
+		}
+		for _, k := range keys[c+1:] {
+			n += int((k - key) >> 31) // k < key
+		}
+		return n - st
+	}
+	if !s.ordered {
+		// order: columns grouped by bucket, ascending column within a bucket.
+		pos, order := s.pos, s.order
+		for i, k := range keys {
+			b := (k - s.kmin) >> s.shift
+			order[pos[b]] = uint32(i)
+			pos[b]++
+		}
+		s.ordered = true
+	}
 	members := s.order[st : st+ct]
 	if ct <= dellaScanMax {
-		keys := s.keys
 		within := 0
 		for _, o := range members {
 			if k := keys[o]; k < key || (k == key && o < c) {
@@ -248,7 +338,7 @@ func (s *dellaScratch) rankInBucket(st, ct int, bk, key, c uint32) int {
 	p := s.packed[st : st+ct]
 	if s.sortedRow[bk] != s.row {
 		for i, o := range members {
-			p[i] = uint64(s.keys[o])<<32 | uint64(o)
+			p[i] = uint64(keys[o])<<32 | uint64(o)
 		}
 		slices.Sort(p)
 		s.sortedRow[bk] = s.row

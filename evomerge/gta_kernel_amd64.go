@@ -39,6 +39,18 @@ func dareAVX512(x, b *float32, n int, z0, thr uint64, mask *byte, sums *[16]floa
 //go:noescape
 func outlierAVX2(x, b, t *float32, n int, thr0, thr1 uint32, eq *[2]int)
 
+//go:noescape
+func dellaKeepAVX512(keys *uint32, n int, shift, kmin, z0 uint64, pLo, pHi *uint64, keep, amb *byte)
+
+//go:noescape
+func dellaRankAVX512(keys *uint32, n int, key uint32, c int) int
+
+//go:noescape
+func dellaKeysAVX512(x, b *float32, keys *uint32, n int) (kmin, kmax uint32)
+
+//go:noescape
+func dellaSumsAVX512(keys *uint32, n int, keep *byte, lanes *[16]float64)
+
 var useAVX2 = cpu.X86.HasAVX2
 
 // outlierChunk is outlierChunkGo, eight elements at a time with AVX2.

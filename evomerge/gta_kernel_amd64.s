@@ -419,3 +419,210 @@ outstore:
 	MOVQ n+24(FP), CX
 	SHLQ $2, CX
 	JMP  outnext
+
+// func dellaKeepAVX512(keys *uint32, n int, shift, kmin, z0 uint64, pLo, pHi *uint64, keep, amb *byte)
+//
+// DELLA's keep draws for n entries of a row (n a positive multiple of 8): entry c's
+// uniform u = unitFloat(mix64(z0 + c·γ)) is compared, as float64 bits, with the
+// probabilities pLo, pHi of its bucket (keys[c]−kmin)>>shift: bit c of keep is u < pLo, bit c of
+// amb is pLo ≤ u < pHi (the rank decides; left to the caller).
+TEXT ·dellaKeepAVX512(SB), NOSPLIT, $0-72
+	MOVQ keys+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ shift+16(FP), AX
+	MOVQ kmin+24(FP), R13
+	MOVQ z0+32(FP), BX
+	MOVQ pLo+40(FP), R8
+	MOVQ pHi+48(FP), R9
+	MOVQ keep+56(FP), DI
+	MOVQ amb+64(FP), DX
+	VMOVQ AX, X9
+	VPBROADCASTQ R13, Z15
+	MOVQ $0x9e3779b97f4a7c15, R10
+	VPBROADCASTQ R10, Z11
+	VMOVDQU64 lanes8<>(SB), Z10
+	VPMULLQ Z11, Z10, Z10
+	VPBROADCASTQ BX, Z12
+	VPADDQ Z12, Z10, Z10
+	VPSLLQ $3, Z11, Z11
+	MOVQ $0xbf58476d1ce4e5b9, R10
+	VPBROADCASTQ R10, Z13
+	MOVQ $0x94d049bb133111eb, R10
+	VPBROADCASTQ R10, Z14
+	MOVQ $0x3ca0000000000000, R10
+	VPBROADCASTQ R10, Z12
+	XORQ R11, R11
+	XORQ R12, R12
+	SHRQ $3, CX
+
+dkloop:
+	VPSRLQ  $30, Z10, Z0
+	VPXORQ  Z10, Z0, Z0
+	VPMULLQ Z13, Z0, Z0
+	VPSRLQ  $27, Z0, Z1
+	VPXORQ  Z0, Z1, Z0
+	VPMULLQ Z14, Z0, Z0
+	VPSRLQ  $31, Z0, Z1
+	VPXORQ  Z0, Z1, Z0
+	VPSRLQ  $11, Z0, Z0
+	VCVTUQQ2PD Z0, Z0
+	VMULPD  Z12, Z0, Z0
+	VPMOVZXDQ (SI)(R12*1), Z1
+	VPSUBQ  Z15, Z1, Z1
+	VPSRLQ  X9, Z1, Z1
+	KXNORB  K0, K0, K2
+	VPGATHERQQ (R8)(Z1*8), K2, Z2
+	KXNORB  K0, K0, K3
+	VPGATHERQQ (R9)(Z1*8), K3, Z3
+	VPCMPUQ $1, Z2, Z0, K1
+	KMOVB   K1, AX
+	MOVB    AX, (DI)(R11*1)
+	VPSUBQ  Z2, Z0, Z4
+	VPSUBQ  Z2, Z3, Z5
+	VPCMPUQ $1, Z5, Z4, K4
+	KMOVB   K4, AX
+	MOVB    AX, (DX)(R11*1)
+	VPADDQ  Z11, Z10, Z10
+	INCQ R11
+	ADDQ $32, R12
+	CMPQ R11, CX
+	JB   dkloop
+	VZEROUPPER
+	RET
+
+// func dellaSumsAVX512(keys *uint32, n int, keep *byte, lanes *[16]float64)
+//
+// lanes[c%8] += keys[c] as a float32, lanes[8+c%8] += the same where bit c of keep is
+// set, in index order (n a positive multiple of 8).
+TEXT ·dellaSumsAVX512(SB), NOSPLIT, $0-32
+	MOVQ keys+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ keep+16(FP), DI
+	MOVQ lanes+24(FP), R8
+	VMOVUPD (R8), Z7
+	VMOVUPD 64(R8), Z8
+	XORQ R11, R11
+	XORQ R12, R12
+	SHRQ $3, CX
+
+dsloop:
+	VCVTPS2PD (SI)(R12*1), Z0
+	KMOVB   (DI)(R11*1), K1
+	VADDPD  Z0, Z7, Z7
+	VADDPD  Z0, Z8, K1, Z8
+	INCQ R11
+	ADDQ $32, R12
+	CMPQ R11, CX
+	JB   dsloop
+	VMOVUPD Z7, (R8)
+	VMOVUPD Z8, 64(R8)
+	VZEROUPPER
+	RET
+
+// func dellaKeysAVX512(x, b *float32, keys *uint32, n int) (kmin, kmax uint32)
+//
+// keys[c] = bits(|x[c] − b[c]|) for n entries (a positive multiple of 16), and their
+// smallest and largest.
+TEXT ·dellaKeysAVX512(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ keys+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z9
+	VPTERNLOGD $0xff, Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ R10, R10
+	SHLQ $2, CX
+
+dkeyloop:
+	VMOVUPS (SI)(R10*1), Z0
+	VSUBPS  (DX)(R10*1), Z0, Z0
+	VPANDD  Z9, Z0, Z0
+	VMOVDQU32 Z0, (DI)(R10*1)
+	VPMINUD Z0, Z10, Z10
+	VPMAXUD Z0, Z11, Z11
+	ADDQ $64, R10
+	CMPQ R10, CX
+	JB   dkeyloop
+	VEXTRACTI64X4 $1, Z10, Y1
+	VPMINUD Y1, Y10, Y10
+	VEXTRACTI128 $1, Y10, X1
+	VPMINUD X1, X10, X10
+	VPSHUFD $0x4e, X10, X1
+	VPMINUD X1, X10, X10
+	VPSHUFD $0xb1, X10, X1
+	VPMINUD X1, X10, X10
+	VMOVD X10, AX
+	MOVL AX, kmin+32(FP)
+	VEXTRACTI64X4 $1, Z11, Y1
+	VPMAXUD Y1, Y11, Y11
+	VEXTRACTI128 $1, Y11, X1
+	VPMAXUD X1, X11, X11
+	VPSHUFD $0x4e, X11, X1
+	VPMAXUD X1, X11, X11
+	VPSHUFD $0xb1, X11, X1
+	VPMAXUD X1, X11, X11
+	VMOVD X11, AX
+	MOVL AX, kmax+36(FP)
+	VZEROUPPER
+	RET
+
+// func dellaRankAVX512(keys *uint32, n int, key uint32, c int) int
+//
+// The number of entries of keys[:n] below key plus those equal to it before index c (n
+// a positive multiple of 16, 0 ≤ c < n): the entry's rank, from 0, ties by index.
+TEXT ·dellaRankAVX512(SB), NOSPLIT, $0-40
+	MOVQ keys+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVL key+16(FP), AX
+	MOVQ c+24(FP), DX
+	VPBROADCASTD AX, Z9
+	XORQ R10, R10
+	XORQ R11, R11
+	SHLQ $2, CX
+
+drloop:
+	VPCMPUD $6, (SI)(R10*1), Z9, K1
+	KMOVW   K1, AX
+	POPCNTL AX, AX
+	ADDQ    AX, R11
+	ADDQ    $64, R10
+	CMPQ    R10, CX
+	JB      drloop
+	// Equal keys before c: whole groups of 16, then the rest one by one.
+	MOVQ DX, R12
+	ANDQ $-16, R12
+	SHLQ $2, R12
+	XORQ R10, R10
+	CMPQ R10, R12
+	JAE  drtail
+
+dreqloop:
+	VPCMPEQD (SI)(R10*1), Z9, K1
+	KMOVW   K1, AX
+	POPCNTL AX, AX
+	ADDQ    AX, R11
+	ADDQ    $64, R10
+	CMPQ    R10, R12
+	JB      dreqloop
+
+drtail:
+	SHLQ $2, DX
+	MOVL key+16(FP), AX
+
+drtailloop:
+	CMPQ R10, DX
+	JAE  drdone
+	CMPL (SI)(R10*1), AX
+	JNE  drnext
+	INCQ R11
+
+drnext:
+	ADDQ $4, R10
+	JMP  drtailloop
+
+drdone:
+	MOVQ R11, ret+32(FP)
+	VZEROUPPER
+	RET

@@ -184,3 +184,75 @@ func TestDareLanesVectorMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestSIMDPathsMatchScalar runs every sparsifying method with the vector kernels on and
+// off and requires the same bytes: the AVX2/AVX-512 paths define no result of their own.
+func TestSIMDPathsMatchScalar(t *testing.T) {
+	if !useAVX2 || !useAVX512 {
+		t.Skip("no AVX2/AVX-512")
+	}
+	defer func(a, b bool) { useAVX2, useAVX512 = a, b }(useAVX2, useAVX512)
+	rng := rand.New(rand.NewPCG(13, 14))
+	names := []string{"ties", "dare_linear", "dare_ties", "breadcrumbs", "breadcrumbs_ties", "della", "della_linear"}
+	for trial := 0; trial < 12; trial++ {
+		n := []int{4096 * 64, 3*blockSize + 77, 1000, sampleMinN + 4096}[trial%4]
+		in := randomInput(rng, n, 3, trial%3 == 0)
+		in.Seed = uint64(trial)
+		if n%4096 == 0 {
+			in.Shape = []int{n / 4096, 4096}
+		} else if n%8 == 0 {
+			in.Shape = []int{8, n / 8}
+		}
+		for _, name := range names {
+			m, _ := LookupMethod(name)
+			in.Params = map[string]float64{"density": []float64{0.5, 0.3, 0.8}[trial%3]}
+			for _, p := range m.Params() {
+				if p.Name == "rescale" {
+					in.Params["rescale"] = float64(trial % 2)
+				}
+			}
+			useAVX2, useAVX512 = true, true
+			vec := make([]float32, n)
+			if err := m.Merge(in, vec); err != nil {
+				t.Fatal(err)
+			}
+			useAVX2, useAVX512 = false, false
+			scalar := make([]float32, n)
+			if err := m.Merge(in, scalar); err != nil {
+				t.Fatal(err)
+			}
+			for j := range vec {
+				if math.Float32bits(vec[j]) != math.Float32bits(scalar[j]) {
+					t.Fatalf("%s trial %d (n %d): element %d vector %v, scalar %v", name, trial, n, j, vec[j], scalar[j])
+				}
+			}
+		}
+	}
+}
+
+// TestDellaRankVectorMatchesScalar checks the AVX-512 row rank count against a scalar
+// count, with many equal keys.
+func TestDellaRankVectorMatchesScalar(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	for trial := 0; trial < 200; trial++ {
+		n := 16 * (1 + rng.IntN(40))
+		keys := make([]uint32, n)
+		for j := range keys {
+			keys[j] = uint32(rng.IntN(8)) + 0x3f000000*uint32(rng.IntN(2))
+		}
+		c := rng.IntN(n)
+		key := keys[c]
+		want := 0
+		for j, k := range keys {
+			if k < key || (k == key && j < c) {
+				want++
+			}
+		}
+		if got := dellaRankAVX512(&keys[0], n, key, c); got != want {
+			t.Fatalf("trial %d: rank %d, scalar %d", trial, got, want)
+		}
+	}
+}

@@ -26,3 +26,13 @@ func dareLanes(x, b []float32, z uint64, thr uint64, lo int, mask []uint64, lane
 func outlierChunk(x, b, t []float32, thr0, thr1 uint32, eq0, eq1 int) (int, int) {
 	return outlierChunkGo(x, b, t, thr0, thr1, eq0, eq1)
 }
+
+func dellaKeepAVX512(keys *uint32, n int, shift, kmin, z0 uint64, pLo, pHi *uint64, keep, amb *byte) {
+	panic("no AVX-512")
+}
+
+func dellaKeysAVX512(x, b *float32, keys *uint32, n int) (kmin, kmax uint32) { panic("no AVX-512") }
+
+func dellaSumsAVX512(keys *uint32, n int, keep *byte, lanes *[16]float64) { panic("no AVX-512") }
+
+func dellaRankAVX512(keys *uint32, n int, key uint32, c int) int { panic("no AVX-512") }

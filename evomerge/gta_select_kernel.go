@@ -57,10 +57,13 @@ func selectRanksSampled(base []float32, sel []*gtaModel) (missed []*gtaModel) {
 	n := len(base)
 	nb := numBlocks(n)
 	const m = sampleChunks * sampleRun
-	sp, tp := uint32Pool.get(m), uint32Pool.get(m)
-	sample, tmp := *sp, *tp
-	var wins []keyWindow
-	for _, md := range sel {
+	// The windows, one model per task: the sample's keys, then per cut its order
+	// statistics at sample ranks ks ± δ.
+	perModel := make([][]keyWindow, len(sel))
+	parallelTasks(len(sel), func(_, k int) {
+		md := sel[k]
+		sp, tp := uint32Pool.get(m), uint32Pool.get(m)
+		sample, tmp := *sp, *tp
 		stride := n / sampleChunks
 		for c := 0; c < sampleChunks; c++ {
 			s := c * stride
@@ -90,11 +93,15 @@ func selectRanksSampled(base []float32, sel []*gtaModel) (missed []*gtaModel) {
 				w.lo, _ = kthLargest(tmp, rLo)
 			}
 			w.frac = float64(min(rLo, m)-max(rHi, 0)) / m
-			wins = append(wins, w)
+			perModel[k] = append(perModel[k], w)
 		}
+		uint32Pool.put(sp)
+		uint32Pool.put(tp)
+	})
+	var wins []keyWindow
+	for _, ws := range perModel {
+		wins = append(wins, ws...)
 	}
-	uint32Pool.put(sp)
-	uint32Pool.put(tp)
 	if len(wins) == 0 {
 		return nil
 	}
@@ -122,7 +129,10 @@ func selectRanksSampled(base []float32, sel []*gtaModel) (missed []*gtaModel) {
 			above[blk*nc+ci] = cnt
 		}
 	})
-	for ci, win := range wins {
+	// Each window's exact select, one window per task.
+	hit := make([]bool, nc)
+	parallelTasks(nc, func(_, ci int) {
+		win := wins[ci]
 		nAbove, nIn := 0, 0
 		for blk := 0; blk < nb; blk++ {
 			r := ranges[blk*nc+ci]
@@ -131,11 +141,9 @@ func selectRanksSampled(base []float32, sel []*gtaModel) (missed []*gtaModel) {
 		}
 		cut := win.cut
 		if !(nAbove < cut.c && cut.c <= nAbove+nIn) {
-			if len(missed) == 0 || missed[len(missed)-1] != win.md {
-				missed = append(missed, win.md)
-			}
-			continue
+			return
 		}
+		hit[ci] = true
 		kp := uint32Pool.get(nIn)
 		keys := (*kp)[:0]
 		for blk := 0; blk < nb; blk++ {
@@ -153,6 +161,11 @@ func selectRanksSampled(base []float32, sel []*gtaModel) (missed []*gtaModel) {
 					left--
 				}
 			}
+		}
+	})
+	for ci, win := range wins {
+		if !hit[ci] && (len(missed) == 0 || missed[len(missed)-1] != win.md) {
+			missed = append(missed, win.md)
 		}
 	}
 	for _, p := range bufs {
