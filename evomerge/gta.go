@@ -46,7 +46,10 @@ import (
 //     along the last.
 //
 // Deliberate differences from mergekit, all methods: sums and products are accumulated in
-// float64 per element (mergekit computes in the tensor's dtype); among entries of equal
+// float64 per element (mergekit computes in the tensor's dtype), and the L1 norms of the
+// rescale in float64 per block (DARE) or row (DELLA) in eight interleaved lanes added in
+// order, the blocks or rows then in order, so that they do not depend on GOMAXPROCS or
+// the CPU's vector units; among entries of equal
 // |τ| the ranks go by flat index (the lower index ranks as the larger magnitude for the
 // top-k selections, as the smaller one for DELLA's ranks), where mergekit leaves ties to
 // torch.argsort; random masks come from a counter-based hash of MergeInput.Seed, the
