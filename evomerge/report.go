@@ -15,7 +15,7 @@ func BuildReport(in ReportInput) Report {
 		Generations: in.Generations, Evaluations: in.Evaluations, Hypervolume: in.Hypervolume,
 		StartedAt: in.StartedAt, FinishedAt: in.FinishedAt, WallSeconds: in.WallSeconds,
 		Objectives: in.Config.Objectives, Compression: in.Config.Compression, OutputDir: in.Config.OutputDir,
-		HypervolumeHistory: in.HypervolumeHistory, History: in.History, StoppedEarly: in.StoppedEarly,
+		HypervolumeHistory: in.HypervolumeHistory, History: in.History, StoppedEarly: in.StoppedEarly, Stopped: in.Stopped,
 		Strategy: in.Config.Evolution.Strategy, Budget: in.Config.Evolution.Budget, LayerGranularity: in.Config.Evolution.LayerGranularity,
 		Sensitivity: in.Sensitivity,
 	}
@@ -72,6 +72,9 @@ func Markdown(r Report) string {
 	fmt.Fprintf(&b, "- search: %s, budget %d evaluations, %d layer group(s)", r.Strategy, r.Budget, r.LayerGranularity)
 	if r.StoppedEarly {
 		b.WriteString(", stopped early (the front stopped improving)")
+	}
+	if r.Stopped {
+		fmt.Fprintf(&b, ", stopped by request after generation %d", r.Generations)
 	}
 	b.WriteString("\n")
 	if r.Hardware != "" {

@@ -109,6 +109,8 @@ type ReportInput struct {
 	History      []GenerationSummary `json:"history,omitempty"`
 	StoppedEarly bool                `json:"stopped_early,omitempty"`
 	Sensitivity  []LayerSensitivity  `json:"sensitivity,omitempty"`
+	// Stopped says the stop update ended the evolution before its generations or budget.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // GenerationSummary is one generation's line of the report.
@@ -149,6 +151,7 @@ type Report struct {
 	HypervolumeHistory []float64           `json:"hypervolume_history,omitempty"`
 	History            []GenerationSummary `json:"history,omitempty"`
 	StoppedEarly       bool                `json:"stopped_early,omitempty"`
+	Stopped            bool                `json:"stopped,omitempty"`
 	Strategy           string              `json:"strategy"`
 	Budget             int                 `json:"budget"`
 	LayerGranularity   int                 `json:"layer_granularity"`

@@ -20,6 +20,16 @@ const (
 	StageFinal  = "final"
 	StageReport = "report"
 	StageDone   = "done"
+	// StagePaused: between generations, waiting for the resume (or stop) update.
+	StagePaused = "paused"
+)
+
+// Update names: `evomerge pause|resume|stop RUN`, or `temporal workflow update execute
+// --name pause --workflow-id RUN`.
+const (
+	UpdatePause  = "pause"
+	UpdateResume = "resume"
+	UpdateStop   = "stop"
 )
 
 // RunInput is the EvolutionWorkflow's input: the run config and, when the run is
@@ -57,6 +67,10 @@ type RunState struct {
 	Sensitivity []evomerge.LayerSensitivity `json:"sensitivity,omitempty"`
 	// StoppedEarly says the run ended by evolution.early_stop.
 	StoppedEarly bool `json:"stopped_early,omitempty"`
+	// Paused holds the run between generations until resumed; Stopping ends it after
+	// the current generation (then the final stage and the report), by the stop update.
+	Paused   bool `json:"paused,omitempty"`
+	Stopping bool `json:"stopping,omitempty"`
 }
 
 // GenerationStats summarizes one finished generation.
@@ -89,6 +103,8 @@ type Progress struct {
 	Front       []evomerge.Model  `json:"front"`
 	BestMerge   *evomerge.Model   `json:"best_merge,omitempty"`
 	History     []GenerationStats `json:"history"`
+	Paused      bool              `json:"paused,omitempty"`
+	Stopping    bool              `json:"stopping,omitempty"`
 }
 
 // RunResult is the EvolutionWorkflow's result.
@@ -122,6 +138,9 @@ func EvolutionWorkflow(ctx workflow.Context, in RunInput) (RunResult, error) {
 	if err := r.cfg.Normalize(); err != nil {
 		return RunResult{}, badConfig(err)
 	}
+	if err := r.controls(ctx); err != nil {
+		return RunResult{}, err
+	}
 
 	// 1. Ingest the seed models and score them: the baseline every child must beat.
 	if r.state.Seeds == nil {
@@ -129,8 +148,14 @@ func EvolutionWorkflow(ctx workflow.Context, in RunInput) (RunResult, error) {
 			return RunResult{}, err
 		}
 	}
-	// 2. Evolve, one child workflow per generation.
-	for r.more() {
+	// 2. Evolve, one child workflow per generation; a pause holds the run between them.
+	for {
+		if err := r.wait(ctx); err != nil {
+			return RunResult{}, err
+		}
+		if !r.more() {
+			break
+		}
 		if err := r.generation(ctx); err != nil {
 			return RunResult{}, err
 		}
@@ -139,7 +164,7 @@ func EvolutionWorkflow(ctx workflow.Context, in RunInput) (RunResult, error) {
 			workflow.GetLogger(ctx).Info("early stop: the front stopped improving", "run", r.cfg.Name, "gen", r.state.Generation)
 			break
 		}
-		if r.shouldContinueAsNew(ctx) {
+		if r.shouldContinueAsNew(ctx) && workflow.AllHandlersFinished(ctx) {
 			// A fresh history, the same run: the state so far goes along as input.
 			return RunResult{}, workflow.NewContinueAsNewError(ctx, EvolutionWorkflow, RunInput{Config: r.cfg, State: &r.state})
 		}
@@ -152,9 +177,88 @@ func EvolutionWorkflow(ctx workflow.Context, in RunInput) (RunResult, error) {
 	return r.report(ctx)
 }
 
-// more reports whether another generation runs: generations and budget left.
+// more reports whether another generation runs: generations and budget left, and no
+// early or requested stop.
 func (r *run) more() bool {
-	return r.state.Generation < r.cfg.Evolution.Generations && r.state.Spent < r.cfg.Evolution.Budget && !r.state.StoppedEarly
+	return r.state.Generation < r.cfg.Evolution.Generations && r.state.Spent < r.cfg.Evolution.Budget && !r.state.StoppedEarly && !r.state.Stopping
+}
+
+// controls registers the pause, resume and stop updates. Each validator rejects what
+// does not apply (pausing a paused run, resuming a running one, anything once the
+// evolution is over); each handler only flips the run's state, acted on between
+// generations, and answers with what will happen.
+func (r *run) controls(ctx workflow.Context) error {
+	evolving := func() error {
+		switch {
+		case r.state.Stopping:
+			return fmt.Errorf("run %s is already stopping after generation %d", r.cfg.Name, r.state.Generation+1)
+		case r.state.Stage == StageFinal || r.state.Stage == StageReport || r.state.Stage == StageDone:
+			return fmt.Errorf("run %s is past its evolution (stage %s)", r.cfg.Name, r.state.Stage)
+		}
+		return nil
+	}
+	next := func() string {
+		if r.state.Stage == StageEvolve {
+			return fmt.Sprintf("after generation %d", r.state.Generation+1)
+		}
+		return "before the next generation"
+	}
+	handlers := []struct {
+		name     string
+		validate func() error
+		apply    func() string
+	}{
+		{UpdatePause, func() error {
+			if r.state.Paused {
+				return fmt.Errorf("run %s is already paused", r.cfg.Name)
+			}
+			return evolving()
+		}, func() string {
+			r.state.Paused = true
+			return fmt.Sprintf("run %s pauses %s (resume with evomerge resume %s)", r.cfg.Name, next(), r.id)
+		}},
+		{UpdateResume, func() error {
+			if !r.state.Paused {
+				return fmt.Errorf("run %s is not paused", r.cfg.Name)
+			}
+			return nil
+		}, func() string {
+			r.state.Paused = false
+			return fmt.Sprintf("run %s resumes at generation %d", r.cfg.Name, r.state.Generation+1)
+		}},
+		{UpdateStop, evolving, func() string {
+			r.state.Stopping, r.state.Paused = true, false
+			if r.state.Stage == StagePaused {
+				return fmt.Sprintf("run %s stops now, after generation %d: final stage and report next", r.cfg.Name, r.state.Generation)
+			}
+			return fmt.Sprintf("run %s stops %s, then runs its final stage and report", r.cfg.Name, next())
+		}},
+	}
+	for _, h := range handlers {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, func(ctx workflow.Context) (string, error) {
+			return h.apply(), nil
+		}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context) error { return h.validate() }}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wait holds a paused run until it is resumed or stopped.
+func (r *run) wait(ctx workflow.Context) error {
+	if !r.state.Paused {
+		return nil
+	}
+	resume := r.state.Stage
+	if err := r.setStage(ctx, StagePaused); err != nil {
+		return err
+	}
+	workflow.GetLogger(ctx).Info("run paused", "run", r.cfg.Name, "after_generation", r.state.Generation)
+	if err := workflow.Await(ctx, func() bool { return !r.state.Paused || r.state.Stopping }); err != nil {
+		return err
+	}
+	r.state.Stage = resume
+	return nil
 }
 
 // hypervolumes is the front's hypervolume after each generation so far.
@@ -180,7 +284,7 @@ func (r *run) progress() (Progress, error) {
 	return Progress{
 		Run: r.cfg.Name, Stage: r.state.Stage, Generation: r.state.Generation, Generations: r.cfg.Evolution.Generations,
 		Evaluations: r.state.Evaluations, Seeds: r.state.Seeds, Front: r.state.Front, BestMerge: r.state.BestMerge,
-		History: r.state.History,
+		History: r.state.History, Paused: r.state.Paused, Stopping: r.state.Stopping,
 	}, nil
 }
 
@@ -364,7 +468,7 @@ func (r *run) report(ctx workflow.Context) (RunResult, error) {
 		in.History = append(in.History, evomerge.GenerationSummary{Generation: h.Generation, Children: h.Children, Accepted: h.Accepted,
 			FrontSize: h.FrontSize, Hypervolume: h.Hypervolume, BestAccuracy: h.BestScore, Floor: h.Floor, MeanStrength: h.MeanStrength})
 	}
-	in.StoppedEarly, in.Sensitivity = r.state.StoppedEarly, r.state.Sensitivity
+	in.StoppedEarly, in.Sensitivity, in.Stopped = r.state.StoppedEarly, r.state.Sensitivity, r.state.Stopping
 	var out RunResult
 	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Report, in).Get(ctx, &out.Report); err != nil {
 		return out, err

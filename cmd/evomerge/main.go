@@ -16,6 +16,7 @@ import (
 
 	_ "github.com/evomerge/evomerge/compress/all"
 	"github.com/evomerge/evomerge/evomerge"
+	"github.com/evomerge/evomerge/workflows"
 )
 
 // Exit codes: 0 success, 1 run failed, 2 usage or config error.
@@ -80,7 +81,11 @@ func execute(ctx context.Context, args []string) int {
 	pf.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	pf.StringVar(&g.mnistDir, "mnist-dir", "", "folder with the MNIST .gz files (default: $EVOMERGE_MNIST_DIR, else the GoMNIST module in the Go module cache)")
 
-	root.AddCommand(runCmd(g), experimentCmd(g), devCmd(g), workerCmd(g), queueCmd(g), seedsCmd(g), specCmd(g), compressCmd(g), benchCmd(g), inspectCmd(g), mergeCmd(g), synthCmd(g))
+	root.AddCommand(runCmd(g), experimentCmd(g), devCmd(g), workerCmd(g), queueCmd(g),
+		controlCmd(g, workflows.UpdatePause, "Pause a run after its current generation (evomerge resume continues it)"),
+		controlCmd(g, workflows.UpdateResume, "Resume a paused run"),
+		controlCmd(g, workflows.UpdateStop, "Stop a run after its current generation: then its final stage and report"),
+		statusCmd(g), seedsCmd(g), specCmd(g), compressCmd(g), benchCmd(g), inspectCmd(g), mergeCmd(g), synthCmd(g))
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {

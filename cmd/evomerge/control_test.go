@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/evomerge/evomerge/devserver"
+	"github.com/evomerge/evomerge/store"
+	"github.com/evomerge/evomerge/worker"
+)
+
+// pause, status, resume and stop from the CLI against a run on a real server.
+func TestControlCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Temporal server")
+	}
+	srv, err := devserver.Start(devserver.Options{Port: -1, NoUI: true, SearchAttributes: worker.SearchAttributes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	st, err := store.OpenFS(filepath.Join(state, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue, err := worker.TaskQueueFor(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(client.Options{HostPort: srv.Address()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w := worker.New(c, worker.Options{TaskQueue: queue, Store: st})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+
+	base := smallModel(t, dir, 16)
+	cfg := filepath.Join(dir, "ctl.yaml")
+	body := "name: ctl\nseed: 3\noutput_dir: " + filepath.Join(dir, "out") + "\nmodels:\n  - {name: base, path: " + base + "}\n  - {name: a, path: " + base + "}\n" +
+		"evolution: {generations: 4, population: 2, children: 2, methods: [linear]}\nevaluator: {limit: 100, latency_runs: 3}\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := []string{"--address", srv.Address()}
+	cli := func(args ...string) (int, string, string) { return runCLI(t, append(args, addr...)...) }
+	if code, _, stderr := cli("run", "-c", cfg, "--detach", "--state-dir", state); code != 0 {
+		t.Fatalf("run --detach: exit %d\n%s", code, stderr)
+	}
+	// Pause once a generation is done (stopping before any would leave no front).
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		_, status, _ := cli("status", "ctl")
+		if strings.Contains(status, "generation 1 of 4 done") || strings.Contains(status, "generation 2 of 4 done") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no generation finished; status:\n%s", status)
+		}
+	}
+	if code, stdout, stderr := cli("pause", "ctl"); code != 0 || !strings.Contains(stdout, "run ctl pauses") {
+		t.Fatalf("pause: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var status string
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		_, status, _ = cli("status", "ctl")
+		if strings.Contains(status, "stage paused") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never paused; status:\n%s", status)
+		}
+	}
+	if !strings.Contains(status, "front (") || !strings.Contains(status, "running: nothing in flight") {
+		t.Errorf("status of a paused run:\n%s", status)
+	}
+	if code, _, stderr := cli("pause", "ctl"); code != 2 || !strings.Contains(stderr, "already paused") {
+		t.Errorf("second pause: exit %d, want 2 and the reason\n%s", code, stderr)
+	}
+	if code, stdout, stderr := cli("stop", "ctl"); code != 0 || !strings.Contains(stdout, "stops now") {
+		t.Fatalf("stop: exit %d\n%s%s", code, stdout, stderr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := c.GetWorkflow(ctx, "ctl", "").Get(ctx, nil); err != nil {
+		t.Fatalf("stopped run: %v", err)
+	}
+	if md, err := os.ReadFile(filepath.Join(dir, "out", "report.md")); err != nil || !strings.Contains(string(md), "stopped by request") {
+		t.Errorf("report: %v", err)
+	}
+	if code, stdout, _ := cli("status", "ctl"); code != 0 || !strings.Contains(stdout, "run ctl: completed after") || !strings.Contains(stdout, "report.md") {
+		t.Errorf("status of a finished run: exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr := cli("resume", "ctl"); code != 2 || !strings.Contains(stderr, "finished") {
+		t.Errorf("resume of a finished run: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := cli("status", "nosuch"); code != 2 || !strings.Contains(stderr, `no run "nosuch"`) {
+		t.Errorf("status of an unknown run: exit %d\n%s", code, stderr)
+	}
+}
