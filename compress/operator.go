@@ -92,6 +92,51 @@ func (d *Dense) Mul(n int, x, y []float32) {
 	})
 }
 
+// MulBias sets y = W·x + bias for each of the n inputs, then y = max(y, 0) when relu: a
+// layer of an MLP in one call (nn.Network's dense layers), as bitnet.Ternary.MulBias is
+// for BitNet ones. The bias and ReLU run as a vectorised pass (BiasReLU) over each
+// input's outputs right after its product, on the same goroutine while they are in
+// cache. The result is bit for bit that of Mul followed by y[i] += bias[i] and
+// y[i] = max(y[i], 0) in Go. It panics if len(bias) ≠ Rows() or x, y have the wrong
+// lengths.
+func (d *Dense) MulBias(n int, x, y, bias []float32, relu bool) {
+	CheckMul("compress.Dense.MulBias", d, n, x, y)
+	if len(bias) != d.rows {
+		panic(fmt.Sprintf("compress.Dense.MulBias: %d biases for %d rows", len(bias), d.rows))
+	}
+	if n == 0 || d.rows == 0 {
+		return
+	}
+	work := int64(n) * int64(d.rows) * int64(d.cols)
+	if Serial(d.rows, work) {
+		f32.Gemm(d.w, d.rows, d.cols, n, x, y, d.rows, 0)
+		BiasReLU(n, y, bias, relu)
+		return
+	}
+	SplitRows(d.rows, work, func(lo, hi int) {
+		f32.Gemm(d.w[lo*d.cols:hi*d.cols], hi-lo, d.cols, n, x, y, d.rows, lo)
+		for b := range n {
+			f32.BiasReLU(y[b*d.rows+lo:b*d.rows+hi], bias[lo:hi], relu)
+		}
+	})
+}
+
+// BiasReLU sets y[b·m + i] += bias[i] for the n outputs of m = len(bias) values each in y,
+// then y = max(y, 0) when relu: an MLP layer's epilogue after an operator's Mul, in
+// AVX-512 or AVX2 where the CPU has it. It is bit for bit the Go loops
+// y[i] += bias[i] and y[i] = max(y[i]+bias[i], 0) (Go's max as the compiler inlines it
+// on amd64: −0 and negative values become +0, a NaN stays NaN, with its sign bit
+// cleared). It panics if len(y) ≠ n·len(bias).
+func BiasReLU(n int, y, bias []float32, relu bool) {
+	m := len(bias)
+	if n < 0 || len(y) != n*m {
+		panic(fmt.Sprintf("compress.BiasReLU: %d values for %d outputs of %d biases", len(y), n, m))
+	}
+	for b := range n {
+		f32.BiasReLU(y[b*m:(b+1)*m], bias, relu)
+	}
+}
+
 // Serial reports whether SplitRows(rows, work, fn) would make one call on the calling
 // goroutine: kernels check it first to call their row function directly, without a
 // closure that escapes (an allocation per product).

@@ -165,7 +165,8 @@ func (s *netScratch) ensure(cfg Config, batch int) {
 var netScratchPool = sync.Pool{New: func() any { return new(netScratch) }}
 
 // biasMuler is an operator that applies a layer's bias and ReLU in its own output pass
-// (bitnet.Ternary.MulBias), bit for bit as forward's loops would after Mul.
+// (bitnet.Ternary.MulBias, compress.Dense.MulBias), bit for bit as Mul followed by
+// compress.BiasReLU.
 type biasMuler interface {
 	MulBias(n int, x, y, bias []float32, relu bool)
 }
@@ -183,21 +184,9 @@ func (n *Network) forward(s *netScratch, batch int, x []float32) []float32 {
 			continue
 		}
 		layer.W.Mul(batch, in, h)
-		out := len(layer.B)
-		for b := range batch {
-			row := h[b*out : (b+1)*out : (b+1)*out]
-			if l == last {
-				for o, bias := range layer.B {
-					row[o] += bias
-				}
-				continue
-			}
-			// Branch-free ReLU (max keeps a NaN, so non-finite outputs still show):
-			// a data-dependent branch here mispredicts on every other hidden unit.
-			for o, bias := range layer.B {
-				row[o] = max(row[o]+bias, 0)
-			}
-		}
+		// The vectorised pass the dense layers run too: the same float32 results as Go's
+		// y += bias and max(y, 0) loops (max keeps a NaN, so non-finite outputs still show).
+		compress.BiasReLU(batch, h, layer.B, l != last)
 		in = h
 	}
 	return in
