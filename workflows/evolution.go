@@ -290,6 +290,7 @@ func (r *run) progress() (Progress, error) {
 
 func (r *run) setStage(ctx workflow.Context, stage string, more ...temporal.SearchAttributeUpdate) error {
 	r.state.Stage = stage
+	workflow.SetCurrentDetails(ctx, r.details())
 	return workflow.UpsertTypedSearchAttributes(ctx, append([]temporal.SearchAttributeUpdate{SAStage.ValueSet(stage)}, more...)...)
 }
 
@@ -300,14 +301,14 @@ func (r *run) ingest(ctx workflow.Context) error {
 		return err
 	}
 	var refs []store.Ref
-	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Ingest, activities.IngestInput{Models: r.cfg.Models}).Get(ctx, &refs); err != nil {
+	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx), fmt.Sprintf("ingest %d seed models", len(r.cfg.Models))), a.Ingest, activities.IngestInput{Models: r.cfg.Models}).Get(ctx, &refs); err != nil {
 		return err
 	}
 	seeds := make([]evomerge.Model, len(refs))
 	inputs := make([]store.Ref, len(refs))
 	for i, ref := range refs {
 		m := evomerge.Model{ID: r.cfg.Models[i].Name, Merged: ref, Artifact: ref}
-		if err := workflow.ExecuteActivity(benchmarkWork(ctx, r.cfg), a.Benchmark, benchmarkInput(r.cfg, ref, store.Ref{})).Get(ctx, &m.MergedScore); err != nil {
+		if err := workflow.ExecuteActivity(summarized(benchmarkWork(ctx, r.cfg), "benchmark seed "+m.ID), a.Benchmark, benchmarkInput(r.cfg, ref, store.Ref{})).Get(ctx, &m.MergedScore); err != nil {
 			return err
 		}
 		m.Score = m.MergedScore
@@ -349,7 +350,8 @@ func (r *run) generation(ctx workflow.Context) error {
 	gen := r.state.Generation + 1
 	started := workflow.Now(ctx)
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID: fmt.Sprintf("%s/gen-%d", r.id, gen),
+		WorkflowID:    fmt.Sprintf("%s/gen-%d", r.id, gen),
+		StaticSummary: fmt.Sprintf("%s: generation %d of %d", r.cfg.Name, gen, r.cfg.Evolution.Generations),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			SARun.ValueSet(r.cfg.Name), SAGeneration.ValueSet(int64(gen)), SAStage.ValueSet(StageEvolve)),
 	})
@@ -410,6 +412,7 @@ func (r *run) generation(ctx workflow.Context) error {
 	r.state.History = append(r.state.History, stats)
 	workflow.GetLogger(ctx).Info("generation finished", "run", r.cfg.Name, "gen", gen,
 		"best", stats.BestScore, "best_id", stats.BestID, "front", stats.FrontSize, "hypervolume", hv)
+	workflow.SetCurrentDetails(ctx, r.details())
 	return workflow.UpsertTypedSearchAttributes(ctx, SAGeneration.ValueSet(int64(gen)),
 		SABestScore.ValueSet(stats.BestScore), SAHypervolume.ValueSet(hv))
 }
@@ -470,7 +473,7 @@ func (r *run) report(ctx workflow.Context) (RunResult, error) {
 	}
 	in.StoppedEarly, in.Sensitivity, in.Stopped = r.state.StoppedEarly, r.state.Sensitivity, r.state.Stopping
 	var out RunResult
-	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Report, in).Get(ctx, &out.Report); err != nil {
+	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx), "report to "+r.cfg.OutputDir), a.Report, in).Get(ctx, &out.Report); err != nil {
 		return out, err
 	}
 	if err := r.setStage(ctx, StageDone); err != nil {
@@ -490,7 +493,7 @@ func (r *run) report(ctx workflow.Context) (RunResult, error) {
 func (r *run) gate(ctx workflow.Context, m *evomerge.Model) error {
 	var g evomerge.GateOutput
 	gin := evomerge.GateInput{Child: *m, Compression: r.cfg.Compression, Gates: r.cfg.Gates, Reference: r.baseSeed().MergedScore}
-	if err := workflow.ExecuteActivity(shortWork(ctx), a.Gate, gin).Get(ctx, &g); err != nil {
+	if err := workflow.ExecuteActivity(summarized(shortWork(ctx), "gate "+m.ID), a.Gate, gin).Get(ctx, &g); err != nil {
 		return err
 	}
 	m.Gates, m.Accepted = g.Gates, g.Accepted
@@ -509,10 +512,10 @@ func compressAndScore(ctx workflow.Context, cfg evomerge.Config, m *evomerge.Mod
 	if stage != evomerge.StagePreMerge {
 		in.Recovery = cfg.Compression.Recovery
 	}
-	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Compress, in).Get(ctx, &c); err != nil {
+	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx), fmt.Sprintf("compress %s (%s, %s)", m.ID, cfg.Compression.Algorithm, stage)), a.Compress, in).Get(ctx, &c); err != nil {
 		return c, err
 	}
-	if err := workflow.ExecuteActivity(benchmarkWork(ctx, cfg), a.Benchmark, benchmarkInput(cfg, c.Artifact, m.Merged)).Get(ctx, &m.Score); err != nil {
+	if err := workflow.ExecuteActivity(summarized(benchmarkWork(ctx, cfg), "benchmark "+m.ID+" compressed"), a.Benchmark, benchmarkInput(cfg, c.Artifact, m.Merged)).Get(ctx, &m.Score); err != nil {
 		return c, err
 	}
 	m.Artifact = c.Artifact
@@ -542,13 +545,13 @@ func compressPlanAndScore(ctx workflow.Context, cfg evomerge.Config, m *evomerge
 	if cfg.Compression.Algorithm == evomerge.AlgorithmAuto {
 		in.Sensitivity = sensitivity
 	}
-	if err := workflow.ExecuteActivity(heavyWork(ctx), a.CompressPlan, in).Get(ctx, &c); err != nil {
+	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx), "compress "+m.ID+" ("+evomerge.GenesString(m.Genes)+")"), a.CompressPlan, in).Get(ctx, &c); err != nil {
 		return err
 	}
 	if len(c.Plan) == 0 {
 		return nil
 	}
-	if err := workflow.ExecuteActivity(benchmarkWork(ctx, cfg), a.Benchmark, benchmarkInput(cfg, c.Artifact, m.Merged)).Get(ctx, &m.Score); err != nil {
+	if err := workflow.ExecuteActivity(summarized(benchmarkWork(ctx, cfg), "benchmark "+m.ID+" compressed"), a.Benchmark, benchmarkInput(cfg, c.Artifact, m.Merged)).Get(ctx, &m.Score); err != nil {
 		return err
 	}
 	m.Artifact = c.Artifact

@@ -106,8 +106,9 @@ func (g *generation) ask(ctx workflow.Context) (activities.AskOutput, error) {
 		State: g.in.Strategy, Told: g.in.Told, Seeds: g.in.Seeds,
 	}
 	var out activities.AskOutput
-	err := workflow.ExecuteActivity(shortWork(ctx), a.Ask, in).Get(ctx, &out)
+	err := workflow.ExecuteActivity(summarized(shortWork(ctx), fmt.Sprintf("breed generation %d (%s)", g.in.Generation, cfg.Evolution.Strategy)), a.Ask, in).Get(ctx, &out)
 	g.planned = len(out.Children)
+	workflow.SetCurrentDetails(ctx, g.details())
 	return out, err
 }
 
@@ -134,6 +135,7 @@ func (g *generation) evaluateAll(ctx workflow.Context, recipes []activities.Chil
 			}
 			if errs[i] == nil {
 				g.done = append(g.done, g.children[i])
+				workflow.SetCurrentDetails(ctx, g.details())
 			}
 		})
 	}
@@ -182,10 +184,10 @@ func (g *generation) evaluate(ctx workflow.Context, i int, child activities.Chil
 		return m, temporal.NewNonRetryableApplicationError("child "+m.ID+": "+child.Invalid, activities.ErrBadRecipe, nil)
 	}
 	merge := activities.MergeInput{Recipe: recipe, Models: g.in.MergeInputs, BaseIndex: cfg.BaseIndex(), ChildID: m.ID}
-	if err := workflow.ExecuteActivity(heavyWork(ctx), a.Merge, merge).Get(ctx, &m.Merged); err != nil {
+	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx), "merge "+m.ID), a.Merge, merge).Get(ctx, &m.Merged); err != nil {
 		return m, err
 	}
-	if err := workflow.ExecuteActivity(benchmarkWork(ctx, cfg), a.Benchmark, benchmarkInput(cfg, m.Merged, store.Ref{})).Get(ctx, &m.MergedScore); err != nil {
+	if err := workflow.ExecuteActivity(summarized(benchmarkWork(ctx, cfg), "benchmark "+m.ID), a.Benchmark, benchmarkInput(cfg, m.Merged, store.Ref{})).Get(ctx, &m.MergedScore); err != nil {
 		return m, err
 	}
 	m.Artifact, m.Score = m.Merged, m.MergedScore
@@ -202,7 +204,7 @@ func (g *generation) evaluate(ctx workflow.Context, i int, child activities.Chil
 	}
 	var gate evomerge.GateOutput
 	gin := evomerge.GateInput{Child: m, Compression: cfg.Compression, Gates: cfg.Gates, Reference: g.in.Reference}
-	if err := workflow.ExecuteActivity(shortWork(ctx), a.Gate, gin).Get(ctx, &gate); err != nil {
+	if err := workflow.ExecuteActivity(summarized(shortWork(ctx), "gate "+m.ID), a.Gate, gin).Get(ctx, &gate); err != nil {
 		return m, err
 	}
 	m.Gates, m.Accepted = gate.Gates, gate.Accepted
@@ -213,7 +215,7 @@ func (g *generation) selectSurvivors(ctx workflow.Context) (GenerationResult, er
 	candidates := append(append([]evomerge.Model(nil), g.in.Population...), g.children...)
 	in := evomerge.SelectInput{Candidates: candidates, Front: g.in.Front, Objectives: g.in.Config.Objectives, Survivors: g.in.Config.Evolution.Population}
 	var sel evomerge.SelectOutput
-	if err := workflow.ExecuteActivity(shortWork(ctx), a.Select, in).Get(ctx, &sel); err != nil {
+	if err := workflow.ExecuteActivity(summarized(shortWork(ctx), fmt.Sprintf("select survivors of generation %d", g.in.Generation)), a.Select, in).Get(ctx, &sel); err != nil {
 		return GenerationResult{}, err
 	}
 	return GenerationResult{Population: sel.Population, Front: sel.Front, Children: g.children}, nil

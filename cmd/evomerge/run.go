@@ -200,6 +200,7 @@ func executeRun(ctx context.Context, c client.Client, f *runFlags, cfg *evomerge
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.SARun.ValueSet(cfg.Name)),
 		Memo:                     map[string]interface{}{memoConfig: configDigest},
+		StaticSummary:            workflows.RunSummary(*cfg),
 	}, workflows.EvolutionWorkflow, workflows.RunInput{Config: *cfg})
 	if err != nil {
 		return workflows.RunResult{}, fmt.Errorf("start workflow %s: %w", id, err)
