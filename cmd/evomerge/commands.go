@@ -84,10 +84,11 @@ func workerCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := dial(cmd.Context(), g, address, namespace)
+			c, opts, err := dialServer(cmd.Context(), g, address, namespace)
 			if err != nil {
 				return err
 			}
+			address, namespace = opts.HostPort, opts.Namespace
 			defer c.Close()
 			if err := worker.EnsureSearchAttributes(cmd.Context(), c, namespace); err != nil {
 				return err
@@ -106,8 +107,8 @@ func workerCmd(g *globals) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&address, "address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port")
-	fl.StringVar(&namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "namespace")
+	fl.StringVar(&address, "address", "", addressHelp)
+	fl.StringVar(&namespace, "namespace", "", namespaceHelp)
 	fl.StringVar(&taskQueue, "task-queue", "", queueHelp)
 	fl.IntVar(&concurrency, "concurrency", 4, "activities run at once")
 	return cmd
@@ -186,3 +187,9 @@ func queueCmd(g *globals) *cobra.Command {
 		},
 	}
 }
+
+// Help of the --address and --namespace flags of commands that connect to a server.
+const (
+	addressHelp   = "Temporal frontend host:port (default: $TEMPORAL_ADDRESS, else the $TEMPORAL_PROFILE profile's address in $TEMPORAL_CONFIG_FILE, else 127.0.0.1:7233, where `evomerge run` and `evomerge dev` serve); TLS and API keys come from the same configuration"
+	namespaceHelp = "Temporal namespace (default: $TEMPORAL_NAMESPACE, else the profile's, else default)"
+)

@@ -22,8 +22,8 @@ type controlFlags struct{ address, namespace string }
 
 func (f *controlFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.address, "address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (default $TEMPORAL_ADDRESS; `evomerge run`'s embedded server listens on 127.0.0.1:7233)")
-	fl.StringVar(&f.namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "namespace")
+	fl.StringVar(&f.address, "address", "", addressHelp)
+	fl.StringVar(&f.namespace, "namespace", "", namespaceHelp)
 }
 
 // controlCmd is pause, resume or stop: a Temporal update of the run's workflow.
@@ -34,7 +34,7 @@ func controlCmd(g *globals, name, short string) *cobra.Command {
 		Short: short,
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := dial(cmd.Context(), g, f.address, f.namespace)
+			c, _, err := dialServer(cmd.Context(), g, f.address, f.namespace)
 			if err != nil {
 				return err
 			}
@@ -78,7 +78,7 @@ func statusCmd(g *globals) *cobra.Command {
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := dial(ctx, g, f.address, f.namespace)
+			c, _, err := dialServer(ctx, g, f.address, f.namespace)
 			if err != nil {
 				return err
 			}

@@ -45,7 +45,7 @@ that recur are not redone.`,
 	fl.IntVar(&f.budget, "budget", 0, "evaluations per run (default: the config's evolution.budget)")
 	fl.StringVar(&f.out, "out", "", "output folder (default: runs/<name>-experiment)")
 	fl.StringVar(&f.address, "address", os.Getenv("TEMPORAL_ADDRESS"), "external Temporal frontend host:port (default $TEMPORAL_ADDRESS; empty starts the embedded server)")
-	fl.StringVar(&f.namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace")
+	fl.StringVar(&f.namespace, "namespace", "", "Temporal namespace (default: \"default\" on the embedded server; else $TEMPORAL_NAMESPACE or the profile's)")
 	fl.StringVar(&f.taskQueue, "task-queue", "", queueHelp)
 	fl.IntVar(&f.port, "port", 7233, "embedded server's frontend port")
 	fl.IntVar(&f.uiPort, "ui-port", 8233, "embedded server's Web UI port")

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
@@ -59,7 +60,7 @@ func runCmd(g *globals) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.config, "config", "c", "", "run config (YAML)")
 	fl.StringVar(&f.address, "address", os.Getenv("TEMPORAL_ADDRESS"), "external Temporal frontend host:port (default $TEMPORAL_ADDRESS; empty starts the embedded server)")
-	fl.StringVar(&f.namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace")
+	fl.StringVar(&f.namespace, "namespace", "", "Temporal namespace (default: \"default\" on the embedded server; else $TEMPORAL_NAMESPACE or the profile's)")
 	fl.StringVar(&f.id, "id", "", "workflow ID (default: the config's name)")
 	fl.StringVar(&f.taskQueue, "task-queue", "", queueHelp)
 	fl.StringVar(&f.out, "out", "", "output folder for the report and front models (default: the config's output_dir, else runs/<name>)")
@@ -115,6 +116,9 @@ func runRun(ctx context.Context, g *globals, f *runFlags) (err error) {
 func withSession(ctx context.Context, g *globals, f *runFlags, st *store.FS, ev evomerge.EvaluatorSpec, fn func(context.Context, client.Client) error) (err error) {
 	address := f.address
 	if address == "" {
+		if f.namespace == "" {
+			f.namespace = client.DefaultNamespace
+		}
 		srv, err := startDevServer(g, filepath.Join(g.stateDir, "temporal.db"), f.port, f.uiPort, f.namespace)
 		if err != nil {
 			return err
@@ -132,7 +136,14 @@ func withSession(ctx context.Context, g *globals, f *runFlags, st *store.FS, ev 
 			}
 		}()
 	}
-	c, err := dial(ctx, g, address, f.namespace)
+	var c client.Client
+	if f.address == "" {
+		c, err = dial(ctx, g, address, f.namespace)
+	} else {
+		var opts client.Options
+		c, opts, err = dialServer(ctx, g, address, f.namespace)
+		f.namespace = opts.Namespace
+	}
 	if err != nil {
 		return err
 	}
@@ -368,6 +379,8 @@ func serverLogger(g *globals) zerolog.Logger {
 	return g.log.With().Str("component", "temporal-server").Logger().Level(lvl)
 }
 
+// dial connects to the embedded server at address: plain, whatever the environment
+// says about other servers.
 func dial(ctx context.Context, g *globals, address, namespace string) (client.Client, error) {
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort:  address,
@@ -378,6 +391,38 @@ func dial(ctx context.Context, g *globals, address, namespace string) (client.Cl
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", address, err)
 	}
 	return c, nil
+}
+
+// dialServer connects to an external server the way Temporal's own tools do: the SDK's
+// environment configuration (envconfig) — a profile from the TOML file
+// $TEMPORAL_CONFIG_FILE (default <user config dir>/temporalio/temporal.toml) chosen by
+// $TEMPORAL_PROFILE, then TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+// TEMPORAL_TLS_* and TEMPORAL_GRPC_META_* — so one worker reaches a local dev server, a
+// self-hosted cluster or Temporal Cloud. --address and --namespace, when given, win.
+// It returns the client and the options it connected with (address, namespace).
+func dialServer(ctx context.Context, g *globals, address, namespace string) (client.Client, client.Options, error) {
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{})
+	if err != nil {
+		return nil, opts, usagef("Temporal client configuration (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE, TEMPORAL_* variables): %v", err)
+	}
+	if address != "" {
+		opts.HostPort = address
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = client.DefaultHostPort
+	}
+	if namespace != "" {
+		opts.Namespace = namespace
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = client.DefaultNamespace
+	}
+	opts.Logger = worker.Logger{Z: g.log.With().Str("component", "temporal-sdk").Logger()}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, opts, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", opts.HostPort, opts.Namespace, err)
+	}
+	return c, opts, nil
 }
 
 // watchProgress prints a line per finished child and per finished generation by
