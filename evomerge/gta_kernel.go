@@ -332,7 +332,7 @@ func linear2(b, t0, t1 []float32, w0, w1, scale float64, o []float32) {
 	}
 }
 
-func linear3(b, t0, t1, t2 []float32, w0, w1, w2, scale float64, o []float32) {
+func linear3Go(b, t0, t1, t2 []float32, w0, w1, w2, scale float64, o []float32) {
 	t0, t1, t2, b = t0[:len(o)], t1[:len(o)], t2[:len(o)], b[:len(o)]
 	for j := range o {
 		var acc float64

@@ -25,6 +25,27 @@ type cons3Args struct {
 func consensus3AVX2(a *cons3Args)
 
 //go:noescape
+func linear3AVX2(a *cons3Args)
+
+// linear3 is linear3Go (θ_b + scale·Σ wsᵢtᵢ, the sum from 0 in model order), four
+// elements at a time with AVX2: the same float64 operations in the same order.
+func linear3(b, t0, t1, t2 []float32, w0, w1, w2, scale float64, o []float32) {
+	n := len(o)
+	v := n &^ 3
+	if useAVX2 && v > 0 {
+		t0, t1, t2, b = t0[:n], t1[:n], t2[:n], b[:n]
+		a := cons3Args{b: &b[0], t0: &t0[0], t1: &t1[0], t2: &t2[0], o: &o[0], n: v,
+			w: [3]float64{w0, w1, w2}, lambda: scale}
+		linear3AVX2(&a)
+		if v == n {
+			return
+		}
+		b, t0, t1, t2, o = b[v:], t0[v:], t1[v:], t2[v:], o[v:]
+	}
+	linear3Go(b, t0, t1, t2, w0, w1, w2, scale, o)
+}
+
+//go:noescape
 func trimAVX2(x, b, t *float32, n int, thr uint32, eq int) int
 
 //go:noescape

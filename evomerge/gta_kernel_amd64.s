@@ -626,3 +626,45 @@ drdone:
 	MOVQ R11, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// func linear3AVX2(a *cons3Args)
+//
+// The three-model plain combine, four elements per step in float64 lanes:
+// acc = ((0 + w₀t₀) + w₁t₁) + w₂t₂; o = float32(b + λ·acc) (λ: the scale; wv and
+// normalize unused).
+TEXT ·linear3AVX2(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), R8
+	MOVQ 16(AX), R9
+	MOVQ 24(AX), R10
+	MOVQ 32(AX), DI
+	MOVQ 40(AX), CX
+	VBROADCASTSD 48(AX), Y10
+	VBROADCASTSD 56(AX), Y11
+	VBROADCASTSD 64(AX), Y12
+	VBROADCASTSD 96(AX), Y9
+	VXORPD Y6, Y6, Y6
+	XORQ R11, R11
+	SHLQ $2, CX
+
+linloop:
+	VCVTPS2PD (R8)(R11*1), Y0
+	VMULPD Y10, Y0, Y0
+	VADDPD Y0, Y6, Y0
+	VCVTPS2PD (R9)(R11*1), Y1
+	VMULPD Y11, Y1, Y1
+	VADDPD Y1, Y0, Y0
+	VCVTPS2PD (R10)(R11*1), Y2
+	VMULPD Y12, Y2, Y2
+	VADDPD Y2, Y0, Y0
+	VMULPD Y9, Y0, Y0
+	VCVTPS2PD (SI)(R11*1), Y1
+	VADDPD Y0, Y1, Y0
+	VCVTPD2PSY Y0, X0
+	VMOVUPS X0, (DI)(R11*1)
+	ADDQ $16, R11
+	CMPQ R11, CX
+	JB   linloop
+	VZEROUPPER
+	RET

@@ -58,6 +58,13 @@ func TestConsensus3VectorMatchesScalar(t *testing.T) {
 		lambda := rng.Float64() * 2
 		norm := rng.IntN(2) == 1
 		got, want := make([]float32, n), make([]float32, n)
+		linear3(b, t0, t1, t2, w0*s, w1, w2*s, lambda, got)
+		linear3Go(b, t0, t1, t2, w0*s, w1, w2*s, lambda, want)
+		for j := range got {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("linear trial %d element %d: vector %v, scalar %v", trial, j, got[j], want[j])
+			}
+		}
 		consensus3(b, t0, t1, t2, w0*s, w1, w2*s, math.Float64bits(w0), math.Float64bits(w1), math.Float64bits(w2), lambda, norm, got)
 		consensus3Go(b, t0, t1, t2, w0*s, w1, w2*s, math.Float64bits(w0), math.Float64bits(w1), math.Float64bits(w2), lambda, norm, want)
 		for j := range got {

@@ -36,3 +36,7 @@ func dellaKeysAVX512(x, b *float32, keys *uint32, n int) (kmin, kmax uint32) { p
 func dellaSumsAVX512(keys *uint32, n int, keep *byte, lanes *[16]float64) { panic("no AVX-512") }
 
 func dellaRankAVX512(keys *uint32, n int, key uint32, c int) int { panic("no AVX-512") }
+
+func linear3(b, t0, t1, t2 []float32, w0, w1, w2, scale float64, o []float32) {
+	linear3Go(b, t0, t1, t2, w0, w1, w2, scale, o)
+}
