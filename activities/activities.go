@@ -116,6 +116,10 @@ func classify(err error) error {
 	return badInput(err)
 }
 
+// heartbeatEvery is how often long steps heartbeat: a quarter of the workflows'
+// heartbeat timeout (8 s), so a killed worker's step is retried within seconds.
+const heartbeatEvery = 2 * time.Second
+
 // heartbeat records a heartbeat every interval until fn returns. Long steps also
 // heartbeat their own progress; this keeps a step alive between progress reports.
 func heartbeat(ctx context.Context, fn func() error) error {
@@ -125,7 +129,7 @@ func heartbeat(ctx context.Context, fn func() error) error {
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
-		t := time.NewTicker(5 * time.Second)
+		t := time.NewTicker(heartbeatEvery)
 		defer t.Stop()
 		for {
 			select {

@@ -6,6 +6,10 @@ package worker
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -21,11 +25,53 @@ import (
 
 // Options configure a worker.
 type Options struct {
-	// TaskQueue defaults to workflows.TaskQueue.
+	// TaskQueue is the run's task queue (defaults to workflows.TaskQueue); each kind of
+	// work has its own queue beside it (workflows.KindQueue).
 	TaskQueue string
 	Store     store.Store
-	// MaxConcurrentActivities bounds activities running at once on this worker (default 4).
+	// Only limits the worker to these kinds of work (workflows.Kinds); empty serves all.
+	Only []string
+	// MaxConcurrentActivities bounds the activities of the run's own queue (breeding,
+	// gating, selection, ingest, report) running at once (default 4); Concurrency the
+	// activities of a kind (defaults: merge 2, compress 2, benchmark 2 — benchmarks on
+	// one worker still run one at a time, so their timings do not compete).
 	MaxConcurrentActivities int
+	Concurrency             map[string]int
+	// StopTimeout is how long Stop waits for activities in flight to finish (default
+	// 30 s); their steps are memoized, so one cut short is redone elsewhere.
+	StopTimeout time.Duration
+}
+
+// Workers are the SDK workers of one evomerge worker: one per kind of work it serves.
+type Workers struct {
+	ws     []worker.Worker
+	Queues []string
+}
+
+// Start starts every queue's worker.
+func (w *Workers) Start() error {
+	for i, x := range w.ws {
+		if err := x.Start(); err != nil {
+			for _, y := range w.ws[:i] {
+				y.Stop()
+			}
+			return fmt.Errorf("worker on %s: %w", w.Queues[i], err)
+		}
+	}
+	return nil
+}
+
+// Stop stops them, each waiting for its activities in flight up to StopTimeout.
+func (w *Workers) Stop() {
+	var wg sync.WaitGroup
+	for _, x := range w.ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x.Stop()
+		}()
+	}
+	wg.Wait()
 }
 
 // TaskQueueFor is the task queue of a store's workers, "evomerge-" and the first 12
@@ -39,17 +85,64 @@ func TaskQueueFor(st store.Store) (string, error) {
 	return workflows.TaskQueue + "-" + id[:min(12, len(id))], nil
 }
 
-// New returns a worker (not started) polling o.TaskQueue with every workflow and activity registered.
-func New(c client.Client, o Options) worker.Worker {
+// New returns a worker (not started) serving o.TaskQueue's workflows and short work and
+// each kind's queue, or only the kinds in o.Only. It fails on an unknown kind.
+func New(c client.Client, o Options) (*Workers, error) {
 	if o.TaskQueue == "" {
 		o.TaskQueue = workflows.TaskQueue
 	}
-	if o.MaxConcurrentActivities == 0 {
-		o.MaxConcurrentActivities = 4
+	if o.StopTimeout == 0 {
+		o.StopTimeout = 30 * time.Second
 	}
-	w := worker.New(c, o.TaskQueue, worker.Options{MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities})
-	Register(w, activities.New(o.Store))
-	return w
+	only := o.Only
+	if len(only) == 0 {
+		only = workflows.Kinds
+	}
+	for _, k := range only {
+		if !slices.Contains(workflows.Kinds, k) {
+			return nil, fmt.Errorf("unknown kind of work %q (known: %s)", k, strings.Join(workflows.Kinds, ", "))
+		}
+	}
+	defaults := map[string]int{workflows.KindWorkflows: max(o.MaxConcurrentActivities, 0), workflows.KindMerge: 2, workflows.KindCompress: 2, workflows.KindBenchmark: 2}
+	if defaults[workflows.KindWorkflows] == 0 {
+		defaults[workflows.KindWorkflows] = 4
+	}
+	acts := activities.New(o.Store)
+	out := &Workers{}
+	for _, k := range workflows.Kinds {
+		if !slices.Contains(only, k) {
+			continue
+		}
+		n := defaults[k]
+		if v := o.Concurrency[k]; v > 0 {
+			n = v
+		}
+		q := workflows.KindQueue(o.TaskQueue, k)
+		w := worker.New(c, q, worker.Options{
+			MaxConcurrentActivityExecutionSize: n,
+			DisableWorkflowWorker:              k != workflows.KindWorkflows,
+			WorkerStopTimeout:                  o.StopTimeout,
+		})
+		if k == workflows.KindWorkflows {
+			Register(w, acts)
+		} else {
+			w.RegisterActivity(acts)
+		}
+		out.ws, out.Queues = append(out.ws, w), append(out.Queues, q)
+	}
+	return out, nil
+}
+
+// Serve registers evomerge on queue and every kind's queue beside it through newWorker
+// (a test server's NewWorker, say), as New does for a client.
+func Serve(queue string, acts *activities.Activities, newWorker func(queue string, register func(worker.Registry))) {
+	for _, k := range workflows.Kinds {
+		if k == workflows.KindWorkflows {
+			newWorker(queue, func(r worker.Registry) { Register(r, acts) })
+		} else {
+			newWorker(workflows.KindQueue(queue, k), func(r worker.Registry) { r.RegisterActivity(acts) })
+		}
+	}
 }
 
 // Register registers evomerge's workflows and the activities of acts.

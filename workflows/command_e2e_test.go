@@ -108,7 +108,7 @@ func TestCommandEvaluatorFailureStopsTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.NewWorker("e2e-command-fail", func(r sdkworker.Registry) { worker.Register(r, activities.New(st)) })
+	serve("e2e-command-fail", st)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	run, err := ts.GetDefaultClient().ExecuteWorkflow(ctx, client.StartWorkflowOptions{

@@ -10,11 +10,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	sdkworker "go.temporal.io/sdk/worker"
 
-	"github.com/evomerge/evomerge/activities"
 	"github.com/evomerge/evomerge/store"
-	"github.com/evomerge/evomerge/worker"
 	"github.com/evomerge/evomerge/workflows"
 )
 
@@ -44,7 +41,7 @@ func TestPauseResumeStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.NewWorker("e2e-control", func(r sdkworker.Registry) { worker.Register(r, activities.New(st)) })
+	serve("e2e-control", st)
 	cfg := e2eConfig("e2e-control", models, filepath.Join(dir, "out"))
 	cfg.Evolution.Generations = 5
 	c := ts.GetDefaultClient()

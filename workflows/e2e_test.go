@@ -123,7 +123,7 @@ func runOnce(t *testing.T, cfg evomerge.Config, queue, storeDir string) evomerge
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.NewWorker(queue, func(r sdkworker.Registry) { worker.Register(r, activities.New(st)) })
+	serve(queue, st)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c := ts.GetDefaultClient()
@@ -391,7 +391,7 @@ func TestFinalGatesRejectTheFront(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.NewWorker("final-reject", func(r sdkworker.Registry) { worker.Register(r, activities.New(st)) })
+	serve("final-reject", st)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	run, err := ts.GetDefaultClient().ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: cfg.Name, TaskQueue: "final-reject"}, workflows.EvolutionWorkflow, workflows.RunInput{Config: cfg})
@@ -418,4 +418,9 @@ func TestFinalGatesRejectTheFront(t *testing.T) {
 			t.Errorf("size gate passed at ratio %.1f vs 20", g.Value)
 		}
 	}
+}
+
+// serve runs evomerge's workers for a run on queue (and its kinds' queues) with store st.
+func serve(queue string, st store.Store) {
+	worker.Serve(queue, activities.New(st), func(q string, register func(sdkworker.Registry)) { ts.NewWorker(q, register) })
 }

@@ -301,7 +301,7 @@ func (r *run) ingest(ctx workflow.Context) error {
 		return err
 	}
 	var refs []store.Ref
-	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx), fmt.Sprintf("ingest %d seed models", len(r.cfg.Models))), a.Ingest, activities.IngestInput{Models: r.cfg.Models}).Get(ctx, &refs); err != nil {
+	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx, KindWorkflows), fmt.Sprintf("ingest %d seed models", len(r.cfg.Models))), a.Ingest, activities.IngestInput{Models: r.cfg.Models}).Get(ctx, &refs); err != nil {
 		return err
 	}
 	seeds := make([]evomerge.Model, len(refs))
@@ -327,7 +327,7 @@ func (r *run) ingest(ctx workflow.Context) error {
 		// Layer sensitivities are measured once, on the base model: merges of the same
 		// seeds share the layers' roles, and every child's allocation then costs nothing.
 		in := activities.SensitivityInput{Model: refs[r.cfg.BaseIndex()], Codecs: r.cfg.Compression.Codecs, DataDir: r.cfg.Evaluator.DataDir}
-		if err := workflow.ExecuteActivity(heavyWork(ctx), a.Sensitivity, in).Get(ctx, &r.state.Sensitivity); err != nil {
+		if err := workflow.ExecuteActivity(summarized(heavyWork(ctx, KindCompress), "measure layer sensitivity"), a.Sensitivity, in).Get(ctx, &r.state.Sensitivity); err != nil {
 			return err
 		}
 	}
@@ -473,7 +473,7 @@ func (r *run) report(ctx workflow.Context) (RunResult, error) {
 	}
 	in.StoppedEarly, in.Sensitivity, in.Stopped = r.state.StoppedEarly, r.state.Sensitivity, r.state.Stopping
 	var out RunResult
-	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx), "report to "+r.cfg.OutputDir), a.Report, in).Get(ctx, &out.Report); err != nil {
+	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx, KindWorkflows), "report to "+r.cfg.OutputDir), a.Report, in).Get(ctx, &out.Report); err != nil {
 		return out, err
 	}
 	if err := r.setStage(ctx, StageDone); err != nil {
@@ -512,7 +512,7 @@ func compressAndScore(ctx workflow.Context, cfg evomerge.Config, m *evomerge.Mod
 	if stage != evomerge.StagePreMerge {
 		in.Recovery = cfg.Compression.Recovery
 	}
-	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx), fmt.Sprintf("compress %s (%s, %s)", m.ID, cfg.Compression.Algorithm, stage)), a.Compress, in).Get(ctx, &c); err != nil {
+	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx, KindCompress), fmt.Sprintf("compress %s (%s, %s)", m.ID, cfg.Compression.Algorithm, stage)), a.Compress, in).Get(ctx, &c); err != nil {
 		return c, err
 	}
 	if err := workflow.ExecuteActivity(summarized(benchmarkWork(ctx, cfg), "benchmark "+m.ID+" compressed"), a.Benchmark, benchmarkInput(cfg, c.Artifact, m.Merged)).Get(ctx, &m.Score); err != nil {
@@ -545,7 +545,7 @@ func compressPlanAndScore(ctx workflow.Context, cfg evomerge.Config, m *evomerge
 	if cfg.Compression.Algorithm == evomerge.AlgorithmAuto {
 		in.Sensitivity = sensitivity
 	}
-	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx), "compress "+m.ID+" ("+evomerge.GenesString(m.Genes)+")"), a.CompressPlan, in).Get(ctx, &c); err != nil {
+	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx, KindCompress), "compress "+m.ID+" ("+evomerge.GenesString(m.Genes)+")"), a.CompressPlan, in).Get(ctx, &c); err != nil {
 		return err
 	}
 	if len(c.Plan) == 0 {

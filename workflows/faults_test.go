@@ -13,7 +13,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/evomerge/evomerge/activities"
 	"github.com/evomerge/evomerge/evomerge"
@@ -71,7 +70,7 @@ func failSeedRun(t *testing.T, dir, name, corrupt, want string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.NewWorker(name, func(r sdkworker.Registry) { worker.Register(r, activities.New(st)) })
+	serve(name, st)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -118,13 +117,15 @@ func TestRunSurvivesWorkerCrash(t *testing.T) {
 	cfg := e2eConfig("crashed-run", models, filepath.Join(dir, "out"))
 	cfg.Evolution.Generations = 3
 	storeDir := filepath.Join(dir, "store")
-	newWorker := func() sdkworker.Worker {
+	newWorker := func() *worker.Workers {
 		st, err := store.OpenFS(storeDir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := sdkworker.New(ts.GetDefaultClient(), "crash", sdkworker.Options{})
-		worker.Register(w, activities.New(st))
+		w, err := worker.New(ts.GetDefaultClient(), worker.Options{TaskQueue: "crash", Store: st})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -184,7 +184,7 @@ func (g *generation) evaluate(ctx workflow.Context, i int, child activities.Chil
 		return m, temporal.NewNonRetryableApplicationError("child "+m.ID+": "+child.Invalid, activities.ErrBadRecipe, nil)
 	}
 	merge := activities.MergeInput{Recipe: recipe, Models: g.in.MergeInputs, BaseIndex: cfg.BaseIndex(), ChildID: m.ID}
-	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx), "merge "+m.ID), a.Merge, merge).Get(ctx, &m.Merged); err != nil {
+	if err := workflow.ExecuteActivity(summarized(heavyWork(ctx, KindMerge), "merge "+m.ID), a.Merge, merge).Get(ctx, &m.Merged); err != nil {
 		return m, err
 	}
 	if err := workflow.ExecuteActivity(summarized(benchmarkWork(ctx, cfg), "benchmark "+m.ID), a.Benchmark, benchmarkInput(cfg, m.Merged, store.Ref{})).Get(ctx, &m.MergedScore); err != nil {

@@ -26,10 +26,12 @@ var (
 
 // The retry and timeout policy of every kind of work, in one place.
 
-// shortWork is pure, quick computation: breeding, gating, selection.
+// shortWork is pure, quick computation: breeding, gating, selection (milliseconds to
+// a second or two for a large population), so a lost worker's step is retried after
+// 30 s at most.
 func shortWork(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
+		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
 			MaximumAttempts: 5, NonRetryableErrorTypes: []string{activities.ErrBadInput, activities.ErrBadRecipe},
@@ -37,13 +39,41 @@ func shortWork(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// heavyWork moves and transforms weights: ingest, merge, compress, report. It
-// heartbeats every 5 s, so a killed worker is noticed within 20 s and the step is retried
-// elsewhere; memoization in the store makes the retry skip finished work.
-func heavyWork(ctx workflow.Context) workflow.Context {
+// Kinds of work with a task queue of their own: "<run's task queue>-<kind>". A worker
+// serves all of them by default; `evomerge worker --only merge` serves one, so merges can
+// run on a big-disk machine and benchmarks on a GPU machine's worker. Breeding, gating,
+// selection, ingest and the report stay on the run's queue with the workflows.
+const (
+	KindWorkflows = "workflows"
+	KindMerge     = "merge"
+	KindCompress  = "compress"
+	KindBenchmark = "benchmark"
+)
+
+// Kinds are every kind of work a worker can be limited to.
+var Kinds = []string{KindWorkflows, KindMerge, KindCompress, KindBenchmark}
+
+// KindQueue is the task queue of kind's activities for a run on queue base (base itself
+// for KindWorkflows).
+func KindQueue(base, kind string) string {
+	if kind == KindWorkflows {
+		return base
+	}
+	return base + "-" + kind
+}
+
+// Heartbeats: long steps heartbeat every HeartbeatEvery from a goroutine of their own
+// (activities.heartbeat), independent of the work, so a timeout of a few intervals is
+// safe and a killed worker's step is retried elsewhere within HeartbeatTimeout.
+const HeartbeatTimeout = 8 * time.Second
+
+// heavyWork moves and transforms weights: ingest, merge, compress, report, on kind's
+// queue. Memoization in the store makes a retry skip finished work.
+func heavyWork(ctx workflow.Context, kind string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           KindQueue(workflow.GetInfo(ctx).TaskQueueName, kind),
 		StartToCloseTimeout: 2 * time.Hour,
-		HeartbeatTimeout:    20 * time.Second,
+		HeartbeatTimeout:    HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 			MaximumAttempts: 10, NonRetryableErrorTypes: []string{activities.ErrBadInput, activities.ErrBadRecipe},
@@ -51,19 +81,23 @@ func heavyWork(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// benchmarkWork scores a model; like heavyWork, on the run's task queue, or on the task
-// queue of the config's hardware profile (evaluator.hardware), where latency is measured
-// on the machine the model is meant for.
+// benchmarkWork scores a model; like heavyWork, on the run's benchmark queue, or on
+// evaluator.task_queue or the hardware profile's queue (evaluator.hardware), where
+// latency is measured on the machine the model is meant for.
 func benchmarkWork(ctx workflow.Context, cfg evomerge.Config) workflow.Context {
 	timeout := time.Hour
 	if cfg.Evaluator.Kind == "command" {
 		// The program's own timeout, with room for loading and linking the model.
 		timeout = max(timeout, cfg.Evaluator.TimeoutDuration()+10*time.Minute)
 	}
+	queue := cfg.Evaluator.BenchmarkQueue()
+	if queue == "" {
+		queue = KindQueue(workflow.GetInfo(ctx).TaskQueueName, KindBenchmark)
+	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           cfg.Evaluator.BenchmarkQueue(),
+		TaskQueue:           queue,
 		StartToCloseTimeout: timeout,
-		HeartbeatTimeout:    20 * time.Second,
+		HeartbeatTimeout:    HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 			MaximumAttempts: 10, NonRetryableErrorTypes: []string{activities.ErrBadInput, activities.ErrBadRecipe},

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -52,7 +54,10 @@ func devCmd(g *globals) *cobra.Command {
 			if taskQueue, err = storeQueue(taskQueue, st); err != nil {
 				return err
 			}
-			w := worker.New(c, worker.Options{TaskQueue: taskQueue, Store: st})
+			w, err := worker.New(c, worker.Options{TaskQueue: taskQueue, Store: st})
+			if err != nil {
+				return err
+			}
 			if err := w.Start(); err != nil {
 				return err
 			}
@@ -75,11 +80,27 @@ func devCmd(g *globals) *cobra.Command {
 func workerCmd(g *globals) *cobra.Command {
 	var address, namespace, taskQueue string
 	var concurrency int
+	var only []string
+	var kindConcurrency map[string]int
 	cmd := &cobra.Command{
-		Use:   "worker",
-		Short: "Run a worker against a Temporal server until interrupted",
-		Args:  noArgs,
+		Use:   "worker [--only merge,compress,benchmark,workflows]",
+		Short: "Run a worker against a Temporal server until interrupted (SIGINT or SIGTERM: finish what is in flight, then stop)",
+		Long: `Run a worker: by default it serves every kind of work of its store's runs — the
+workflows with breeding, gating, selection, ingest and the report on the store's task
+queue, and merges, compressions and benchmarks each on a queue of its own beside it
+(<queue>-merge, -compress, -benchmark). --only limits it to some kinds, so merges run on a
+big-disk machine and benchmarks on a GPU machine, every worker sharing the store. On
+SIGINT or SIGTERM it stops polling and lets activities in flight finish (up to 30 s).`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			for k, n := range kindConcurrency {
+				if !slices.Contains(workflows.Kinds, k) || n < 1 {
+					return usagef("worker: --kind-concurrency %s=%d: want a kind (%s) and a count ≥ 1", k, n, strings.Join(workflows.Kinds, ", "))
+				}
+			}
+			if concurrency < 1 {
+				return usagef("worker: --concurrency must be ≥ 1")
+			}
 			st, err := openStore(g)
 			if err != nil {
 				return err
@@ -96,13 +117,17 @@ func workerCmd(g *globals) *cobra.Command {
 			if taskQueue, err = storeQueue(taskQueue, st); err != nil {
 				return err
 			}
-			w := worker.New(c, worker.Options{TaskQueue: taskQueue, Store: st, MaxConcurrentActivities: concurrency})
+			w, err := worker.New(c, worker.Options{TaskQueue: taskQueue, Store: st, MaxConcurrentActivities: concurrency, Only: only, Concurrency: kindConcurrency})
+			if err != nil {
+				return usagef("worker: --only: %v", err)
+			}
 			if err := w.Start(); err != nil {
 				return err
 			}
-			defer w.Stop()
-			fmt.Fprintf(os.Stderr, "worker on %s, namespace %s, task queue %s, store %s; Ctrl-C to stop\n", address, namespace, taskQueue, g.storeDir)
+			fmt.Fprintf(os.Stderr, "worker on %s, namespace %s, store %s, task queues %s; Ctrl-C or SIGTERM to stop\n", address, namespace, g.storeDir, strings.Join(w.Queues, ", "))
 			<-cmd.Context().Done()
+			fmt.Fprintln(os.Stderr, "stopping: finishing the activities in flight (up to 30 s)")
+			w.Stop()
 			return nil
 		},
 	}
@@ -110,7 +135,9 @@ func workerCmd(g *globals) *cobra.Command {
 	fl.StringVar(&address, "address", "", addressHelp)
 	fl.StringVar(&namespace, "namespace", "", namespaceHelp)
 	fl.StringVar(&taskQueue, "task-queue", "", queueHelp)
-	fl.IntVar(&concurrency, "concurrency", 4, "activities run at once")
+	fl.IntVar(&concurrency, "concurrency", 4, "activities of the store's own queue (breed, gate, select, ingest, report) run at once")
+	fl.StringSliceVar(&only, "only", nil, "kinds of work to serve, any of "+strings.Join(workflows.Kinds, ",")+" (default: all)")
+	fl.StringToIntVar(&kindConcurrency, "kind-concurrency", nil, "activities of a kind run at once, e.g. merge=1,benchmark=1 (defaults: merge 2, compress 2, benchmark 2)")
 	return cmd
 }
 

@@ -40,7 +40,10 @@ func TestControlCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	w := worker.New(c, worker.Options{TaskQueue: queue, Store: st})
+	w, err := worker.New(c, worker.Options{TaskQueue: queue, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -154,7 +154,10 @@ func withSession(ctx context.Context, g *globals, f *runFlags, st *store.FS, ev 
 	// A detached run leaves the work to other workers: an in-process worker stopped at
 	// once could take a task and drop it.
 	if !f.noWorker && !f.detach {
-		w := worker.New(c, worker.Options{TaskQueue: f.taskQueue, Store: st})
+		w, err := worker.New(c, worker.Options{TaskQueue: f.taskQueue, Store: st})
+		if err != nil {
+			return err
+		}
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
@@ -167,7 +170,11 @@ func withSession(ctx context.Context, g *globals, f *runFlags, st *store.FS, ev 
 			if h := ev.Hardware; h != nil && h.TaskQueue == q {
 				what = fmt.Sprintf("hardware profile %q", h.Name)
 			}
-			hw := worker.New(c, worker.Options{TaskQueue: q, Store: st, MaxConcurrentActivities: 1})
+			// The queue's own worker takes the benchmarks sent to it by name.
+			hw, err := worker.New(c, worker.Options{TaskQueue: q, Store: st, MaxConcurrentActivities: 1, Only: []string{workflows.KindWorkflows}})
+			if err != nil {
+				return err
+			}
 			if err := hw.Start(); err != nil {
 				return fmt.Errorf("start worker for benchmark queue %s: %w", q, err)
 			}
