@@ -321,11 +321,7 @@ func taskArithmeticKernel(base []float32, models []gtaModel, lambda float64, nor
 				o[j] = float32(float64(bj) + (w0*float64(x0[j]-bj) + w1*float64(x1[j]-bj)))
 			}
 		case 3:
-			x0, x1, x2, w0, w1, w2 := xs[0][lo:hi], xs[1][lo:hi], xs[2][lo:hi], ws[0], ws[1], ws[2]
-			for j := range o {
-				bj := b[j]
-				o[j] = float32(float64(bj) + (w0*float64(x0[j]-bj) + w1*float64(x1[j]-bj) + w2*float64(x2[j]-bj)))
-			}
+			taskArith3(b, xs[0][lo:hi], xs[1][lo:hi], xs[2][lo:hi], ws[0], ws[1], ws[2], o)
 		default:
 			for j := range o {
 				bj := b[j]

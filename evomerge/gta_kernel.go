@@ -352,3 +352,20 @@ func linearN(b, buf []float32, sz int, ws []float64, scale float64, o []float32)
 		o[j] = float32(float64(b[j]) + scale*acc)
 	}
 }
+
+// taskArith3Go writes θ_b + (w₀τ₀ + w₁τ₁ + w₂τ₂) to o, τᵢ = xᵢ − b formed in float32.
+func taskArith3Go(b, x0, x1, x2 []float32, w0, w1, w2 float64, o []float32) {
+	x0, x1, x2, b = x0[:len(o)], x1[:len(o)], x2[:len(o)], b[:len(o)]
+	for j := range o {
+		bj := b[j]
+		o[j] = float32(float64(bj) + (w0*float64(x0[j]-bj) + w1*float64(x1[j]-bj) + w2*float64(x2[j]-bj)))
+	}
+}
+
+// weighted3Go writes w₀x₀ + w₁x₁ + w₂x₂ to o.
+func weighted3Go(x0, x1, x2 []float32, w0, w1, w2 float64, o []float32) {
+	x0, x1, x2 = x0[:len(o)], x1[:len(o)], x2[:len(o)]
+	for j := range o {
+		o[j] = float32(w0*float64(x0[j]) + w1*float64(x1[j]) + w2*float64(x2[j]))
+	}
+}

@@ -27,6 +27,46 @@ func consensus3AVX2(a *cons3Args)
 //go:noescape
 func linear3AVX2(a *cons3Args)
 
+//go:noescape
+func taskArith3AVX2(a *cons3Args)
+
+//go:noescape
+func weighted3AVX2(a *cons3Args)
+
+// taskArith3 is taskArith3Go with AVX2, four elements at a time (the same operations in
+// the same order).
+func taskArith3(b, x0, x1, x2 []float32, w0, w1, w2 float64, o []float32) {
+	n := len(o)
+	v := n &^ 3
+	if useAVX2 && v > 0 {
+		x0, x1, x2, b = x0[:n], x1[:n], x2[:n], b[:n]
+		a := cons3Args{b: &b[0], t0: &x0[0], t1: &x1[0], t2: &x2[0], o: &o[0], n: v, w: [3]float64{w0, w1, w2}}
+		taskArith3AVX2(&a)
+		if v == n {
+			return
+		}
+		b, x0, x1, x2, o = b[v:], x0[v:], x1[v:], x2[v:], o[v:]
+	}
+	taskArith3Go(b, x0, x1, x2, w0, w1, w2, o)
+}
+
+// weighted3 is weighted3Go with AVX2, four elements at a time (the same operations in
+// the same order).
+func weighted3(x0, x1, x2 []float32, w0, w1, w2 float64, o []float32) {
+	n := len(o)
+	v := n &^ 3
+	if useAVX2 && v > 0 {
+		x0, x1, x2 = x0[:n], x1[:n], x2[:n]
+		a := cons3Args{t0: &x0[0], t1: &x1[0], t2: &x2[0], o: &o[0], n: v, w: [3]float64{w0, w1, w2}}
+		weighted3AVX2(&a)
+		if v == n {
+			return
+		}
+		x0, x1, x2, o = x0[v:], x1[v:], x2[v:], o[v:]
+	}
+	weighted3Go(x0, x1, x2, w0, w1, w2, o)
+}
+
 // linear3 is linear3Go (θ_b + scale·Σ wsᵢtᵢ, the sum from 0 in model order), four
 // elements at a time with AVX2: the same float64 operations in the same order.
 func linear3(b, t0, t1, t2 []float32, w0, w1, w2, scale float64, o []float32) {

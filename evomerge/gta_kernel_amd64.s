@@ -668,3 +668,81 @@ linloop:
 	JB   linloop
 	VZEROUPPER
 	RET
+
+// func taskArith3AVX2(a *cons3Args)
+//
+// Task arithmetic of three models, four elements per step: dᵢ = float64(xᵢ − b) (the
+// difference in float32), o = float32(b + ((w₀d₀ + w₁d₁) + w₂d₂)). t0..t2 are the xᵢ.
+TEXT ·taskArith3AVX2(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), R8
+	MOVQ 16(AX), R9
+	MOVQ 24(AX), R10
+	MOVQ 32(AX), DI
+	MOVQ 40(AX), CX
+	VBROADCASTSD 48(AX), Y10
+	VBROADCASTSD 56(AX), Y11
+	VBROADCASTSD 64(AX), Y12
+	XORQ R11, R11
+	SHLQ $2, CX
+
+taloop:
+	VMOVUPS (SI)(R11*1), X5
+	VMOVUPS (R8)(R11*1), X0
+	VSUBPS  X5, X0, X0
+	VCVTPS2PD X0, Y0
+	VMULPD  Y10, Y0, Y0
+	VMOVUPS (R9)(R11*1), X1
+	VSUBPS  X5, X1, X1
+	VCVTPS2PD X1, Y1
+	VMULPD  Y11, Y1, Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPS (R10)(R11*1), X2
+	VSUBPS  X5, X2, X2
+	VCVTPS2PD X2, Y2
+	VMULPD  Y12, Y2, Y2
+	VADDPD  Y2, Y0, Y0
+	VCVTPS2PD X5, Y5
+	VADDPD  Y0, Y5, Y0
+	VCVTPD2PSY Y0, X0
+	VMOVUPS X0, (DI)(R11*1)
+	ADDQ $16, R11
+	CMPQ R11, CX
+	JB   taloop
+	VZEROUPPER
+	RET
+
+// func weighted3AVX2(a *cons3Args)
+//
+// The weighted sum of three models, four elements per step:
+// o = float32((w₀x₀ + w₁x₁) + w₂x₂). t0..t2 are the xᵢ; b is unused.
+TEXT ·weighted3AVX2(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), AX
+	MOVQ 8(AX), R8
+	MOVQ 16(AX), R9
+	MOVQ 24(AX), R10
+	MOVQ 32(AX), DI
+	MOVQ 40(AX), CX
+	VBROADCASTSD 48(AX), Y10
+	VBROADCASTSD 56(AX), Y11
+	VBROADCASTSD 64(AX), Y12
+	XORQ R11, R11
+	SHLQ $2, CX
+
+wloop:
+	VCVTPS2PD (R8)(R11*1), Y0
+	VMULPD  Y10, Y0, Y0
+	VCVTPS2PD (R9)(R11*1), Y1
+	VMULPD  Y11, Y1, Y1
+	VADDPD  Y1, Y0, Y0
+	VCVTPS2PD (R10)(R11*1), Y2
+	VMULPD  Y12, Y2, Y2
+	VADDPD  Y2, Y0, Y0
+	VCVTPD2PSY Y0, X0
+	VMOVUPS X0, (DI)(R11*1)
+	ADDQ $16, R11
+	CMPQ R11, CX
+	JB   wloop
+	VZEROUPPER
+	RET

@@ -65,6 +65,20 @@ func TestConsensus3VectorMatchesScalar(t *testing.T) {
 				t.Fatalf("linear trial %d element %d: vector %v, scalar %v", trial, j, got[j], want[j])
 			}
 		}
+		taskArith3(b, t0, t1, t2, w0*s, w1, w2*s, got)
+		taskArith3Go(b, t0, t1, t2, w0*s, w1, w2*s, want)
+		for j := range got {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("task arithmetic trial %d element %d: vector %v, scalar %v", trial, j, got[j], want[j])
+			}
+		}
+		weighted3(t0, t1, t2, w0*s, w1, w2*s, got)
+		weighted3Go(t0, t1, t2, w0*s, w1, w2*s, want)
+		for j := range got {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("weighted sum trial %d element %d: vector %v, scalar %v", trial, j, got[j], want[j])
+			}
+		}
 		consensus3(b, t0, t1, t2, w0*s, w1, w2*s, math.Float64bits(w0), math.Float64bits(w1), math.Float64bits(w2), lambda, norm, got)
 		consensus3Go(b, t0, t1, t2, w0*s, w1, w2*s, math.Float64bits(w0), math.Float64bits(w1), math.Float64bits(w2), lambda, norm, want)
 		for j := range got {

@@ -40,3 +40,11 @@ func dellaRankAVX512(keys *uint32, n int, key uint32, c int) int { panic("no AVX
 func linear3(b, t0, t1, t2 []float32, w0, w1, w2, scale float64, o []float32) {
 	linear3Go(b, t0, t1, t2, w0, w1, w2, scale, o)
 }
+
+func taskArith3(b, x0, x1, x2 []float32, w0, w1, w2 float64, o []float32) {
+	taskArith3Go(b, x0, x1, x2, w0, w1, w2, o)
+}
+
+func weighted3(x0, x1, x2 []float32, w0, w1, w2 float64, o []float32) {
+	weighted3Go(x0, x1, x2, w0, w1, w2, o)
+}

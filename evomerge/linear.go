@@ -86,10 +86,7 @@ func linearKernel(xs [][]float32, ws []float64, out []float32) {
 				o[j] = float32(w0*float64(x0[j]) + w1*float64(x1[j]))
 			}
 		case 3:
-			x0, x1, x2, w0, w1, w2 := xs[0][lo:hi], xs[1][lo:hi], xs[2][lo:hi], ws[0], ws[1], ws[2]
-			for j := range o {
-				o[j] = float32(w0*float64(x0[j]) + w1*float64(x1[j]) + w2*float64(x2[j]))
-			}
+			weighted3(xs[0][lo:hi], xs[1][lo:hi], xs[2][lo:hi], ws[0], ws[1], ws[2], o)
 		case 4:
 			x0, x1, x2, x3 := xs[0][lo:hi], xs[1][lo:hi], xs[2][lo:hi], xs[3][lo:hi]
 			w0, w1, w2, w3 := ws[0], ws[1], ws[2], ws[3]
