@@ -82,8 +82,9 @@ nonorm:
 // func trimAVX2(x, b, t *float32, n int, thr uint32, eq int) int
 //
 // t = (x − b) where |x − b|'s bits exceed thr, else +0, eight at a time (n a positive
-// multiple of 8); a group holding a key equal to thr goes element by element in index
-// order, keeping such entries while eq > 0. It returns what is left of eq.
+// multiple of 8); while eq > 0, a group holding a key equal to thr goes element by element
+// in index order, keeping such entries while eq > 0 (once eq is 0 they are dropped like
+// smaller ones). It returns what is left of eq.
 TEXT ·trimAVX2(SB), NOSPLIT, $0-56
 	MOVQ x+0(FP), SI
 	MOVQ b+8(FP), DX
@@ -103,9 +104,13 @@ trimloop:
 	VMOVUPS (SI)(R10*1), Y0
 	VSUBPS  (DX)(R10*1), Y0, Y0
 	VPAND   Y14, Y0, Y1
+	TESTQ   R9, R9
+	JZ      trimfast
 	VPCMPEQD Y15, Y1, Y3
 	VPTEST  Y3, Y3
 	JNZ     trimslow
+
+trimfast:
 	VPCMPGTD Y15, Y1, Y2
 	VPAND   Y2, Y0, Y0
 	VMOVUPS Y0, (DI)(R10*1)
@@ -356,11 +361,16 @@ outloop:
 	VMOVUPS (SI)(R10*1), Y0
 	VSUBPS  (DX)(R10*1), Y0, Y0
 	VPAND   Y14, Y0, Y1
+	MOVQ    R9, AX
+	ORQ     R15, AX
+	JZ      outfast
 	VPCMPEQD Y15, Y1, Y3
 	VPCMPEQD Y13, Y1, Y4
 	VPOR    Y3, Y4, Y3
 	VPTEST  Y3, Y3
 	JNZ     outslow
+
+outfast:
 	VPCMPGTD Y15, Y1, Y2
 	VPCMPGTD Y13, Y1, Y4
 	VPANDN  Y2, Y4, Y2

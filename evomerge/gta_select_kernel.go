@@ -21,7 +21,8 @@ import "math"
 const histBits = 16
 
 // The sample of the sampled method: sampleChunks runs of sampleRun consecutive elements,
-// spread evenly; tensors under sampleMinN elements use the histogram method.
+// one per stride of n/sampleChunks at an offset that varies from run to run; tensors
+// under sampleMinN elements use the histogram method.
 const (
 	sampleChunks = 512
 	sampleRun    = 256
@@ -66,7 +67,9 @@ func selectRanksSampled(base []float32, sel []*gtaModel) (missed []*gtaModel) {
 		sample, tmp := *sp, *tp
 		stride := n / sampleChunks
 		for c := 0; c < sampleChunks; c++ {
-			s := c * stride
+			// Run c starts at a varying offset within its stride, so that the runs do not
+			// all sit at the same columns of a matrix whose row length divides the stride.
+			s := c*stride + (c*7919*sampleRun)%(stride-sampleRun+1)
 			x, b := md.x[s:s+sampleRun], base[s:s+sampleRun]
 			d := sample[c*sampleRun : (c+1)*sampleRun]
 			for j := range d {
