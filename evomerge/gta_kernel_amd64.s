@@ -82,9 +82,9 @@ nonorm:
 // func trimAVX2(x, b, t *float32, n int, thr uint32, eq int) int
 //
 // t = (x − b) where |x − b|'s bits exceed thr, else +0, eight at a time (n a positive
-// multiple of 8); while eq > 0, a group holding a key equal to thr goes element by element
-// in index order, keeping such entries while eq > 0 (once eq is 0 they are dropped like
-// smaller ones). It returns what is left of eq.
+// multiple of 8); keys equal to thr are kept, in index order, while eq > 0: a group's
+// equal keys all at once if eq covers them, else (the group where eq runs out) element by
+// element; once eq is 0 they are dropped like smaller ones. It returns what is left of eq.
 TEXT ·trimAVX2(SB), NOSPLIT, $0-56
 	MOVQ x+0(FP), SI
 	MOVQ b+8(FP), DX
@@ -107,8 +107,19 @@ trimloop:
 	TESTQ   R9, R9
 	JZ      trimfast
 	VPCMPEQD Y15, Y1, Y3
-	VPTEST  Y3, Y3
-	JNZ     trimslow
+	VMOVMSKPS Y3, AX
+	TESTL   AX, AX
+	JZ      trimfast
+	// m keys equal thr: all kept if m ≤ eq, else element by element.
+	POPCNTL AX, BX
+	CMPQ    BX, R9
+	JA      trimslow
+	SUBQ    BX, R9
+	VPCMPGTD Y15, Y1, Y2
+	VPOR    Y3, Y2, Y2
+	VPAND   Y2, Y0, Y0
+	VMOVUPS Y0, (DI)(R10*1)
+	JMP     trimnext
 
 trimfast:
 	VPCMPGTD Y15, Y1, Y2
