@@ -59,11 +59,16 @@ type Activities struct {
 	// benchMu serializes benchmarks on this worker so latency is not measured while
 	// another benchmark saturates the cores.
 	benchMu sync.Mutex
+	work    *workStats
 }
 
 // New returns activities backed by st.
 func New(st store.Store) *Activities {
-	return &Activities{Store: st, evaluators: map[string]bench.Evaluator{}}
+	root := ""
+	if fs, ok := st.(*store.FS); ok {
+		root = fs.Root
+	}
+	return &Activities{Store: st, evaluators: map[string]bench.Evaluator{}, work: newWorkStats(root)}
 }
 
 // badInput marks err as the user's fault: retrying cannot help.
@@ -147,11 +152,13 @@ func heartbeat(ctx context.Context, fn func() error) error {
 
 // memo returns the JSON result recorded under key, or computes, records and returns it.
 // valid rejects a recorded result whose artifacts have gone missing.
-func memo[T any](st store.Store, key string, valid func(T) bool, compute func() (T, error)) (T, error) {
+func memo[T any](a *Activities, kind, key string, valid func(T) bool, compute func() (T, error)) (T, error) {
+	st := a.Store
 	if ref, ok, err := st.Lookup(key); err == nil && ok {
 		if b, err := st.Get(ref); err == nil {
 			var out T
 			if json.Unmarshal(b, &out) == nil && (valid == nil || valid(out)) {
+				a.record(kind, key, true)
 				return out, nil
 			}
 		}
@@ -167,6 +174,7 @@ func memo[T any](st store.Store, key string, valid func(T) bool, compute func() 
 	if _, err := st.PutBytes(key, b); err != nil {
 		return out, err
 	}
+	a.record(kind, key, false)
 	return out, nil
 }
 
@@ -352,6 +360,7 @@ func (a *Activities) Merge(ctx context.Context, in MergeInput) (store.Ref, error
 	err := heartbeat(ctx, func() error {
 		if r, ok, err := a.Store.Lookup(key); err == nil && ok {
 			ref = r
+			a.record(WorkMerge, key, true)
 			return nil
 		}
 		paths := make([]string, len(in.Models))
@@ -376,7 +385,9 @@ func (a *Activities) Merge(ctx context.Context, in MergeInput) (store.Ref, error
 			}
 			return err
 		}
-		ref, err = a.Store.PutFile(key, dst)
+		if ref, err = a.Store.PutFile(key, dst); err == nil {
+			a.record(WorkMerge, key, false)
+		}
 		return err
 	})
 	return ref, classify(err)
@@ -393,7 +404,7 @@ func (a *Activities) Compress(ctx context.Context, in CompressInput) (CompressRe
 	var out CompressResult
 	err = heartbeat(ctx, func() error {
 		var err error
-		out, err = memo(a.Store, key, valid, func() (CompressResult, error) {
+		out, err = memo(a, WorkCompress, key, valid, func() (CompressResult, error) {
 			return a.compress(ctx, codec, in)
 		})
 		return err
@@ -518,7 +529,7 @@ func (a *Activities) Benchmark(ctx context.Context, in BenchmarkInput) (bench.Re
 	var out bench.Result
 	err = heartbeat(ctx, func() error {
 		var err error
-		out, err = memo(a.Store, key, nil, func() (bench.Result, error) {
+		out, err = memo(a, WorkBenchmark, key, nil, func() (bench.Result, error) {
 			ev, err := a.evaluator(spec)
 			if err != nil {
 				return bench.Result{}, err

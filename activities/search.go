@@ -168,7 +168,7 @@ func (a *Activities) CompressPlan(ctx context.Context, in CompressPlanInput) (Co
 		}
 		key := store.Key(compressPlanVersion, in.Model.Digest, plan, codecVersions(plan))
 		valid := func(r CompressPlanResult) bool { return a.Store.Has(r.Artifact) }
-		out, err = memo(a.Store, key, valid, func() (CompressPlanResult, error) {
+		out, err = memo(a, WorkCompress, key, valid, func() (CompressPlanResult, error) {
 			f, err := a.Store.TempFile("compress-*.safetensors")
 			if err != nil {
 				return CompressPlanResult{}, err
@@ -282,7 +282,7 @@ func (a *Activities) Sensitivity(ctx context.Context, in SensitivityInput) ([]ev
 	var out []evomerge.LayerSensitivity
 	err := heartbeat(ctx, func() error {
 		var err error
-		out, err = memo(a.Store, key, func([]evomerge.LayerSensitivity) bool { return true }, func() ([]evomerge.LayerSensitivity, error) {
+		out, err = memo(a, WorkSensitivity, key, func([]evomerge.LayerSensitivity) bool { return true }, func() ([]evomerge.LayerSensitivity, error) {
 			return a.sensitivity(ctx, in)
 		})
 		return err

@@ -46,6 +46,8 @@ type Options struct {
 type Workers struct {
 	ws     []worker.Worker
 	Queues []string
+	// Activities are the activities every queue's worker runs (their work counts).
+	Activities *activities.Activities
 }
 
 // Start starts every queue's worker.
@@ -108,7 +110,7 @@ func New(c client.Client, o Options) (*Workers, error) {
 		defaults[workflows.KindWorkflows] = 4
 	}
 	acts := activities.New(o.Store)
-	out := &Workers{}
+	out := &Workers{Activities: acts}
 	for _, k := range workflows.Kinds {
 		if !slices.Contains(only, k) {
 			continue

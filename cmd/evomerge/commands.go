@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/evomerge/evomerge/activities"
 	"github.com/evomerge/evomerge/evomerge"
 	"github.com/evomerge/evomerge/store"
 	"github.com/evomerge/evomerge/worker"
@@ -82,6 +85,7 @@ func workerCmd(g *globals) *cobra.Command {
 	var concurrency int
 	var only []string
 	var kindConcurrency map[string]int
+	var metricsAddr string
 	cmd := &cobra.Command{
 		Use:   "worker [--only merge,compress,benchmark,workflows]",
 		Short: "Run a worker against a Temporal server until interrupted (SIGINT or SIGTERM: finish what is in flight, then stop)",
@@ -124,6 +128,17 @@ SIGINT or SIGTERM it stops polling and lets activities in flight finish (up to 3
 			if err := w.Start(); err != nil {
 				return err
 			}
+			if metricsAddr != "" {
+				ln, err := net.Listen("tcp", metricsAddr)
+				if err != nil {
+					w.Stop()
+					return usagef("worker: --metrics-addr: %v", err)
+				}
+				mux := http.NewServeMux()
+				mux.HandleFunc("/metrics", func(rw http.ResponseWriter, _ *http.Request) { activities.WriteMetrics(w.Activities, rw) })
+				go http.Serve(ln, mux)
+				fmt.Fprintf(os.Stderr, "metrics on http://%s/metrics\n", ln.Addr())
+			}
 			fmt.Fprintf(os.Stderr, "worker on %s, namespace %s, store %s, task queues %s; Ctrl-C or SIGTERM to stop\n", address, namespace, g.storeDir, strings.Join(w.Queues, ", "))
 			<-cmd.Context().Done()
 			fmt.Fprintln(os.Stderr, "stopping: finishing the activities in flight (up to 30 s)")
@@ -136,6 +151,7 @@ SIGINT or SIGTERM it stops polling and lets activities in flight finish (up to 3
 	fl.StringVar(&namespace, "namespace", "", namespaceHelp)
 	fl.StringVar(&taskQueue, "task-queue", "", queueHelp)
 	fl.IntVar(&concurrency, "concurrency", 4, "activities of the store's own queue (breed, gate, select, ingest, report) run at once")
+	fl.StringVar(&metricsAddr, "metrics-addr", "", "serve work counts (memoized steps found or computed, per kind) in the Prometheus format at http://ADDR/metrics")
 	fl.StringSliceVar(&only, "only", nil, "kinds of work to serve, any of "+strings.Join(workflows.Kinds, ",")+" (default: all)")
 	fl.StringToIntVar(&kindConcurrency, "kind-concurrency", nil, "activities of a kind run at once, e.g. merge=1,benchmark=1 (defaults: merge 2, compress 2, benchmark 2)")
 	return cmd
