@@ -10,7 +10,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/evomerge/evomerge/devserver"
 	"github.com/evomerge/evomerge/store"
 	"github.com/evomerge/evomerge/worker"
 )
@@ -20,11 +19,7 @@ func TestControlCommands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	srv, err := devserver.Start(devserver.Options{Port: -1, NoUI: true, SearchAttributes: worker.SearchAttributes()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	srv := testServer(t)
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
 	st, err := store.OpenFS(filepath.Join(state, "store"))

@@ -5,9 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/evomerge/evomerge/devserver"
-	"github.com/evomerge/evomerge/worker"
 )
 
 // Commands that connect to a server take it from the SDK's environment configuration:
@@ -17,11 +14,7 @@ func TestClientConfigurationFromTheEnvironment(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	srv, err := devserver.Start(devserver.Options{Port: -1, NoUI: true, SearchAttributes: worker.SearchAttributes()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	srv := testServer(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "temporal.toml")
 	body := "[profile.local]\naddress = \"" + srv.Address() + "\"\nnamespace = \"default\"\n\n[profile.nowhere]\naddress = \"127.0.0.1:1\"\n"

@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/evomerge/evomerge/activities"
-	"github.com/evomerge/evomerge/devserver"
 	"github.com/evomerge/evomerge/evomerge"
 	"github.com/evomerge/evomerge/nn"
 	"github.com/evomerge/evomerge/store"
@@ -69,11 +68,7 @@ func TestRunSurvivesKilledWorkerProcesses(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := buildBinary(t, dir)
-	srv, err := devserver.Start(devserver.Options{Port: -1, NoUI: true, SearchAttributes: worker.SearchAttributes()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	srv := testServer(t)
 
 	// Seeds with some training, so merges and gates have something to decide.
 	train, _, err := nn.LoadMNIST("")

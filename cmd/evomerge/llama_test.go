@@ -8,9 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/evomerge/evomerge/devserver"
 	"github.com/evomerge/evomerge/evomerge"
-	"github.com/evomerge/evomerge/worker"
 )
 
 // configs/llama-example.yaml, shortened to two generations: llama-synth seeds written on
@@ -20,11 +18,7 @@ func TestLlamaExampleRunsEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server and runs go run per child")
 	}
-	srv, err := devserver.Start(devserver.Options{Port: -1, NoUI: true, SearchAttributes: worker.SearchAttributes()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	srv := testServer(t)
 	raw, err := os.ReadFile("../../configs/llama-example.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/evomerge/evomerge/devserver"
+	"github.com/evomerge/evomerge/worker"
 )
 
 // captureStderr runs fn and returns what it wrote to stderr.
@@ -98,4 +102,31 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 			t.Errorf("evomerge %v: exit %d, want 2", args, code)
 		}
 	}
+}
+
+// One Temporal dev server for the package's tests that need one (each uses its own
+// workflow IDs and store, so its own task queues), stopped after them all.
+var (
+	serverOnce sync.Once
+	server     *devserver.Server
+	serverErr  error
+)
+
+func testServer(t *testing.T) *devserver.Server {
+	t.Helper()
+	serverOnce.Do(func() {
+		server, serverErr = devserver.Start(devserver.Options{Port: -1, NoUI: true, SearchAttributes: worker.SearchAttributes()})
+	})
+	if serverErr != nil {
+		t.Fatal(serverErr)
+	}
+	return server
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if server != nil {
+		server.Stop()
+	}
+	os.Exit(code)
 }

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/evomerge/evomerge/devserver"
 	"github.com/evomerge/evomerge/store"
 	"github.com/evomerge/evomerge/worker"
 )
@@ -21,11 +20,7 @@ func TestTwoRunsOnOneServerKeepToTheirStores(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	srv, err := devserver.Start(devserver.Options{Port: -1, NoUI: true, SearchAttributes: worker.SearchAttributes()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	srv := testServer(t)
 	dir := t.TempDir()
 	// Different models per run, so no blob of one run is in the other's store.
 	config := func(name string, hidden int) string {

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/evomerge/evomerge/devserver"
-	"github.com/evomerge/evomerge/worker"
 )
 
 // `run` against a server: a second `run` of the same config attaches to the run in
@@ -19,11 +16,7 @@ func TestRunResumesOnlyTheSameConfig(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server")
 	}
-	srv, err := devserver.Start(devserver.Options{Port: -1, NoUI: true, SearchAttributes: worker.SearchAttributes()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	srv := testServer(t)
 
 	dir := t.TempDir()
 	model := filepath.Join(dir, "m.safetensors")
