@@ -71,7 +71,8 @@ func New(st store.Store) *Activities {
 	return &Activities{Store: st, evaluators: map[string]bench.Evaluator{}, work: newWorkStats(root)}
 }
 
-// badInput marks err as the user's fault: retrying cannot help.
+// badInput marks err as the user's fault: retrying cannot help. A blob missing from the
+// store is not (missingBlob), wherever it is classified.
 // The error's text is the failure's message; it is not also attached as the cause, which
 // would print the same text a second time after the message.
 func badInput(err error) error {
@@ -110,9 +111,6 @@ func classify(err error) error {
 	var transient *bench.TransientError
 	if errors.As(err, &appErr) || errors.As(err, &transient) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
-	}
-	if errors.Is(err, store.ErrMissing) {
-		return missingBlob(err)
 	}
 	var pathErr *fs.PathError
 	if errors.As(err, &pathErr) && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {

@@ -3,11 +3,11 @@ package activities
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
 	"sync"
-	"sync/atomic"
 )
 
 // Work accounting: every memoized step records whether it found its result in the store
@@ -28,34 +28,24 @@ const (
 // WorkLogFile is the work log's name in an FS store's folder.
 const WorkLogFile = "work.log"
 
-type workCounts struct{ hits, misses atomic.Int64 }
-
 type workStats struct {
 	mu     sync.Mutex
-	byKind map[string]*workCounts
-	log    string // work log path, "" if the store is not a folder
-}
-
-func (w *workStats) counts(kind string) *workCounts {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	c, ok := w.byKind[kind]
-	if !ok {
-		c = &workCounts{}
-		w.byKind[kind] = c
-	}
-	return c
+	counts map[string][2]int64 // per kind: hits, misses
+	log    string              // work log path, "" if the store is not a folder
 }
 
 // record counts a step of kind under key: a hit, or a miss whose result is now stored.
 func (a *Activities) record(kind, key string, hit bool) {
-	c := a.work.counts(kind)
+	a.work.mu.Lock()
+	c := a.work.counts[kind]
 	if hit {
-		c.hits.Add(1)
-		return
+		c[0]++
+	} else {
+		c[1]++
 	}
-	c.misses.Add(1)
-	if a.work.log == "" {
+	a.work.counts[kind] = c
+	a.work.mu.Unlock()
+	if hit || a.work.log == "" {
 		return
 	}
 	// One write of one short line with O_APPEND: lines from concurrent workers on one
@@ -71,11 +61,7 @@ func (a *Activities) record(kind, key string, hit bool) {
 func WorkCounts(a *Activities) map[string][2]int64 {
 	a.work.mu.Lock()
 	defer a.work.mu.Unlock()
-	out := map[string][2]int64{}
-	for k, c := range a.work.byKind {
-		out[k] = [2]int64{c.hits.Load(), c.misses.Load()}
-	}
-	return out
+	return maps.Clone(a.work.counts)
 }
 
 // WriteMetrics writes the counts in the Prometheus text format:
@@ -96,7 +82,7 @@ func WriteMetrics(a *Activities, w io.Writer) {
 }
 
 func newWorkStats(root string) *workStats {
-	ws := &workStats{byKind: map[string]*workCounts{}}
+	ws := &workStats{counts: map[string][2]int64{}}
 	if root != "" {
 		ws.log = filepath.Join(root, WorkLogFile)
 	}

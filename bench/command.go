@@ -303,7 +303,7 @@ func (s Spec) ProgramDigest() (string, error) {
 		return "", nil
 	}
 	h := sha256.New()
-	for _, arg := range s.Command {
+	for i, arg := range s.Command {
 		if strings.Contains(arg, "{") {
 			continue
 		}
@@ -312,11 +312,12 @@ func (s Spec) ProgramDigest() (string, error) {
 			p = after // --flag=path
 		}
 		if !filepath.IsAbs(p) && !strings.ContainsRune(p, filepath.Separator) && p != "." {
-			if lp, err := exec.LookPath(p); err == nil && p == arg && arg == s.Command[0] {
-				p = lp // the program, found on PATH
-			} else {
-				continue // a plain word: a flag or a value
+			// A plain word is a flag or a value — except the program, found on PATH.
+			lp, err := exec.LookPath(p)
+			if i != 0 || err != nil {
+				continue
 			}
+			p = lp
 		}
 		st, err := os.Stat(p)
 		if err != nil {

@@ -105,9 +105,9 @@ func New(c client.Client, o Options) (*Workers, error) {
 			return nil, fmt.Errorf("unknown kind of work %q (known: %s)", k, strings.Join(workflows.Kinds, ", "))
 		}
 	}
-	defaults := map[string]int{workflows.KindWorkflows: max(o.MaxConcurrentActivities, 0), workflows.KindMerge: 2, workflows.KindCompress: 2, workflows.KindBenchmark: 2}
-	if defaults[workflows.KindWorkflows] == 0 {
-		defaults[workflows.KindWorkflows] = 4
+	defaults := map[string]int{workflows.KindWorkflows: 4, workflows.KindMerge: 2, workflows.KindCompress: 2, workflows.KindBenchmark: 2}
+	if o.MaxConcurrentActivities > 0 {
+		defaults[workflows.KindWorkflows] = o.MaxConcurrentActivities
 	}
 	acts := activities.New(o.Store)
 	out := &Workers{Activities: acts}
