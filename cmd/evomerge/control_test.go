@@ -85,6 +85,9 @@ func TestControlCommands(t *testing.T) {
 	if code, _, stderr := cli("pause", "ctl"); code != 2 || !strings.Contains(stderr, "already paused") {
 		t.Errorf("second pause: exit %d, want 2 and the reason\n%s", code, stderr)
 	}
+	if code, _, stderr := cli("report", "ctl", "--state-dir", state); code != 2 || !strings.Contains(stderr, "still running") {
+		t.Errorf("report of a running run: exit %d, want 2 and the reason\n%s", code, stderr)
+	}
 	if code, stdout, stderr := cli("stop", "ctl"); code != 0 || !strings.Contains(stdout, "stops now") {
 		t.Fatalf("stop: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -98,6 +101,37 @@ func TestControlCommands(t *testing.T) {
 	}
 	if code, stdout, _ := cli("status", "ctl"); code != 0 || !strings.Contains(stdout, "run ctl: completed after") || !strings.Contains(stdout, "report.md") {
 		t.Errorf("status of a finished run: exit %d\n%s", code, stdout)
+	}
+	// report rewrites what a finished run reported, from its history: the same bytes, and
+	// the front's models exported again from the store.
+	out := filepath.Join(dir, "out")
+	wantJSON, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"report.json", "report.md", "front"} {
+		if err := os.RemoveAll(filepath.Join(out, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, stdout, stderr := cli("report", "ctl", "--state-dir", state); code != 0 || strings.TrimSpace(stdout) != filepath.Join(out, "report.md") {
+		t.Fatalf("report: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if got, err := os.ReadFile(filepath.Join(out, "report.json")); err != nil || string(got) != string(wantJSON) {
+		t.Errorf("rewritten report.json differs from the run's (%v)", err)
+	}
+	if md, err := os.ReadFile(filepath.Join(out, "report.md")); err != nil || !strings.Contains(string(md), "stopped by request") {
+		t.Errorf("rewritten report.md: %v", err)
+	}
+	if models, _ := filepath.Glob(filepath.Join(out, "front", "*", "model.safetensors")); len(models) == 0 {
+		t.Errorf("rewritten report exported no front models")
+	}
+	other := filepath.Join(dir, "elsewhere")
+	if code, stdout, stderr := cli("report", "ctl", "--state-dir", state, "-o", other); code != 0 || strings.TrimSpace(stdout) != filepath.Join(other, "report.md") {
+		t.Errorf("report -o: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := cli("report", "nosuch", "--state-dir", state); code != 2 || !strings.Contains(stderr, `no run "nosuch"`) {
+		t.Errorf("report of an unknown run: exit %d\n%s", code, stderr)
 	}
 	if code, _, stderr := cli("resume", "ctl"); code != 2 || !strings.Contains(stderr, "finished") {
 		t.Errorf("resume of a finished run: exit %d\n%s", code, stderr)

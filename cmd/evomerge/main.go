@@ -85,7 +85,7 @@ func execute(ctx context.Context, args []string) int {
 		controlCmd(g, workflows.UpdatePause, "Pause a run after its current generation (evomerge resume continues it)"),
 		controlCmd(g, workflows.UpdateResume, "Resume a paused run"),
 		controlCmd(g, workflows.UpdateStop, "Stop a run after its current generation: then its final stage and report"),
-		statusCmd(g), seedsCmd(g), specCmd(g), compressCmd(g), benchCmd(g), inspectCmd(g), mergeCmd(g), synthCmd(g))
+		statusCmd(g), reportCmd(g), seedsCmd(g), specCmd(g), compressCmd(g), benchCmd(g), inspectCmd(g), mergeCmd(g), synthCmd(g))
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
