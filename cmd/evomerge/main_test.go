@@ -128,5 +128,8 @@ func TestMain(m *testing.M) {
 	if server != nil {
 		server.Stop()
 	}
+	if faultDir != "" {
+		os.RemoveAll(faultDir)
+	}
 	os.Exit(code)
 }

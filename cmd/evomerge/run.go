@@ -194,13 +194,24 @@ func executeRun(ctx context.Context, c client.Client, f *runFlags, cfg *evomerge
 	}
 	// A run of this ID still in progress is resumed — if it is the same run.
 	configDigest := store.Key(cfg)
-	if d, err := c.DescribeWorkflowExecution(ctx, id, ""); err == nil &&
-		d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		info := d.GetWorkflowExecutionInfo()
-		var running string
-		if p := info.GetMemo().GetFields()[memoConfig]; p != nil {
-			_ = converter.GetDefaultDataConverter().FromPayload(p, &running)
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	info := d.GetWorkflowExecutionInfo()
+	var recorded string
+	if p := info.GetMemo().GetFields()[memoConfig]; p != nil {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &recorded)
+	}
+	// A run of this config that failed (or was terminated) is taken up at its generation.
+	if err == nil && resumable(info.GetStatus()) && recorded == configDigest {
+		gen, ok, err := resumeEnded(ctx, c, f.namespace, id, info.GetExecution().GetRunId())
+		if err != nil {
+			return workflows.RunResult{}, err
 		}
+		if ok {
+			reportResume(id, info.GetStatus(), gen)
+		}
+	}
+	if err == nil && info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		running := recorded
 		switch running {
 		case configDigest:
 		case "":
