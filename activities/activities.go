@@ -64,11 +64,8 @@ type Activities struct {
 
 // New returns activities backed by st.
 func New(st store.Store) *Activities {
-	root := ""
-	if fs, ok := st.(*store.FS); ok {
-		root = fs.Root
-	}
-	return &Activities{Store: st, evaluators: map[string]bench.Evaluator{}, work: newWorkStats(root)}
+	// The work log is per machine: the local store's folder, or an S3 store's cache.
+	return &Activities{Store: st, evaluators: map[string]bench.Evaluator{}, work: newWorkStats(store.LocalDir(st))}
 }
 
 // badInput marks err as the user's fault: retrying cannot help. A blob missing from the

@@ -190,10 +190,10 @@ func (a *Activities) CompressPlan(ctx context.Context, in CompressPlanInput) (Co
 }
 
 // tensorCache is where single-tensor encodings are memoized: beside the store's blobs
-// for a local store, nowhere for other stores.
+// for a local store, in the local cache of an S3 store, nowhere for other stores.
 func (a *Activities) tensorCache() compress.TensorCache {
-	if fs, ok := a.Store.(*store.FS); ok {
-		return compress.DirCache(filepath.Join(fs.Root, "tensor-cache"))
+	if dir := store.LocalDir(a.Store); dir != "" {
+		return compress.DirCache(filepath.Join(dir, "tensor-cache"))
 	}
 	return nil
 }

@@ -204,7 +204,7 @@ func specCmd(g *globals) *cobra.Command {
 const queueHelp = "task queue (default: the store's own, evomerge-<store id>: only workers of this store take its runs' work; `evomerge queue` prints it)"
 
 // storeQueue is the task queue flag's value, or by default the store's own queue.
-func storeQueue(flag string, st *store.FS) (string, error) {
+func storeQueue(flag string, st store.Store) (string, error) {
 	if flag != "" {
 		return flag, nil
 	}

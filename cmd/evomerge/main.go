@@ -35,7 +35,8 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 
 // globals are the persistent flags.
 type globals struct {
-	storeDir string
+	storeDir string // a folder or an s3://bucket/prefix URL
+	cacheDir string // the S3 store's local read cache
 	stateDir string
 	logLevel string
 	mnistDir string
@@ -71,13 +72,17 @@ func execute(ctx context.Context, args []string) int {
 			if g.storeDir == "" {
 				g.storeDir = filepath.Join(g.stateDir, "store")
 			}
+			if g.cacheDir == "" {
+				g.cacheDir = filepath.Join(g.stateDir, "cache")
+			}
 			return nil
 		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.stateDir, "state-dir", ".evomerge", "folder for evomerge's own state: the artifact store and the embedded server's database")
-	pf.StringVar(&g.storeDir, "store", "", "artifact store folder (default <state-dir>/store)")
+	pf.StringVar(&g.storeDir, "store", "", "artifact store: a folder, or s3://bucket/prefix for an S3-compatible bucket shared by many machines (credentials, region and endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) (default <state-dir>/store)")
+	pf.StringVar(&g.cacheDir, "store-cache", "", "local read cache of an s3:// store (default <state-dir>/cache)")
 	pf.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	pf.StringVar(&g.mnistDir, "mnist-dir", "", "folder with the MNIST .gz files (default: $EVOMERGE_MNIST_DIR, else the GoMNIST module in the Go module cache)")
 

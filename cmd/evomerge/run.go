@@ -113,7 +113,7 @@ func runRun(ctx context.Context, g *globals, f *runFlags) (err error) {
 
 // withSession connects to Temporal — an external server, or the embedded one with its
 // Web UI — starts the in-process worker(s) unless told not to, and calls fn.
-func withSession(ctx context.Context, g *globals, f *runFlags, st *store.FS, ev evomerge.EvaluatorSpec, fn func(context.Context, client.Client) error) (err error) {
+func withSession(ctx context.Context, g *globals, f *runFlags, st store.Store, ev evomerge.EvaluatorSpec, fn func(context.Context, client.Client) error) (err error) {
 	address := f.address
 	if address == "" {
 		if f.namespace == "" {
@@ -328,20 +328,23 @@ func trainSeeds(dir, dataDir string) error {
 	return nil
 }
 
-// openStore opens the artifact store and removes what killed processes left in its temp
-// area (files untouched for an hour).
-func openStore(g *globals) (*store.FS, error) {
-	st, err := store.OpenFS(g.storeDir)
+// openStore opens the artifact store (--store: a folder or an s3:// URL, whose read cache
+// is --store-cache) and removes what killed processes left in its temp area, or in the S3
+// store's cache (files untouched for an hour).
+func openStore(g *globals) (store.Store, error) {
+	st, err := store.Open(g.storeDir, g.cacheDir)
 	if err != nil {
 		return nil, err
 	}
-	// Best effort: a store that cannot be swept (read-only, shared) still works.
-	files, bytes, err := st.SweepTemp(time.Hour)
-	if err != nil {
-		g.log.Warn().Err(err).Str("store", st.Root).Msg("could not remove leftovers of interrupted writes")
-	}
-	if files > 0 {
-		g.log.Info().Int("files", files).Int64("bytes", bytes).Str("store", st.Root).Msg("removed leftovers of interrupted writes")
+	if sw, ok := st.(store.TempSweeper); ok {
+		// Best effort: a store that cannot be swept (read-only, shared) still works.
+		files, bytes, err := sw.SweepTemp(time.Hour)
+		if err != nil {
+			g.log.Warn().Err(err).Str("store", store.Describe(st)).Msg("could not remove leftovers of interrupted writes")
+		}
+		if files > 0 {
+			g.log.Info().Int("files", files).Int64("bytes", bytes).Str("store", store.Describe(st)).Msg("removed leftovers of interrupted writes")
+		}
 	}
 	return st, nil
 }
