@@ -90,6 +90,12 @@ type dellaScratch struct {
 	kmin            uint32 // the row's smallest key
 	shift           uint   // bucket of key k: (k − kmin) >> shift
 	ordered         bool   // order holds the row's columns grouped by bucket
+	// The packed-rank path (della_row.go): four bucket histograms of hstride counters
+	// each, the packed rank ranges per bucket, and the row's bucket indices.
+	hist    []uint32
+	hstride int
+	tab     []uint32
+	idx     []uint16
 }
 
 // An entry's rank within its bucket: for buckets of at most dellaRowScanMax entries (of
@@ -106,9 +112,12 @@ const (
 func dellaMasks(base []float32, dms []*gtaModel, density, eps []float64, cols int, rescale bool) {
 	n := len(base)
 	words := (n + 63) / 64
+	packed := dellaPackedRow(cols) && useAVX512 // every mask word written whole
 	for _, md := range dms {
 		mp := uint64Pool.get(words)
-		clear(*mp)
+		if !packed {
+			clear(*mp)
+		}
 		md.mask = *mp
 	}
 	rows := n / cols
@@ -135,15 +144,50 @@ func dellaMasks(base []float32, dms []*gtaModel, density, eps []float64, cols in
 		s := scr[w]
 		if s == nil {
 			nbk := 1 << bitsW
-			s = &dellaScratch{keys: make([]uint32, cols), order: make([]uint32, cols),
-				start: make([]uint32, nbk), cnt: make([]uint32, tables), cnt2: make([]uint32, tables), pos: make([]uint32, nbk),
-				sortedRow: make([]uint32, nbk), pLo: make([]uint64, nbk), pHi: make([]uint64, nbk),
-				amb: make([]uint64, cols/64+1)}
+			s = &dellaScratch{keys: make([]uint32, cols), amb: make([]uint64, cols/64+1)}
+			if packed {
+				s.packedInit(cols)
+			} else {
+				s.order, s.start, s.pos = make([]uint32, cols), make([]uint32, nbk), make([]uint32, nbk)
+				s.cnt, s.cnt2 = make([]uint32, tables), make([]uint32, tables)
+				s.sortedRow, s.pLo, s.pHi = make([]uint32, nbk), make([]uint64, nbk), make([]uint64, nbk)
+			}
 			scr[w] = s
+		}
+		r0, r1 := task*rowsPerTask, min(rows, (task+1)*rowsPerTask)
+		if packed {
+			// Row by row, every model's row while the base row is in L1 (each model's
+			// sums still taken over its rows in order).
+			var sb [8]float64
+			ss := sb[:0]
+			if 2*len(dms) > len(sb) {
+				ss = make([]float64, 2*len(dms))
+			}
+			ss = ss[:2*len(dms)]
+			clear(ss)
+			for r := r0; r < r1; r++ {
+				lo := r * cols
+				next := min(r+1, rows-1) * cols // the next row, prefetched with the last model's
+				for k, md := range dms {
+					pf1, pf2 := base[next:next+cols], dms[0].x[next:next+cols]
+					if k+1 < len(dms) {
+						pf1 = dms[k+1].x[lo : lo+cols]
+						pf2 = pf1
+					}
+					ra, rk := s.dellaRowPacked(md.x[lo:lo+cols], base[lo:lo+cols], lo, md.stream, p0s[k], steps[k],
+						md.mask[lo>>6:(lo+cols)>>6], rescale, true, pf1, pf2)
+					ss[2*k] += ra
+					ss[2*k+1] += rk
+				}
+			}
+			for k := range dms {
+				sums[2*(k*tasks+task)], sums[2*(k*tasks+task)+1] = ss[2*k], ss[2*k+1]
+			}
+			return
 		}
 		for k, md := range dms {
 			var all, kept float64
-			for r := task * rowsPerTask; r < min(rows, (task+1)*rowsPerTask); r++ {
+			for r := r0; r < r1; r++ {
 				lo := r * cols
 				ra, rk := s.dellaRow(md.x[lo:lo+cols], base[lo:lo+cols], lo, uint(bitsW),
 					md.stream, p0s[k], steps[k], md.mask, rescale)

@@ -196,7 +196,9 @@ func (m gtaMethod) Merge(in MergeInput, out []float32) error {
 		taskArithmeticKernel(in.Base, models, lambda, normalize, out)
 		return nil
 	}
-	gtaKernel(in.Base, models, m.c.consensus, lambda, normalize, out)
+	if !dellaKernel(in.Base, models, m.c.consensus, lambda, normalize, out) {
+		gtaKernel(in.Base, models, m.c.consensus, lambda, normalize, out)
+	}
 	for i := range models {
 		if models[i].mask != nil {
 			mk := models[i].mask

@@ -1,0 +1,199 @@
+package evomerge
+
+import (
+	"math"
+	"math/bits"
+	"unsafe"
+)
+
+// DELLA's packed-rank row path, for rows of a multiple of 64 entries (whole mask words)
+// and at most dellaPackedMaxCols of them (ranks in 16 bits). Per row:
+//
+//  1. keys (|τ| bits) and their range;
+//  2. bucket indices idx (key − kmin) >> shift, 16 bits each, counted into four
+//     histograms (consecutive entries in different ones, so that a run of one bucket does
+//     not chain its increments through memory);
+//  3. one prefix pass over the buckets: with st and e the bucket's first and last rank
+//     (from 0), tab[bucket] = ⌊p(st)·2¹⁶⌋ | ⌊p(e)·2¹⁶⌋ << 16, the histograms cleared for
+//     the next row;
+//  4. the keep draws, on the top 16 bits H of entry c's 64 random bits h (u = (h>>11)·2⁻⁵³):
+//     H < ⌊p(st)·2¹⁶⌋ implies u < p(st) ≤ p(rank), kept; H > ⌊p(e)·2¹⁶⌋ implies
+//     u ≥ p(e) ≥ p(rank), dropped; the rest (where the rank decides, or 16 bits do not;
+//     few entries) are decided exactly, u < p(rank), their rank counted over the row;
+//  5. the L1 sums for the rescale.
+//
+// Steps 1–4 have AVX-512 kernels (della_row_amd64.s) and Go versions here that define
+// them; the decisions are exactly dellaRow's, u < p0 + step·rank, so the bytes are the
+// same on every path.
+
+const dellaPackedMaxCols = 1 << 16
+
+// dellaPackedBits is log2 of the buckets per row of cols entries (at most 2¹²).
+func dellaPackedBits(cols int) int { return min(12, max(4, bits.Len(uint(cols))-dellaTuneSub)) }
+
+// dellaTuneSub sets the buckets per row: about 2^dellaTuneSub/2 entries each (a variable
+// for BenchmarkDellaRowPacked).
+var dellaTuneSub = 2
+
+// dellaPackedRow reports whether rows of cols entries take the packed-rank path.
+func dellaPackedRow(cols int) bool {
+	return useDellaPacked && cols%64 == 0 && cols <= dellaPackedMaxCols
+}
+
+// dellaP is the keep probability of rank r (from 0): p0 + step·r, the product rounded
+// (never fused) as the vector kernels round it.
+func dellaP(p0, step float64, r uint32) float64 { return p0 + float64(step*float64(r)) }
+
+// packedInit allocates the packed path's scratch for rows of cols entries.
+func (s *dellaScratch) packedInit(cols int) {
+	nbk := 1 << dellaPackedBits(cols)
+	s.hstride = nbk + 16
+	s.hist = make([]uint32, 4*s.hstride)
+	s.tab = make([]uint32, nbk)
+	s.idx = make([]uint16, cols)
+}
+
+// dellaRowPacked is dellaRow for a row of the packed path (lo a multiple of 64, len(b) a
+// multiple of 64 and at most dellaPackedMaxCols): it writes the row's keep bits to words
+// (the row's own mask words) and returns its Σ|τ| and kept Σ|τ| (when rescale), summed as
+// dellaRow sums them. vec selects the AVX-512 kernels; pf1 and pf2, rows of len(b)
+// entries read next, are prefetched meanwhile (vec only).
+func (s *dellaScratch) dellaRowPacked(x, b []float32, lo int, stream uint64, p0, step float64,
+	words []uint64, rescale, vec bool, pf1, pf2 []float32) (all, kept float64) {
+	cols := len(b)
+	x = x[:cols]
+	keys := s.keys[:cols]
+	idx := s.idx[:cols]
+	words = words[:cols/64]
+	amb := s.amb[:cols/64]
+	var kmin, kmax uint32
+	if vec {
+		kmin, kmax = dellaKeysAVX512(&x[0], &b[0], &keys[0], cols)
+	} else {
+		kmin, kmax = dellaKeysGo(x, b, keys)
+	}
+	shift := uint(max(0, bits.Len32(kmax-kmin)-dellaPackedBits(cols)))
+	nb := (int((kmax-kmin)>>shift) + 16) &^ 15 // buckets in use, rounded up to 16
+	z0 := stream + uint64(lo)*dareGolden
+	if vec {
+		dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &idx[0], &s.hist[0], s.hstride)
+		dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0, step)
+		dellaTabKeepAVX512(&idx[0], cols, z0, &s.tab[0], u64bytes(words), u64bytes(amb), &pf1[:cols][0], &pf2[:cols][0])
+	} else {
+		dellaHistGo(keys, kmin, shift, idx, s.hist, s.hstride)
+		dellaPrefixGo(s.hist, s.hstride, nb, s.tab, p0, step)
+		dellaTabKeepGo(idx, z0, s.tab, words, amb)
+	}
+	for wi, aw := range amb {
+		for aw != 0 {
+			c := wi*64 + bits.TrailingZeros64(aw)
+			aw &= aw - 1
+			var r int
+			if vec {
+				r = dellaRankAVX512(&keys[0], cols, keys[c], c)
+			} else {
+				r = dellaRankGo(keys, c)
+			}
+			if unitFloat(maskBits(stream, lo+c)) < dellaP(p0, step, uint32(r)) {
+				words[wi] |= 1 << (c & 63)
+			}
+		}
+	}
+	if !rescale {
+		return 0, 0
+	}
+	var lanes [16]float64
+	if vec {
+		dellaSumsAVX512(&keys[0], cols, (*byte)(unsafe.Pointer(&words[0])), &lanes)
+	} else {
+		for c, k := range keys {
+			a := float64(math.Float32frombits(k))
+			keep := words[c>>6] >> (c & 63) & 1
+			lanes[c&7] += a
+			lanes[8+c&7] += math.Float64frombits(math.Float64bits(a) & -keep)
+		}
+	}
+	for l := 0; l < 8; l++ {
+		all += lanes[l]
+		kept += lanes[8+l]
+	}
+	return all, kept
+}
+
+// dellaKeysGo writes keys[c] = bits(|x[c] − b[c]|) and returns their smallest and largest.
+func dellaKeysGo(x, b []float32, keys []uint32) (kmin, kmax uint32) {
+	x, b = x[:len(keys)], b[:len(keys)]
+	kmin = math.MaxUint32
+	for c := range keys {
+		k := magnitudeKey(x[c] - b[c])
+		keys[c] = k
+		kmin, kmax = min(kmin, k), max(kmax, k)
+	}
+	return kmin, kmax
+}
+
+// dellaHistGo writes idx[c] = (keys[c] − kmin) >> shift and counts entry c in histogram
+// c mod 4 (hist[(c%4)·stride+idx[c]]).
+func dellaHistGo(keys []uint32, kmin uint32, shift uint, idx []uint16, hist []uint32, stride int) {
+	idx = idx[:len(keys)]
+	for c, k := range keys {
+		i := uint16((k - kmin) >> shift)
+		idx[c] = i
+		hist[(c&3)*stride+int(i)]++
+	}
+}
+
+// dellaPrefixGo sums the four histograms over buckets 0..nb−1, clears them, and writes
+// tab[bk] = ⌊p(st)·2¹⁶⌋ | ⌊p(e)·2¹⁶⌋ << 16 for the buckets holding entries, st the
+// bucket's first rank (the entries in lower buckets) and e = st + count − 1 its last.
+func dellaPrefixGo(hist []uint32, stride, nb int, tab []uint32, p0, step float64) {
+	var st uint32
+	for bk := 0; bk < nb; bk++ {
+		ct := hist[bk] + hist[stride+bk] + hist[2*stride+bk] + hist[3*stride+bk]
+		hist[bk], hist[stride+bk], hist[2*stride+bk], hist[3*stride+bk] = 0, 0, 0, 0
+		if ct > 0 {
+			tab[bk] = dellaP16(p0, step, st) | dellaP16(p0, step, st+ct-1)<<16
+		}
+		st += ct
+	}
+}
+
+// dellaP16 is ⌊p(r)·2¹⁶⌋ (p < 1, so 16 bits).
+func dellaP16(p0, step float64, r uint32) uint32 { return uint32(dellaP(p0, step, r) * 0x1p16) }
+
+// dellaTabKeepGo sets, with H the top 16 bits of entry c's random bits mix64(z0 + c·γ) and
+// lo, hi = tab[idx[c]]'s halves, keep bit c iff H < lo and amb bit c iff lo ≤ H ≤ hi.
+func dellaTabKeepGo(idx []uint16, z0 uint64, tab []uint32, keep, amb []uint64) {
+	for w := range keep[:len(idx)/64] {
+		var kw, aw uint64
+		for j, i := range idx[w*64 : w*64+64] {
+			h := uint32(mix64(z0+uint64(w*64+j)*dareGolden) >> 48)
+			t := tab[i]
+			if h < t&0xffff {
+				kw |= 1 << j
+			} else if h <= t>>16 {
+				aw |= 1 << j
+			}
+		}
+		keep[w], amb[w] = kw, aw
+	}
+}
+
+// dellaRankGo is entry c's rank from 0 in keys: the entries below its key and the equal
+// ones before it.
+func dellaRankGo(keys []uint32, c int) int {
+	key := keys[c]
+	n := 0
+	for _, k := range keys[:c] {
+		n += int((k - key - 1) >> 31) // k ≤ key (keys < 2³¹)
+	}
+	for _, k := range keys[c+1:] {
+		n += int((k - key) >> 31) // k < key
+	}
+	return n
+}
+
+func bits32Len(x uint32) int { return bits.Len32(x) }
+
+// u64bytes is the first byte of words, for the kernels that store mask bits bytewise.
+func u64bytes(words []uint64) *byte { return (*byte)(unsafe.Pointer(&words[0])) }

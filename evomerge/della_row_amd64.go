@@ -1,0 +1,34 @@
+//go:build amd64 && !purego
+
+package evomerge
+
+import "golang.org/x/sys/cpu"
+
+// useDellaPacked selects DELLA's packed-rank row path (della_row.go), which needs
+// AVX-512 (with the AVX-512 kernels of gta_kernel_amd64.s). Elsewhere dellaRow's Go path
+// serves.
+var useDellaPacked = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW
+
+// dellaHistAVX512 is dellaHistGo (n a positive multiple of 16).
+//
+//go:noescape
+func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint32, stride int)
+
+// dellaPrefixAVX512 is dellaPrefixGo (nb a positive multiple of 16; what it leaves in the
+// tab entries of empty buckets is undefined).
+//
+//go:noescape
+func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0, step float64)
+
+// dellaTabKeepAVX512 is dellaTabKeepGo for n entries (a positive multiple of 16), the
+// bits written 16 at a time.
+//
+//go:noescape
+func dellaTabKeepAVX512(idx *uint16, n int, z0 uint64, tab *uint32, keep, amb *byte, pf1, pf2 *float32)
+
+// dellaCombine3AVX512 is the three-model combine of dellaKernel, eight elements at a
+// time: tᵢ = xᵢ − b (float32) where the mask bit is set, else +0, then consensus3Go's or
+// linear3Go's float64 operations in order.
+//
+//go:noescape
+func dellaCombine3AVX512(a *dellaCombArgs)

@@ -1,0 +1,236 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// DELLA's packed-rank row kernels (della_row.go). Each is the Go function of the same
+// name without the AVX512 suffix (dellaHistGo, dellaPrefixGo, dellaTabKeepGo).
+
+DATA dellaIota<>+0(SB)/8, $0
+DATA dellaIota<>+8(SB)/8, $1
+DATA dellaIota<>+16(SB)/8, $2
+DATA dellaIota<>+24(SB)/8, $3
+DATA dellaIota<>+32(SB)/8, $4
+DATA dellaIota<>+40(SB)/8, $5
+DATA dellaIota<>+48(SB)/8, $6
+DATA dellaIota<>+56(SB)/8, $7
+GLOBL dellaIota<>(SB), RODATA|NOPTR, $64
+
+// func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint32, stride int)
+//
+// idx[c] = (keys[c] − kmin) >> shift (16 at a time), then hist[(c%4)·stride + idx[c]]++.
+TEXT ·dellaHistAVX512(SB), NOSPLIT, $0-56
+	MOVQ keys+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVL kmin+16(FP), AX
+	MOVQ shift+24(FP), DX
+	MOVQ idx+32(FP), DI
+	MOVQ hist+40(FP), R8
+	MOVQ stride+48(FP), R9
+	VPBROADCASTD AX, Z8
+	VMOVQ DX, X9
+	XORQ R10, R10
+
+dhidx:
+	VMOVDQU32 (SI)(R10*4), Z0
+	VPSUBD  Z8, Z0, Z0
+	VPSRLD  X9, Z0, Z0
+	VPMOVDW Z0, (DI)(R10*2)
+	ADDQ $16, R10
+	CMPQ R10, CX
+	JB   dhidx
+
+	LEAQ (R8)(R9*4), R11
+	LEAQ (R11)(R9*4), R12
+	LEAQ (R12)(R9*4), R13
+	XORQ R10, R10
+
+dhcount:
+	MOVWLZX 0(DI)(R10*2), AX
+	MOVWLZX 2(DI)(R10*2), BX
+	MOVWLZX 4(DI)(R10*2), DX
+	MOVWLZX 6(DI)(R10*2), SI
+	INCL (R8)(AX*4)
+	INCL (R11)(BX*4)
+	INCL (R12)(DX*4)
+	INCL (R13)(SI*4)
+	ADDQ $4, R10
+	CMPQ R10, CX
+	JB   dhcount
+	VZEROUPPER
+	RET
+
+// func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0, step float64)
+//
+// Sixteen buckets at a time: ct = the four histograms' sum (then cleared), the inclusive
+// scan P of ct within the vector by shifted adds, plus the running total; st = P − ct,
+// e = P − 1; tab = ⌊(p0 + step·st)·2¹⁶⌋ | ⌊(p0 + step·e)·2¹⁶⌋ << 16 (the product
+// rounded, then the sum, as Go's p0 + float64(step*r)); the running total then P's last
+// lane.
+TEXT ·dellaPrefixAVX512(SB), NOSPLIT, $0-48
+	MOVQ hist+0(FP), R8
+	MOVQ stride+8(FP), R9
+	MOVQ nb+16(FP), CX
+	MOVQ tab+24(FP), DI
+	VBROADCASTSD p0+32(FP), Z20
+	VBROADCASTSD step+40(FP), Z21
+	MOVQ $0x40f0000000000000, AX // 2¹⁶
+	VPBROADCASTQ AX, Z22
+	LEAQ (R8)(R9*4), R11
+	LEAQ (R11)(R9*4), R12
+	LEAQ (R12)(R9*4), R13
+	VPXORD Z31, Z31, Z31
+	VPXORD Z7, Z7, Z7
+	MOVL $15, AX
+	VPBROADCASTD AX, Z6
+	VPTERNLOGD $0xff, Z5, Z5, Z5
+	XORQ R10, R10
+
+dploop:
+	VMOVDQU32 (R8)(R10*4), Z0
+	VPADDD (R11)(R10*4), Z0, Z0
+	VPADDD (R12)(R10*4), Z0, Z0
+	VPADDD (R13)(R10*4), Z0, Z0
+	VMOVDQU32 Z31, (R8)(R10*4)
+	VMOVDQU32 Z31, (R11)(R10*4)
+	VMOVDQU32 Z31, (R12)(R10*4)
+	VMOVDQU32 Z31, (R13)(R10*4)
+	VALIGND $15, Z31, Z0, Z1
+	VPADDD  Z1, Z0, Z1
+	VALIGND $14, Z31, Z1, Z2
+	VPADDD  Z2, Z1, Z1
+	VALIGND $12, Z31, Z1, Z2
+	VPADDD  Z2, Z1, Z1
+	VALIGND $8, Z31, Z1, Z2
+	VPADDD  Z2, Z1, Z1
+	VPADDD  Z7, Z1, Z1
+	VPSUBD  Z0, Z1, Z2
+	VPADDD  Z5, Z1, Z3
+	VPERMD  Z1, Z6, Z7
+	VCVTUDQ2PD Y2, Z8
+	VEXTRACTI64X4 $1, Z2, Y9
+	VCVTUDQ2PD Y9, Z9
+	VCVTUDQ2PD Y3, Z10
+	VEXTRACTI64X4 $1, Z3, Y11
+	VCVTUDQ2PD Y11, Z11
+	VMULPD  Z21, Z8, Z8
+	VMULPD  Z21, Z9, Z9
+	VMULPD  Z21, Z10, Z10
+	VMULPD  Z21, Z11, Z11
+	VADDPD  Z20, Z8, Z8
+	VADDPD  Z20, Z9, Z9
+	VADDPD  Z20, Z10, Z10
+	VADDPD  Z20, Z11, Z11
+	VMULPD  Z22, Z8, Z8
+	VMULPD  Z22, Z9, Z9
+	VMULPD  Z22, Z10, Z10
+	VMULPD  Z22, Z11, Z11
+	VCVTTPD2UDQ Z8, Y8
+	VCVTTPD2UDQ Z9, Y9
+	VCVTTPD2UDQ Z10, Y10
+	VCVTTPD2UDQ Z11, Y11
+	VINSERTI64X4 $1, Y9, Z8, Z8
+	VINSERTI64X4 $1, Y11, Z10, Z10
+	VPSLLD  $16, Z10, Z10
+	VPORD   Z10, Z8, Z8
+	VMOVDQU32 Z8, (DI)(R10*4)
+	ADDQ $16, R10
+	CMPQ R10, CX
+	JB   dploop
+	VZEROUPPER
+	RET
+
+// func dellaTabKeepAVX512(idx *uint16, n int, z0 uint64, tab *uint32, keep, amb *byte, pf1, pf2 *float32)
+//
+// Sixteen entries at a time: H = mix64(z0 + c·γ) >> 48 (two vectors of eight hashes, the
+// high dwords gathered into one and shifted), t = tab[idx[c]] gathered; keep = H < t&0xffff,
+// amb = !keep && H ≤ t>>16. Meanwhile the n float32s at pf1 and at pf2 (the next rows
+// to be read) are prefetched into L2, a cache line of each per step.
+TEXT ·dellaTabKeepAVX512(SB), NOSPLIT, $0-64
+	MOVQ idx+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ z0+16(FP), BX
+	MOVQ tab+24(FP), R8
+	MOVQ keep+32(FP), DI
+	MOVQ amb+40(FP), DX
+	MOVQ pf1+48(FP), R9
+	MOVQ pf2+56(FP), R13
+	MOVQ $0x9e3779b97f4a7c15, R10
+	VPBROADCASTQ R10, Z11
+	VMOVDQU64 dellaIota<>(SB), Z10
+	VPMULLQ Z11, Z10, Z10
+	VPBROADCASTQ BX, Z12
+	VPADDQ  Z12, Z10, Z10
+	VPSLLQ  $3, Z11, Z11
+	VPADDQ  Z11, Z10, Z16
+	VPSLLQ  $1, Z11, Z11
+	MOVQ $0xbf58476d1ce4e5b9, R10
+	VPBROADCASTQ R10, Z13
+	MOVQ $0x94d049bb133111eb, R10
+	VPBROADCASTQ R10, Z14
+	MOVL $0xffff, AX
+	VPBROADCASTD AX, Z22
+	VMOVDQU32 dellaOdd<>(SB), Z23
+	SHRQ $4, CX
+	XORQ R11, R11
+	XORQ R12, R12
+
+dtkloop:
+	VPSRLQ  $30, Z10, Z0
+	VPXORQ  Z10, Z0, Z0
+	VPMULLQ Z13, Z0, Z0
+	VPSRLQ  $30, Z16, Z2
+	VPXORQ  Z16, Z2, Z2
+	VPMULLQ Z13, Z2, Z2
+	VPSRLQ  $27, Z0, Z1
+	VPXORQ  Z0, Z1, Z0
+	VPMULLQ Z14, Z0, Z0
+	VPSRLQ  $27, Z2, Z3
+	VPXORQ  Z2, Z3, Z2
+	VPMULLQ Z14, Z2, Z2
+	VPSRLQ  $31, Z0, Z1
+	VPXORQ  Z0, Z1, Z0
+	VPSRLQ  $31, Z2, Z3
+	VPXORQ  Z2, Z3, Z2
+	VPERMT2D Z2, Z23, Z0
+	VPSRLD  $16, Z0, Z0
+	VPMOVZXWD (SI)(R12*1), Z4
+	KXNORW  K0, K0, K1
+	VPGATHERDD (R8)(Z4*4), K1, Z5
+	VPANDD  Z22, Z5, Z6
+	VPSRLD  $16, Z5, Z7
+	VPCMPUD $1, Z6, Z0, K2
+	VPCMPUD $2, Z7, Z0, K3
+	KANDNW  K3, K2, K4
+	KMOVW   K2, (DI)(R11*2)
+	KMOVW   K4, (DX)(R11*2)
+	PREFETCHT1 (R9)
+	PREFETCHT1 (R13)
+	ADDQ $64, R9
+	ADDQ $64, R13
+	VPADDQ  Z11, Z10, Z10
+	VPADDQ  Z11, Z16, Z16
+	INCQ R11
+	ADDQ $32, R12
+	CMPQ R11, CX
+	JB   dtkloop
+	VZEROUPPER
+	RET
+
+// dellaOdd selects the high dword of each qword of two vectors (VPERMT2D indices).
+DATA dellaOdd<>+0(SB)/4, $1
+DATA dellaOdd<>+4(SB)/4, $3
+DATA dellaOdd<>+8(SB)/4, $5
+DATA dellaOdd<>+12(SB)/4, $7
+DATA dellaOdd<>+16(SB)/4, $9
+DATA dellaOdd<>+20(SB)/4, $11
+DATA dellaOdd<>+24(SB)/4, $13
+DATA dellaOdd<>+28(SB)/4, $15
+DATA dellaOdd<>+32(SB)/4, $17
+DATA dellaOdd<>+36(SB)/4, $19
+DATA dellaOdd<>+40(SB)/4, $21
+DATA dellaOdd<>+44(SB)/4, $23
+DATA dellaOdd<>+48(SB)/4, $25
+DATA dellaOdd<>+52(SB)/4, $27
+DATA dellaOdd<>+56(SB)/4, $29
+DATA dellaOdd<>+60(SB)/4, $31
+GLOBL dellaOdd<>(SB), RODATA|NOPTR, $64

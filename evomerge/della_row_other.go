@@ -1,0 +1,19 @@
+//go:build !amd64 || purego
+
+package evomerge
+
+var useDellaPacked = false
+
+func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint32, stride int) {
+	panic("no AVX-512")
+}
+
+func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0, step float64) {
+	panic("no AVX-512")
+}
+
+func dellaTabKeepAVX512(idx *uint16, n int, z0 uint64, tab *uint32, keep, amb *byte, pf1, pf2 *float32) {
+	panic("no AVX-512")
+}
+
+func dellaCombine3AVX512(a *dellaCombArgs) { panic("no AVX-512") }
