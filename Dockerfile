@@ -33,7 +33,8 @@ FROM ${RUNTIME_IMAGE}
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/evomerge /usr/local/bin/evomerge
 COPY --from=build /out/mnist /opt/evomerge/mnist
-RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/evomerge evomerge && \
+RUN groupadd --system --gid 10001 evomerge && \
+    useradd --system --uid 10001 --gid evomerge --create-home --home-dir /home/evomerge evomerge && \
     mkdir -p /cache && chown evomerge:evomerge /cache
 ENV EVOMERGE_MNIST_DIR=/opt/evomerge/mnist \
     SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt

@@ -9,6 +9,6 @@ cat > /tmp/s3.json <<JSON
   "credentials": [{"accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY"}],
   "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
 JSON
-exec weed -logtostderr=true server -dir=/data -ip="${SEAWEEDFS_IP:-seaweedfs}" -ip.bind=0.0.0.0 \
+exec weed -logtostderr=true server -dir="${SEAWEEDFS_DIR:-/data}" -ip="${SEAWEEDFS_IP:-seaweedfs}" -ip.bind="${SEAWEEDFS_BIND:-0.0.0.0}" \
   -volume.max=0 -master.volumeSizeLimitMB="${SEAWEEDFS_VOLUME_SIZE_MB:-1024}" \
   -s3 -s3.port=8333 -s3.config=/tmp/s3.json
