@@ -337,6 +337,43 @@ func TestS3(t *testing.T) {
 		}
 	})
 
+	// A put of bytes the bucket already holds uploads nothing, also from another cache:
+	// the object's ETag is what the store computes for its bytes (one PUT, or multipart
+	// above 64 MiB).
+	t.Run("Dedup", func(t *testing.T) {
+		for _, size := range []int{1000, 64<<20 + 1000} {
+			data := bytes.Repeat([]byte{byte(size)}, size)
+			for i := range data {
+				data[i] ^= byte(i * 7)
+			}
+			a := open(t, "s3://evo/dedup")
+			ref, err := a.PutBytes("", data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := blobObject("dedup", ref)
+			before, err := admin.StatObject(context.Background(), "evo", name, minio.StatObjectOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(1100 * time.Millisecond) // Last-Modified has a resolution of a second
+			b := open(t, "s3://evo/dedup")
+			if _, err := b.PutBytes(store.Key("dedup", size), data); err != nil {
+				t.Fatal(err)
+			}
+			after, err := admin.StatObject(context.Background(), "evo", name, minio.StatObjectOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !after.LastModified.Equal(before.LastModified) {
+				t.Errorf("%d bytes: the blob was uploaded again (ETag %s, was %s)", size, after.ETag, before.ETag)
+			}
+			if _, ok, err := open(t, "s3://evo/dedup").Lookup(store.Key("dedup", size)); !ok || err != nil {
+				t.Errorf("%d bytes: Lookup: ok=%v err=%v", size, ok, err)
+			}
+		}
+	})
+
 	t.Run("OpenFromEnv", func(t *testing.T) {
 		t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
 		t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)

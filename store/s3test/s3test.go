@@ -209,7 +209,7 @@ func start(t testing.TB, bin string, buckets []string) (*Server, error) {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-exited:
-		case <-time.After(10 * time.Second):
+		case <-time.After(3 * time.Second): // its data dir is thrown away: no need to wait long
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-exited
 		}
