@@ -153,11 +153,12 @@ func memo[T any](a *Activities, kind, key string, valid func(T) bool, compute fu
 		if b, err := st.Get(ref); err == nil {
 			var out T
 			if json.Unmarshal(b, &out) == nil && (valid == nil || valid(out)) {
-				a.record(kind, key, true)
+				a.found(kind, key)
 				return out, nil
 			}
 		}
 	}
+	start := time.Now()
 	out, err := compute()
 	if err != nil {
 		return out, err
@@ -169,7 +170,7 @@ func memo[T any](a *Activities, kind, key string, valid func(T) bool, compute fu
 	if _, err := st.PutBytes(key, b); err != nil {
 		return out, err
 	}
-	a.record(kind, key, false)
+	a.computed(kind, key, start, 0)
 	return out, nil
 }
 
@@ -355,9 +356,10 @@ func (a *Activities) Merge(ctx context.Context, in MergeInput) (store.Ref, error
 	err := heartbeat(ctx, func() error {
 		if r, ok, err := a.Store.Lookup(key); err == nil && ok {
 			ref = r
-			a.record(WorkMerge, key, true)
+			a.found(WorkMerge, key)
 			return nil
 		}
+		start := time.Now()
 		paths := make([]string, len(in.Models))
 		for i, r := range in.Models {
 			p, err := a.Store.Path(r)
@@ -381,7 +383,7 @@ func (a *Activities) Merge(ctx context.Context, in MergeInput) (store.Ref, error
 			return err
 		}
 		if ref, err = a.Store.PutFile(key, dst); err == nil {
-			a.record(WorkMerge, key, false)
+			a.computed(WorkMerge, key, start, ref.Bytes)
 		}
 		return err
 	})

@@ -2,17 +2,16 @@ package activities
 
 import (
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
+	"time"
 )
 
 // Work accounting: every memoized step records whether it found its result in the store
 // (a hit: work already done, by this or another worker, before a crash or not) or
-// computed it (a miss). Counts are kept per kind and exported (WriteMetrics); each miss
+// computed it (a miss). Counts are kept per kind and exported (WorkCounts, served by the worker's /metrics); each miss
 // is also appended to the store's work log (<store>/work.log: "kind key pid"), which
 // survives a killed worker, so a test — or an operator — can check that no completed
 // step was ever done twice: one line per key.
@@ -30,18 +29,36 @@ const WorkLogFile = "work.log"
 
 type workStats struct {
 	mu     sync.Mutex
-	counts map[string][2]int64 // per kind: hits, misses
-	log    string              // work log path, "" if the store is not a folder
+	counts map[string]WorkCount // per kind
+	log    string               // work log path, "" if the store is not a folder
 }
 
-// record counts a step of kind under key: a hit, or a miss whose result is now stored.
-func (a *Activities) record(kind, key string, hit bool) {
+// WorkCount is one kind's work on a worker: steps found in the store (Hits) or computed
+// (Misses), the seconds the computed ones took and the bytes of their artifacts.
+type WorkCount struct {
+	Hits, Misses int64
+	Seconds      float64
+	Bytes        int64
+}
+
+// found counts a step of kind under key that found its result in the store.
+func (a *Activities) found(kind, key string) { a.count(kind, key, true, 0, 0) }
+
+// computed counts a step of kind under key whose result, computed in the time since
+// start with an artifact of bytes (0 for none), is now stored.
+func (a *Activities) computed(kind, key string, start time.Time, bytes int64) {
+	a.count(kind, key, false, time.Since(start).Seconds(), bytes)
+}
+
+func (a *Activities) count(kind, key string, hit bool, seconds float64, bytes int64) {
 	a.work.mu.Lock()
 	c := a.work.counts[kind]
 	if hit {
-		c[0]++
+		c.Hits++
 	} else {
-		c[1]++
+		c.Misses++
+		c.Seconds += seconds
+		c.Bytes += bytes
 	}
 	a.work.counts[kind] = c
 	a.work.mu.Unlock()
@@ -56,33 +73,16 @@ func (a *Activities) record(kind, key string, hit bool) {
 	}
 }
 
-// WorkCounts returns a's hits and misses per kind. (A function, not a method: every
-// exported method of Activities is registered as an activity.)
-func WorkCounts(a *Activities) map[string][2]int64 {
+// WorkCounts returns a's work per kind. (A function, not a method: every exported method
+// of Activities is registered as an activity.)
+func WorkCounts(a *Activities) map[string]WorkCount {
 	a.work.mu.Lock()
 	defer a.work.mu.Unlock()
 	return maps.Clone(a.work.counts)
 }
 
-// WriteMetrics writes the counts in the Prometheus text format:
-// evomerge_steps_total{kind="merge",result="hit"} 3.
-func WriteMetrics(a *Activities, w io.Writer) {
-	counts := WorkCounts(a)
-	kinds := make([]string, 0, len(counts))
-	for k := range counts {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	fmt.Fprintln(w, "# HELP evomerge_steps_total Memoized steps by kind: found in the store (hit) or computed (miss).")
-	fmt.Fprintln(w, "# TYPE evomerge_steps_total counter")
-	for _, k := range kinds {
-		fmt.Fprintf(w, "evomerge_steps_total{kind=%q,result=\"hit\"} %d\n", k, counts[k][0])
-		fmt.Fprintf(w, "evomerge_steps_total{kind=%q,result=\"miss\"} %d\n", k, counts[k][1])
-	}
-}
-
 func newWorkStats(root string) *workStats {
-	ws := &workStats{counts: map[string][2]int64{}}
+	ws := &workStats{counts: map[string]WorkCount{}}
 	if root != "" {
 		ws.log = filepath.Join(root, WorkLogFile)
 	}

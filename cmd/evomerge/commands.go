@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/evomerge/evomerge/activities"
 	"github.com/evomerge/evomerge/evomerge"
 	"github.com/evomerge/evomerge/store"
 	"github.com/evomerge/evomerge/worker"
@@ -109,6 +108,15 @@ SIGINT or SIGTERM it stops polling and lets activities in flight finish (up to 3
 			if err != nil {
 				return err
 			}
+			var metrics net.Listener
+			if metricsAddr != "" {
+				if metrics, err = net.Listen("tcp", metricsAddr); err != nil {
+					return usagef("worker: --metrics-addr: %v", err)
+				}
+				defer metrics.Close()
+				g.metrics = worker.NewMetrics()
+				defer g.metrics.Close()
+			}
 			c, opts, err := dialServer(cmd.Context(), g, address, namespace)
 			if err != nil {
 				return err
@@ -128,16 +136,12 @@ SIGINT or SIGTERM it stops polling and lets activities in flight finish (up to 3
 			if err := w.Start(); err != nil {
 				return err
 			}
-			if metricsAddr != "" {
-				ln, err := net.Listen("tcp", metricsAddr)
-				if err != nil {
-					w.Stop()
-					return usagef("worker: --metrics-addr: %v", err)
-				}
+			if metrics != nil {
+				g.metrics.Watch(w.Activities)
 				mux := http.NewServeMux()
-				mux.HandleFunc("/metrics", func(rw http.ResponseWriter, _ *http.Request) { activities.WriteMetrics(w.Activities, rw) })
-				go http.Serve(ln, mux)
-				fmt.Fprintf(os.Stderr, "metrics on http://%s/metrics\n", ln.Addr())
+				mux.Handle("/metrics", g.metrics.HTTPHandler())
+				go http.Serve(metrics, mux)
+				fmt.Fprintf(os.Stderr, "metrics on http://%s/metrics\n", metrics.Addr())
 			}
 			fmt.Fprintf(os.Stderr, "worker on %s, namespace %s, store %s, task queues %s; Ctrl-C or SIGTERM to stop\n", address, namespace, g.storeDir, strings.Join(w.Queues, ", "))
 			<-cmd.Context().Done()
@@ -151,7 +155,7 @@ SIGINT or SIGTERM it stops polling and lets activities in flight finish (up to 3
 	fl.StringVar(&namespace, "namespace", "", namespaceHelp)
 	fl.StringVar(&taskQueue, "task-queue", "", queueHelp)
 	fl.IntVar(&concurrency, "concurrency", 4, "activities of the store's own queue (breed, gate, select, ingest, report) run at once")
-	fl.StringVar(&metricsAddr, "metrics-addr", "", "serve work counts (memoized steps found or computed, per kind) in the Prometheus format at http://ADDR/metrics")
+	fl.StringVar(&metricsAddr, "metrics-addr", "", "serve the Temporal SDK's metrics and evomerge's (steps found or computed per kind, their seconds and bytes) in the Prometheus format at http://ADDR/metrics")
 	fl.StringSliceVar(&only, "only", nil, "kinds of work to serve, any of "+strings.Join(workflows.Kinds, ",")+" (default: all)")
 	fl.StringToIntVar(&kindConcurrency, "kind-concurrency", nil, "activities of a kind run at once, e.g. merge=1,benchmark=1 (defaults: merge 2, compress 2, benchmark 2)")
 	return cmd

@@ -16,6 +16,7 @@ import (
 
 	_ "github.com/evomerge/evomerge/compress/all"
 	"github.com/evomerge/evomerge/evomerge"
+	"github.com/evomerge/evomerge/worker"
 	"github.com/evomerge/evomerge/workflows"
 )
 
@@ -37,6 +38,8 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 type globals struct {
 	storeDir string // a folder or an s3://bucket/prefix URL
 	cacheDir string // the S3 store's local read cache
+	// metrics, when set, receives the SDK's metrics of clients dialled by dialServer.
+	metrics  *worker.Metrics
 	stateDir string
 	logLevel string
 	mnistDir string

@@ -439,6 +439,9 @@ func dialServer(ctx context.Context, g *globals, address, namespace string) (cli
 		opts.Namespace = client.DefaultNamespace
 	}
 	opts.Logger = worker.Logger{Z: g.log.With().Str("component", "temporal-sdk").Logger()}
+	if g.metrics != nil {
+		opts.MetricsHandler = g.metrics.Handler()
+	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, opts, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", opts.HostPort, opts.Namespace, err)
