@@ -119,12 +119,18 @@ func e2eConfig(name string, models []evomerge.ModelSpec, out string) evomerge.Co
 // runOnce runs one evolution on its own task queue and store, and returns the report.
 func runOnce(t *testing.T, cfg evomerge.Config, queue, storeDir string) evomerge.Report {
 	t.Helper()
+	return runFor(t, cfg, queue, storeDir, 3*time.Minute)
+}
+
+// runFor is runOnce with a deadline.
+func runFor(t *testing.T, cfg evomerge.Config, queue, storeDir string, limit time.Duration) evomerge.Report {
+	t.Helper()
 	st, err := store.OpenFS(storeDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	serve(queue, st)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	c := ts.GetDefaultClient()
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
