@@ -25,6 +25,7 @@ func TestScaleOutFastPathMatchesGo(t *testing.T) {
 			acc[0], acc[1], acc[2] = math.MaxInt32, math.MinInt32, 7
 			bias[0], bias[1] = float32(math.NaN()), float32(math.Copysign(0, -1))
 			acc[3], bias[3] = 7, -float32(7-3)*(scale[3]*0.5) // v+b = 0 with per-row scales
+			bias[4] = math.Float32frombits(0xffc00001)        // a negative NaN: the ReLU clears its sign, as Go's max does
 		}
 		for _, sc := range [][]float32{scale[:1], scale} {
 			for _, b := range [][]float32{nil, bias} {
@@ -73,8 +74,10 @@ func TestMulBiasIsMulThenBiasAndReLU(t *testing.T) {
 							}
 							got := make([]float32, n*rows)
 							op.MulBias(n, x, got, bias, relu)
-							if !slices.Equal(got, want) {
-								t.Errorf("MulBias differs from Mul then bias and ReLU")
+							for i := range want {
+								if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+									t.Fatalf("MulBias y[%d] = %v (%08x), Mul then bias and ReLU %v (%08x)", i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+								}
 							}
 						})
 					}

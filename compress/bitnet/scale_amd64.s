@@ -10,7 +10,7 @@
 // The float32 operations are those of the Go loop, one rounding each, in its order: the
 // conversion of acc−sum, the product of the row's scale with inv, the product, the bias.
 // The ReLU is Go's max(v, 0): VMAXPS(v, 0) gives +0 for ±0 and 0 for a NaN, and the NaN
-// lanes are then put back.
+// lanes are then put back with their sign bit cleared, as Go's max returns them.
 TEXT ·scaleOutAVX512(SB), NOSPLIT, $0-56
 	MOVQ y+0(FP), DI
 	MOVQ acc+8(FP), SI
@@ -24,6 +24,8 @@ TEXT ·scaleOutAVX512(SB), NOSPLIT, $0-56
 	VBROADCASTSS (R8), Z3
 	VMULPS Z2, Z3, Z3
 	VPXORD Z4, Z4, Z4
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z9
 	TESTQ CX, CX
 	JZ done
 
@@ -63,7 +65,7 @@ relu:
 	JZ store
 	VMAXPS Z4, Z5, Z8
 	VCMPPS $3, Z5, Z5, K2
-	VMOVAPS Z5, K2, Z8
+	VPANDD Z9, Z5, K2, Z8
 	VMOVAPS Z8, Z5
 
 store:
