@@ -197,6 +197,18 @@ func OpenS3(rawURL string, o S3Options) (*S3, error) {
 	case err != nil:
 		return nil, fmt.Errorf("store: open %s at endpoint %s: %s", storeURL, endpoint, describeS3Error(ctx, err, timeout))
 	case !exists:
+		// A HEAD answer has no body: some servers answer 404 for unknown credentials too.
+		// A listing's error names the reason.
+		var lerr error
+		for obj := range probe.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: prefix, MaxKeys: 1}) {
+			if obj.Err != nil {
+				lerr = obj.Err
+			}
+			break
+		}
+		if r := minio.ToErrorResponse(lerr); lerr != nil && r.Code != "NoSuchBucket" {
+			return nil, fmt.Errorf("store: open %s at endpoint %s: %s", storeURL, endpoint, describeS3Error(ctx, lerr, timeout))
+		}
 		return nil, fmt.Errorf("store: open %s at endpoint %s: bucket %q does not exist (create it first)", storeURL, endpoint, bucket)
 	}
 	client, err := newClient(s3Retries)
@@ -238,7 +250,8 @@ func describeS3Error(ctx context.Context, err error, timeout time.Duration) stri
 		return fmt.Sprintf("no answer within %s (is the server up and the endpoint right?): %v", timeout, err)
 	case errors.As(err, new(*net.OpError)):
 		return fmt.Sprintf("cannot connect (is the server up and the endpoint right?): %v", err)
-	case resp.StatusCode == http.StatusForbidden || resp.Code == "AccessDenied" || resp.Code == "InvalidAccessKeyId" || resp.Code == "SignatureDoesNotMatch":
+	case resp.StatusCode == http.StatusForbidden || resp.Code == "AccessDenied" || resp.Code == "InvalidAccessKeyId" || resp.Code == "SignatureDoesNotMatch" ||
+		strings.Contains(resp.Code, "UserNotFound"): // versitygw: XAdminUserNotFound, 404
 		return fmt.Sprintf("access denied: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (%v)", err)
 	}
 	return err.Error()

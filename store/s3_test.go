@@ -26,12 +26,12 @@ func refOfBytes(b []byte) store.Ref {
 	return store.Ref{Digest: "sha256:" + hex.EncodeToString(sum[:]), Bytes: int64(len(b))}
 }
 
-// TestS3 runs the S3 store against a real S3 server (SeaweedFS, built from its Go module
+// TestS3 runs the S3 store against a real S3 server (versitygw, built from its Go module
 // on first use; skipped under -short until then).
 func TestS3(t *testing.T) {
 	start := time.Now()
 	srv := s3test.Start(t, "evo", "other")
-	t.Logf("weed ready in %.1f s", time.Since(start).Seconds())
+	t.Logf("S3 server ready in %.1f s", time.Since(start).Seconds())
 	admin, err := srv.Client()
 	if err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ import (
 )
 
 // Two worker processes — the built binary, as on two machines — share one S3 store
-// (a real SeaweedFS server) through their own read caches: the run completes with the
+// (a real S3 server, versitygw) through their own read caches: the run completes with the
 // front of the reference run on a local store, and each step is computed once in all.
 // A run on one local-store worker process is timed beside it.
 func TestTwoWorkersShareS3Store(t *testing.T) {

@@ -1,11 +1,14 @@
-// Package s3test starts a real S3-compatible server for tests: SeaweedFS's `weed`,
-// built from the Go module pinned in the nested module ./tool (its own go.mod, so the
-// main module's builds and tests never compile SeaweedFS).
+// Package s3test starts a real S3-compatible server for tests: the Versity S3 Gateway
+// (versitygw) with its posix backend, built from the Go module pinned in the nested module
+// ./tool (its own go.mod, so the main module's builds and tests never compile it).
 //
 // The binary is built once per machine into the user cache directory
-// (<cache>/evomerge-test/weed-<hash of tool/go.sum>) and reused; the first build takes
-// minutes. Tests that need the server call Start; under `go test -short` Start skips the
-// test if the binary is not built yet.
+// (<cache>/evomerge-test/versitygw-<hash of tool/go.mod and go.sum>) and reused; the
+// first build takes about 2.5 minutes on 2 cores. Tests that need the server call Start;
+// under `go test -short` Start skips the test if the binary is not built yet.
+//
+// (SeaweedFS, which the compose file deploys, was tried first: its cold build is about
+// 1070 CPU-seconds, 9+ minutes on 2 cores, too much for CI.)
 package s3test
 
 import (
@@ -29,7 +32,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
-// Server is a running weed server with an S3 gateway on 127.0.0.1.
+// Server is a running versitygw S3 server on 127.0.0.1 over a posix directory.
 type Server struct {
 	// Endpoint is the S3 gateway's URL, e.g. http://127.0.0.1:41234.
 	Endpoint string
@@ -48,13 +51,13 @@ var (
 	buildTook time.Duration
 )
 
-// toolDir is the nested module that pins SeaweedFS.
+// toolDir is the nested module that pins versitygw.
 func toolDir() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "tool")
 }
 
-// cachedBinary is where the weed binary of the pinned version lives.
+// cachedBinary is where the versitygw binary of the pinned version lives.
 func cachedBinary() (string, error) {
 	sum, err := os.ReadFile(filepath.Join(toolDir(), "go.sum"))
 	if err != nil {
@@ -69,10 +72,10 @@ func cachedBinary() (string, error) {
 	if err != nil {
 		dir = os.TempDir()
 	}
-	return filepath.Join(dir, "evomerge-test", "weed-"+hex.EncodeToString(h[:6])), nil
+	return filepath.Join(dir, "evomerge-test", "versitygw-"+hex.EncodeToString(h[:6])), nil
 }
 
-// Binary returns the path of the weed binary, building it if needed (under -short the
+// Binary returns the path of the versitygw binary, building it if needed (under -short the
 // test is skipped instead). It reports how long a build took with t.Logf.
 func Binary(t testing.TB) string {
 	t.Helper()
@@ -81,7 +84,7 @@ func Binary(t testing.TB) string {
 		t.Fatalf("s3test: %v", err)
 	}
 	if _, err := os.Stat(p); err != nil && testing.Short() {
-		t.Skipf("s3test: %s not built yet and -short: skipping the real-S3 test (run without -short once to build SeaweedFS, a few minutes)", p)
+		t.Skipf("s3test: %s not built yet and -short: skipping the real-S3 test (run without -short once to build versitygw, about 2.5 minutes)", p)
 	}
 	buildOnce.Do(func() {
 		binPath = p
@@ -108,14 +111,14 @@ func Binary(t testing.TB) string {
 		}
 		tmp := fmt.Sprintf("%s.tmp-%d", p, os.Getpid())
 		start := time.Now()
-		cmd := exec.Command("go", "build", "-o", tmp, "github.com/seaweedfs/seaweedfs/weed")
+		cmd := exec.Command("go", "build", "-o", tmp, "github.com/versity/versitygw/cmd/versitygw")
 		cmd.Dir = toolDir()
 		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false")
 		out, err := cmd.CombinedOutput()
 		buildTook = time.Since(start)
 		if err != nil {
 			os.Remove(tmp)
-			buildErr = fmt.Errorf("go build weed in %s: %v\n%s", cmd.Dir, err, out)
+			buildErr = fmt.Errorf("go build versitygw in %s: %v\n%s", cmd.Dir, err, out)
 			return
 		}
 		buildErr = os.Rename(tmp, p) // atomic: concurrent builders all end with a whole binary
@@ -148,9 +151,9 @@ func freePorts(t testing.TB, n int) []int {
 	return ports
 }
 
-// Start starts a weed server (master, volume, filer, S3 gateway) on free ports with a
-// data directory under t.TempDir(), creates the buckets, waits until an object can be
-// written, and stops the server (by its PID) when the test ends.
+// Start starts an S3 server on a free port with its data directory under t.TempDir(),
+// creates the buckets, waits until an object can be written, and stops the server (by its
+// PID) when the test ends.
 func Start(t testing.TB, buckets ...string) *Server {
 	t.Helper()
 	bin := Binary(t)
@@ -170,33 +173,29 @@ func Start(t testing.TB, buckets ...string) *Server {
 func start(t testing.TB, bin string, buckets []string) (*Server, error) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		return nil, err
+	meta := filepath.Join(dir, "meta") // metadata beside, not in xattrs: any filesystem works
+	for _, d := range []string{data, meta} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
 	}
-	p := freePorts(t, 8)
+	port := freePorts(t, 1)[0]
 	s := &Server{
-		Endpoint:  "http://127.0.0.1:" + strconv.Itoa(p[6]),
+		Endpoint:  "http://127.0.0.1:" + strconv.Itoa(port),
 		AccessKey: "evomerge-test", SecretKey: "evomerge-test-secret",
-		Dir: data, Log: filepath.Join(dir, "weed.log"),
+		Dir: data, Log: filepath.Join(dir, "versitygw.log"),
 	}
 	logf, err := os.Create(s.Log)
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "server",
-		"-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir="+data,
-		"-master.port="+strconv.Itoa(p[0]), "-master.port.grpc="+strconv.Itoa(p[1]),
-		"-master.volumeSizeLimitMB=64", "-master.telemetry=false",
-		"-volume.port="+strconv.Itoa(p[2]), "-volume.port.grpc="+strconv.Itoa(p[3]),
-		"-volume.max=0",
-		"-filer", "-filer.port="+strconv.Itoa(p[4]), "-filer.port.grpc="+strconv.Itoa(p[5]),
-		"-s3", "-s3.port="+strconv.Itoa(p[6]), "-s3.port.grpc="+strconv.Itoa(p[7]),
-		"-s3.port.iceberg=0", "-s3.port.lance=0",
-	)
+	cmd := exec.Command(bin, "--port", "127.0.0.1:"+strconv.Itoa(port), "--quiet",
+		"posix", "--sidecar", meta, data)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+s.AccessKey, "AWS_SECRET_ACCESS_KEY="+s.SecretKey)
+	// Root credentials from the environment, not argv (ps shows argv).
+	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.AccessKey, "ROOT_SECRET_ACCESS_KEY="+s.SecretKey)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
@@ -205,7 +204,7 @@ func start(t testing.TB, bin string, buckets []string) (*Server, error) {
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	stop := func() {
-		// The server's process group: weed itself, by its PID.
+		// The server's process group: the server itself, by its PID.
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -217,7 +216,7 @@ func start(t testing.TB, bin string, buckets []string) (*Server, error) {
 	if err := s.waitReady(buckets, exited); err != nil {
 		stop()
 		log, _ := os.ReadFile(s.Log)
-		return nil, fmt.Errorf("%w\nweed log (%s):\n%s", err, s.Log, tail(log, 4000))
+		return nil, fmt.Errorf("%w\nserver log (%s):\n%s", err, s.Log, tail(log, 4000))
 	}
 	t.Cleanup(stop)
 	return s, nil
@@ -254,11 +253,11 @@ func (s *Server) waitReady(buckets []string, exited <-chan struct{}) error {
 			}
 			select {
 			case <-exited:
-				return fmt.Errorf("weed exited before it was ready: %v", last)
+				return fmt.Errorf("the server exited before it was ready: %v", last)
 			case <-time.After(300 * time.Millisecond):
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("weed not ready within 2 minutes: %v", last)
+				return fmt.Errorf("the server was not ready within 2 minutes: %v", last)
 			}
 		}
 	}
