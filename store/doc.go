@@ -1,5 +1,9 @@
 // Package store keeps evomerge's artifacts (weights, compressed models, benchmark results,
-// reports) in a content-addressed store on the local filesystem.
+// reports) in a content-addressed store: a folder on the local filesystem ([FS]) or an
+// S3-compatible bucket with a verified local read cache per process ([S3]); [Open] picks
+// one by spec (a path, or s3://bucket/prefix). The layout and guarantees below are the
+// folder's; the S3 store keeps the same blobs/ and keys/ names under its prefix and
+// verifies every download against its digest.
 //
 // An artifact is named by a [Ref]: the SHA-256 digest of its bytes (FIPS 180-4), written
 // "sha256:<64 lowercase hex>" as in the OCI image specification's digest grammar, plus its

@@ -549,16 +549,16 @@ func (s *S3) Get(ref Ref) ([]byte, error) {
 	return s.cache.Get(ref)
 }
 
-// Has reports whether the bucket holds an object of the right size for ref. It does not
-// hash.
+// Has reports whether the bucket holds ref's blob, verified as Lookup verifies it (its
+// ETag is one this process verified or that of the verified cached copy; else it is
+// downloaded into the cache and hashed). Unlike the local store's size check, a memoized
+// result whose artifact was corrupted in the bucket — even keeping its size — is thus
+// recomputed instead of failing the step that reads it.
 func (s *S3) Has(ref Ref) bool {
 	if ref.Validate() != nil {
 		return false
 	}
-	ctx, cancel := opContext()
-	defer cancel()
-	info, err := s.client.StatObject(ctx, s.bucket, s.blobObject(ref.Hex()), minio.StatObjectOptions{})
-	return err == nil && info.Size == ref.Bytes
+	return s.checkRemote(ref) == nil
 }
 
 // download fetches ref's blob into a cache temp file, hashing it as it arrives, and

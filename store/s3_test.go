@@ -187,6 +187,9 @@ func TestS3(t *testing.T) {
 		overwrite(t, name, []byte("the WRONG bytes, 32 of them....."))
 
 		b := open(t, "s3://evo/corrupt") // nothing cached: must download
+		if b.Has(ref) || a.Has(ref) {
+			t.Fatalf("Has of an object corrupted in the bucket (same size): true")
+		}
 		_, err = b.Get(ref)
 		if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "s3://evo/"+name) {
 			t.Fatalf("Get of a corrupt object: %v; want ErrCorrupt naming s3://evo/%s", err, name)

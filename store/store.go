@@ -35,7 +35,8 @@ type Store interface {
 	Path(ref Ref) (string, error)
 	// Get returns the artifact's bytes, verified.
 	Get(ref Ref) ([]byte, error)
-	// Has reports whether the blob exists with the right size (no hashing).
+	// Has reports whether the blob exists with the right size (the local store: no hashing;
+	// the S3 store verifies the object, see [S3.Has]).
 	Has(ref Ref) bool
 	// TempFile creates a file inside the store's temp area for building an artifact, to be
 	// PutFile'd (same filesystem => rename is atomic).
