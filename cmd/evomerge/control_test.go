@@ -9,9 +9,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-
-	"github.com/evomerge/evomerge/store"
-	"github.com/evomerge/evomerge/worker"
 )
 
 // pause, status, resume and stop from the CLI against a run on a real server.
@@ -22,27 +19,7 @@ func TestControlCommands(t *testing.T) {
 	srv := testServer(t)
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
-	st, err := store.OpenFS(filepath.Join(state, "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue, err := worker.TaskQueueFor(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.Dial(client.Options{HostPort: srv.Address()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	w, err := worker.New(c, worker.Options{TaskQueue: queue, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	c, _, _ := storeWorker(t, srv, filepath.Join(state, "store"), client.Options{})
 
 	base := smallModel(t, dir, 16)
 	cfg := filepath.Join(dir, "ctl.yaml")

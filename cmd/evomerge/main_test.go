@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/evomerge/evomerge/devserver"
+	"github.com/evomerge/evomerge/store"
 	"github.com/evomerge/evomerge/worker"
+	"go.temporal.io/sdk/client"
 )
 
 // captureStderr runs fn and returns what it wrote to stderr.
@@ -132,4 +134,33 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(faultDir)
 	}
 	os.Exit(code)
+}
+
+// storeWorker opens the store at storeDir and starts an in-process worker of it on srv,
+// with a client dialled with opts (its HostPort set here); both stop at the test's end.
+func storeWorker(t *testing.T, srv *devserver.Server, storeDir string, opts client.Options) (client.Client, *worker.Workers, string) {
+	t.Helper()
+	st, err := store.OpenFS(storeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue, err := worker.TaskQueueFor(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.HostPort = srv.Address()
+	c, err := client.Dial(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	w, err := worker.New(c, worker.Options{TaskQueue: queue, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return c, w, queue
 }

@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/evomerge/evomerge/evomerge"
-	"github.com/evomerge/evomerge/store"
 	"github.com/evomerge/evomerge/worker"
 	"github.com/evomerge/evomerge/workflows"
 )
@@ -26,30 +25,10 @@ func TestWorkerMetrics(t *testing.T) {
 	}
 	srv := testServer(t)
 	dir := t.TempDir()
-	st, err := store.OpenFS(filepath.Join(dir, "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue, err := worker.TaskQueueFor(st)
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := worker.NewMetrics()
 	defer m.Close()
-	c, err := client.Dial(client.Options{HostPort: srv.Address(), MetricsHandler: m.Handler()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	w, err := worker.New(c, worker.Options{TaskQueue: queue, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, w, queue := storeWorker(t, srv, filepath.Join(dir, "store"), client.Options{MetricsHandler: m.Handler()})
 	m.Watch(w.Activities)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
 	http := httptest.NewServer(m.HTTPHandler())
 	defer http.Close()
 	scrape := func() string {
