@@ -90,7 +90,7 @@ type dellaScratch struct {
 	kmin            uint32 // the row's smallest key
 	shift           uint   // bucket of key k: (k − kmin) >> shift
 	ordered         bool   // order holds the row's columns grouped by bucket
-	// The packed-rank path (della_row.go): four bucket histograms of hstride counters
+	// The packed-rank path (della_row.go): two bucket histograms of hstride counters
 	// each, the packed rank ranges per bucket, and the row's bucket indices.
 	hist    []uint32
 	hstride int

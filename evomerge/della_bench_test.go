@@ -52,6 +52,7 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 		keys := s.keys
 		s.dellaRowPacked(x, base, 0, 7, p0, step, words, true, true, x, base)
 		kmin, kmax := dellaKeysAVX512(&x[0], &base[0], &keys[0], cols)
+		kmin = max(kmin, kmax-min(kmax, dellaSpan<<23)) // as dellaRowPacked
 		shift := uint(max(0, bits.Len32(kmax-kmin)-dellaPackedBits(cols)))
 		nb := (int((kmax-kmin)>>shift) + 16) &^ 15
 		b.Run(fmt.Sprintf("keys/bits=%d", dellaPackedBits(cols)), func(b *testing.B) {

@@ -10,9 +10,11 @@ import (
 // and at most dellaPackedMaxCols of them (ranks in 16 bits). Per row:
 //
 //  1. keys (|τ| bits) and their range;
-//  2. bucket indices idx (key − kmin) >> shift, 16 bits each, counted into four
+//  2. bucket indices idx (max(key, kmin) − kmin) >> shift (kmin raised to dellaSpan
+//     binades below the largest key when the row spans more), 16 bits each, counted into two
 //     histograms (consecutive entries in different ones, so that a run of one bucket does
-//     not chain its increments through memory);
+//     not chain every increment through memory; two rather than four keep the tables
+//     small in L1 and the prefix pass short);
 //  3. one prefix pass over the buckets: with st and e the bucket's first and last rank
 //     (from 0), tab[bucket] = ⌊p(st)·2¹⁶⌋ | ⌊p(e)·2¹⁶⌋ << 16, the histograms cleared for
 //     the next row;
@@ -28,8 +30,17 @@ import (
 
 const dellaPackedMaxCols = 1 << 16
 
+// dellaHists is the number of bucket histograms (entry c counted in histogram c mod it).
+const dellaHists = 2
+
 // dellaPackedBits is log2 of the buckets per row of cols entries (at most 2¹²).
 func dellaPackedBits(cols int) int { return min(12, max(4, bits.Len(uint(cols))-dellaTuneSub)) }
+
+// dellaSpan is how many binades below the row's largest magnitude the buckets cover.
+var dellaSpan uint32 = 10
+
+// dellaLowMax is the most entries bucket 0 holds with the buckets narrowed to dellaSpan.
+const dellaLowMax = 64
 
 // dellaTuneSub sets the buckets per row: about 2^dellaTuneSub/2 entries each (a variable
 // for BenchmarkDellaRowPacked).
@@ -48,7 +59,7 @@ func dellaP(p0, step float64, r uint32) float64 { return p0 + float64(step*float
 func (s *dellaScratch) packedInit(cols int) {
 	nbk := 1 << dellaPackedBits(cols)
 	s.hstride = nbk + 16
-	s.hist = make([]uint32, 4*s.hstride)
+	s.hist = make([]uint32, dellaHists*s.hstride)
 	s.tab = make([]uint32, nbk)
 	s.idx = make([]uint16, cols)
 }
@@ -72,15 +83,35 @@ func (s *dellaScratch) dellaRowPacked(x, b []float32, lo int, stream uint64, p0,
 	} else {
 		kmin, kmax = dellaKeysGo(x, b, keys)
 	}
-	shift := uint(max(0, bits.Len32(kmax-kmin)-dellaPackedBits(cols)))
-	nb := (int((kmax-kmin)>>shift) + 16) &^ 15 // buckets in use, rounded up to 16
+	// The buckets span at most dellaSpan binades below the largest key, the smaller keys
+	// all in bucket 0: a row's few tiny entries do not stretch the buckets of the bulk.
+	// Should bucket 0 then hold more than dellaLowMax entries (ambiguous entries grow as
+	// its count squared), the row is bucketed again over its whole range.
+	kmin0 := kmin
+	kmin = max(kmin, kmax-min(kmax, dellaSpan<<23))
+	var nb int
+	for {
+		shift := uint(max(0, bits.Len32(kmax-kmin)-dellaPackedBits(cols)))
+		nb = (int((kmax-kmin)>>shift) + 16) &^ 15 // buckets in use, rounded up to 16
+		if vec {
+			dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &idx[0], &s.hist[0], s.hstride)
+		} else {
+			dellaHistGo(keys, kmin, shift, idx, s.hist, s.hstride)
+		}
+		if kmin != kmin0 && s.hist[0]+s.hist[s.hstride] > dellaLowMax {
+			for h := 0; h < dellaHists; h++ {
+				clear(s.hist[h*s.hstride : h*s.hstride+nb])
+			}
+			kmin = kmin0
+			continue
+		}
+		break
+	}
 	z0 := stream + uint64(lo)*dareGolden
 	if vec {
-		dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &idx[0], &s.hist[0], s.hstride)
 		dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0, step)
 		dellaTabKeepAVX512(&idx[0], cols, z0, &s.tab[0], u64bytes(words), u64bytes(amb), &pf1[:cols][0], &pf2[:cols][0])
 	} else {
-		dellaHistGo(keys, kmin, shift, idx, s.hist, s.hstride)
 		dellaPrefixGo(s.hist, s.hstride, nb, s.tab, p0, step)
 		dellaTabKeepGo(idx, z0, s.tab, words, amb)
 	}
@@ -132,25 +163,25 @@ func dellaKeysGo(x, b []float32, keys []uint32) (kmin, kmax uint32) {
 	return kmin, kmax
 }
 
-// dellaHistGo writes idx[c] = (keys[c] − kmin) >> shift and counts entry c in histogram
-// c mod 4 (hist[(c%4)·stride+idx[c]]).
+// dellaHistGo writes idx[c] = (max(keys[c], kmin) − kmin) >> shift and counts entry c in histogram
+// c mod 2 (hist[(c%2)·stride+idx[c]]).
 func dellaHistGo(keys []uint32, kmin uint32, shift uint, idx []uint16, hist []uint32, stride int) {
 	idx = idx[:len(keys)]
 	for c, k := range keys {
-		i := uint16((k - kmin) >> shift)
+		i := uint16((max(k, kmin) - kmin) >> shift)
 		idx[c] = i
-		hist[(c&3)*stride+int(i)]++
+		hist[(c&1)*stride+int(i)]++
 	}
 }
 
-// dellaPrefixGo sums the four histograms over buckets 0..nb−1, clears them, and writes
+// dellaPrefixGo sums the two histograms over buckets 0..nb−1, clears them, and writes
 // tab[bk] = ⌊p(st)·2¹⁶⌋ | ⌊p(e)·2¹⁶⌋ << 16 for the buckets holding entries, st the
 // bucket's first rank (the entries in lower buckets) and e = st + count − 1 its last.
 func dellaPrefixGo(hist []uint32, stride, nb int, tab []uint32, p0, step float64) {
 	var st uint32
 	for bk := 0; bk < nb; bk++ {
-		ct := hist[bk] + hist[stride+bk] + hist[2*stride+bk] + hist[3*stride+bk]
-		hist[bk], hist[stride+bk], hist[2*stride+bk], hist[3*stride+bk] = 0, 0, 0, 0
+		ct := hist[bk] + hist[stride+bk]
+		hist[bk], hist[stride+bk] = 0, 0
 		if ct > 0 {
 			tab[bk] = dellaP16(p0, step, st) | dellaP16(p0, step, st+ct-1)<<16
 		}

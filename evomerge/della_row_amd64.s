@@ -17,7 +17,7 @@ GLOBL dellaIota<>(SB), RODATA|NOPTR, $64
 
 // func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint32, stride int)
 //
-// idx[c] = (keys[c] − kmin) >> shift (16 at a time), then hist[(c%4)·stride + idx[c]]++.
+// idx[c] = (max(keys[c], kmin) − kmin) >> shift (16 at a time), then hist[(c%2)·stride + idx[c]]++.
 TEXT ·dellaHistAVX512(SB), NOSPLIT, $0-56
 	MOVQ keys+0(FP), SI
 	MOVQ n+8(FP), CX
@@ -32,6 +32,7 @@ TEXT ·dellaHistAVX512(SB), NOSPLIT, $0-56
 
 dhidx:
 	VMOVDQU32 (SI)(R10*4), Z0
+	VPMAXUD Z8, Z0, Z0
 	VPSUBD  Z8, Z0, Z0
 	VPSRLD  X9, Z0, Z0
 	VPMOVDW Z0, (DI)(R10*2)
@@ -40,8 +41,6 @@ dhidx:
 	JB   dhidx
 
 	LEAQ (R8)(R9*4), R11
-	LEAQ (R11)(R9*4), R12
-	LEAQ (R12)(R9*4), R13
 	XORQ R10, R10
 
 dhcount:
@@ -51,8 +50,8 @@ dhcount:
 	MOVWLZX 6(DI)(R10*2), SI
 	INCL (R8)(AX*4)
 	INCL (R11)(BX*4)
-	INCL (R12)(DX*4)
-	INCL (R13)(SI*4)
+	INCL (R8)(DX*4)
+	INCL (R11)(SI*4)
 	ADDQ $4, R10
 	CMPQ R10, CX
 	JB   dhcount
@@ -61,7 +60,7 @@ dhcount:
 
 // func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0, step float64)
 //
-// Sixteen buckets at a time: ct = the four histograms' sum (then cleared), the inclusive
+// Sixteen buckets at a time: ct = the two histograms' sum (then cleared), the inclusive
 // scan P of ct within the vector by shifted adds, plus the running total; st = P − ct,
 // e = P − 1; tab = ⌊(p0 + step·st)·2¹⁶⌋ | ⌊(p0 + step·e)·2¹⁶⌋ << 16 (the product
 // rounded, then the sum, as Go's p0 + float64(step*r)); the running total then P's last
@@ -76,8 +75,6 @@ TEXT ·dellaPrefixAVX512(SB), NOSPLIT, $0-48
 	MOVQ $0x40f0000000000000, AX // 2¹⁶
 	VPBROADCASTQ AX, Z22
 	LEAQ (R8)(R9*4), R11
-	LEAQ (R11)(R9*4), R12
-	LEAQ (R12)(R9*4), R13
 	VPXORD Z31, Z31, Z31
 	VPXORD Z7, Z7, Z7
 	MOVL $15, AX
@@ -88,12 +85,8 @@ TEXT ·dellaPrefixAVX512(SB), NOSPLIT, $0-48
 dploop:
 	VMOVDQU32 (R8)(R10*4), Z0
 	VPADDD (R11)(R10*4), Z0, Z0
-	VPADDD (R12)(R10*4), Z0, Z0
-	VPADDD (R13)(R10*4), Z0, Z0
 	VMOVDQU32 Z31, (R8)(R10*4)
 	VMOVDQU32 Z31, (R11)(R10*4)
-	VMOVDQU32 Z31, (R12)(R10*4)
-	VMOVDQU32 Z31, (R13)(R10*4)
 	VALIGND $15, Z31, Z0, Z1
 	VPADDD  Z1, Z0, Z1
 	VALIGND $14, Z31, Z1, Z2

@@ -144,6 +144,10 @@ func TestDellaPackedKernelsMatchGo(t *testing.T) {
 		x, b := dellaTestRow(rng, cols, trial%5)
 		keys := make([]uint32, cols)
 		kmin, kmax := dellaKeysGo(x, b, keys)
+		if trial%3 == 1 {
+			// Keys below kmin too (clamped to bucket 0), as with dellaSpan.
+			kmin += (kmax - kmin) / uint32(2+rng.IntN(8))
+		}
 		tb := dellaPackedBits(cols)
 		shift := uint(max(0, bits32Len(kmax-kmin)-tb))
 		nb := (int((kmax-kmin)>>shift) + 16) &^ 15
@@ -159,7 +163,7 @@ func TestDellaPackedKernelsMatchGo(t *testing.T) {
 		}
 		for bk := 0; bk < sg.hstride; bk++ {
 			var g, v uint32
-			for h := 0; h < 4; h++ {
+			for h := 0; h < dellaHists; h++ {
 				g += sg.hist[h*sg.hstride+bk]
 				v += sv.hist[h*sv.hstride+bk]
 			}
