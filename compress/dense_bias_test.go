@@ -8,39 +8,16 @@ import (
 	"testing"
 
 	"github.com/evomerge/evomerge/compress"
+	"github.com/evomerge/evomerge/compress/internal/f32/f32test"
 )
 
-// goBiasReLU is the loop nn's forward pass ran after Dense.Mul before MulBias (copied as
-// it was): the reference MulBias and BiasReLU must match bit for bit.
+// goBiasReLU is the loop nn's forward pass ran after Dense.Mul before MulBias, over n
+// rows: the reference MulBias and BiasReLU must match bit for bit.
 func goBiasReLU(y, b []float32, n int, relu bool) {
 	out := len(b)
 	for i := range n {
-		row := y[i*out : (i+1)*out : (i+1)*out]
-		if !relu {
-			for o, bias := range b {
-				row[o] += bias
-			}
-			continue
-		}
-		for o, bias := range b {
-			row[o] = max(row[o]+bias, 0)
-		}
+		f32test.BiasReLULoop(y[i*out:(i+1)*out:(i+1)*out], b, relu)
 	}
-}
-
-// same reports whether got is the Go loop's output want for y + b (then max(·, 0) if
-// relu), bit for bit; for y and b both NaN (which of the two Go gives is up to the
-// compiler's operand order) got must be b's NaN, quieted, its sign cleared by the ReLU:
-// what nn's compiled loop gave.
-func same(got, want, y, b float32, relu bool) bool {
-	if y != y && b != b {
-		w := math.Float32bits(b) | 0x00400000
-		if relu {
-			w &^= 0x80000000
-		}
-		return math.Float32bits(got) == w
-	}
-	return math.Float32bits(got) == math.Float32bits(want)
 }
 
 var negZero = float32(math.Copysign(0, -1))
@@ -91,7 +68,7 @@ func checkMulBias(t *testing.T, rng *rand.Rand, rows, cols, n int) {
 		}
 		d.MulBias(n, x, got, bias, relu)
 		for i := range got {
-			if !same(got[i], want[i], prod[i], bias[i%rows], relu) {
+			if !f32test.Same(got[i], want[i], prod[i], bias[i%rows], relu) {
 				t.Fatalf("%dx%d n=%d relu=%v: y[%d][%d] = %v (%#08x), Mul then the Go loop %v (%#08x), bias %v",
 					rows, cols, n, relu, i/rows, i%rows, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]), bias[i%rows])
 			}

@@ -5,37 +5,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/evomerge/evomerge/compress/internal/f32/f32test"
 )
-
-// nnLoop is the bias and ReLU loop nn's forward pass ran after every product before
-// BiasReLU, copied as it was: the reference every implementation must match bit for bit.
-func nnLoop(row, b []float32, relu bool) {
-	if !relu {
-		for o, bias := range b {
-			row[o] += bias
-		}
-		return
-	}
-	for o, bias := range b {
-		row[o] = max(row[o]+bias, 0)
-	}
-}
-
-// same reports whether got is the Go loop's output want for y + b (then max(·, 0) if
-// relu), bit for bit. When y and b are both NaN, Go leaves which of the two comes out to
-// the compiler's operand order (nn's loop added into the bias's register, this file's
-// copy may not): there got must be the bias's NaN, quieted, and with the ReLU its sign
-// cleared, as the Go loop clears it.
-func same(got, want, y, b float32, relu bool) bool {
-	if y != y && b != b {
-		w := math.Float32bits(b) | 0x00400000
-		if relu {
-			w &^= 0x80000000
-		}
-		return math.Float32bits(got) == w
-	}
-	return math.Float32bits(got) == math.Float32bits(want)
-}
 
 // specials are values whose sum or ReLU the vector loops could get wrong: NaNs of both
 // signs with different payloads (a signalling one among them), signed zeros, infinities,
@@ -99,7 +71,7 @@ func TestBiasReLUMatchesNNLoop(t *testing.T) {
 			y0, b := biasCase(rng, n)
 			for _, relu := range []bool{false, true} {
 				want := slices.Clone(y0)
-				nnLoop(want, b, relu)
+				f32test.BiasReLULoop(want, b, relu)
 				for _, name := range names {
 					buf := make([]float32, n+guard)
 					copy(buf, y0)
@@ -108,7 +80,7 @@ func TestBiasReLUMatchesNNLoop(t *testing.T) {
 					}
 					impls[name](buf[:n:n], b, relu)
 					for i := range n {
-						if !same(buf[i], want[i], y0[i], b[i], relu) {
+						if !f32test.Same(buf[i], want[i], y0[i], b[i], relu) {
 							t.Fatalf("%s n=%d rep %d relu=%v: y[%d] = %v (%#08x) + %v (%#08x) gave %v (%#08x), the Go loop %v (%#08x)",
 								name, n, rep, relu, i, y0[i], math.Float32bits(y0[i]), b[i], math.Float32bits(b[i]),
 								buf[i], math.Float32bits(buf[i]), want[i], math.Float32bits(want[i]))
@@ -135,13 +107,13 @@ func TestBiasReLUSpecialPairs(t *testing.T) {
 	}
 	for _, relu := range []bool{false, true} {
 		want := slices.Clone(y0)
-		nnLoop(want, b, relu)
+		f32test.BiasReLULoop(want, b, relu)
 		for name, f := range allBiasImpls() {
 			for _, n := range []int{len(y0), len(y0) - 3} { // a tail of 256 % 16 = 0 and of 13
 				got := slices.Clone(y0[:n])
 				f(got, b[:n], relu)
 				for i := range n {
-					if !same(got[i], want[i], y0[i], b[i], relu) {
+					if !f32test.Same(got[i], want[i], y0[i], b[i], relu) {
 						t.Errorf("%s relu=%v: %#08x + %#08x = %#08x, the Go loop %#08x", name, relu,
 							math.Float32bits(y0[i]), math.Float32bits(b[i]), math.Float32bits(got[i]), math.Float32bits(want[i]))
 					}
@@ -171,7 +143,7 @@ func BenchmarkBiasReLU(b *testing.B) {
 		y0, bias := gaussian(rng, c.n), gaussian(rng, c.n)
 		y := slices.Clone(y0)
 		impls := allBiasImpls()
-		impls["nnloop"] = nnLoop
+		impls["nnloop"] = f32test.BiasReLULoop
 		for _, name := range []string{"nnloop", "generic", "avx2", "avx512"} {
 			f, ok := impls[name]
 			if !ok {
