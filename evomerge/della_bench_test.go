@@ -80,12 +80,12 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 		amb := s.amb
 		b.Run(fmt.Sprintf("keep/bits=%d", dellaPackedBits(cols)), func(b *testing.B) {
 			cpuRun(b, func() {
-				dellaTabKeepAVX512(&s.idx[0], cols, 7, &s.tab[0], u64bytes(words), u64bytes(amb), &x[0], &base[0])
+				dellaTabKeepAVX512(&s.idx[0], cols, 7, &s.tab[0], dellaBound(p0, step, cols), u64bytes(words), u64bytes(amb), &x[0], &base[0])
 			})
 		})
 		dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride)
 		dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0, step)
-		dellaTabKeepAVX512(&s.idx[0], cols, 7, &s.tab[0], u64bytes(words), u64bytes(amb), &x[0], &base[0])
+		dellaTabKeepAVX512(&s.idx[0], cols, 7, &s.tab[0], dellaBound(p0, step, cols), u64bytes(words), u64bytes(amb), &x[0], &base[0])
 		na := 0
 		for _, a := range amb[:cols/64] {
 			na += bits.OnesCount64(a)

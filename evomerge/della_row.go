@@ -108,12 +108,13 @@ func (s *dellaScratch) dellaRowPacked(x, b []float32, lo int, stream uint64, p0,
 		break
 	}
 	z0 := stream + uint64(lo)*dareGolden
+	bound := dellaBound(p0, step, cols)
 	if vec {
 		dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0, step)
-		dellaTabKeepAVX512(&idx[0], cols, z0, &s.tab[0], u64bytes(words), u64bytes(amb), &pf1[:cols][0], &pf2[:cols][0])
+		dellaTabKeepAVX512(&idx[0], cols, z0, &s.tab[0], bound, u64bytes(words), u64bytes(amb), &pf1[:cols][0], &pf2[:cols][0])
 	} else {
 		dellaPrefixGo(s.hist, s.hstride, nb, s.tab, p0, step)
-		dellaTabKeepGo(idx, z0, s.tab, words, amb)
+		dellaTabKeepGo(idx, z0, s.tab, bound, words, amb)
 	}
 	for wi, aw := range amb {
 		for aw != 0 {
@@ -192,14 +193,25 @@ func dellaPrefixGo(hist []uint32, stride, nb int, tab []uint32, p0, step float64
 // dellaP16 is ⌊p(r)·2¹⁶⌋ (p < 1, so 16 bits).
 func dellaP16(p0, step float64, r uint32) uint32 { return uint32(dellaP(p0, step, r) * 0x1p16) }
 
+// dellaBound is ⌊p(0)·2¹⁶⌋ | ⌊p(cols−1)·2¹⁶⌋ << 16, the least and the greatest halves any
+// bucket's tab entry can hold (p grows with the rank: ε ≥ 0).
+func dellaBound(p0, step float64, cols int) uint32 {
+	return dellaP16(p0, step, 0) | dellaP16(p0, step, uint32(cols-1))<<16
+}
+
 // dellaTabKeepGo sets, with H the top 16 bits of entry c's random bits mix64(z0 + c·γ) and
-// lo, hi = tab[idx[c]]'s halves, keep bit c iff H < lo and amb bit c iff lo ≤ H ≤ hi.
-func dellaTabKeepGo(idx []uint16, z0 uint64, tab []uint32, keep, amb []uint64) {
+// lo, hi = tab[idx[c]]'s halves, keep bit c iff H < lo and amb bit c iff lo ≤ H ≤ hi. The
+// entries with H outside bound's halves (dellaBound) are decided without the table: below
+// it kept, above it dropped — the same decisions, as every bucket's halves lie within it.
+func dellaTabKeepGo(idx []uint16, z0 uint64, tab []uint32, bound uint32, keep, amb []uint64) {
 	for w := range keep[:len(idx)/64] {
 		var kw, aw uint64
 		for j, i := range idx[w*64 : w*64+64] {
 			h := uint32(mix64(z0+uint64(w*64+j)*dareGolden) >> 48)
-			t := tab[i]
+			t := bound&0xffff*0x10001
+			if h >= bound&0xffff && h <= bound>>16 {
+				t = tab[i]
+			}
 			if h < t&0xffff {
 				kw |= 1 << j
 			} else if h <= t>>16 {

@@ -24,7 +24,7 @@ func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0, step float
 // bits written 16 at a time.
 //
 //go:noescape
-func dellaTabKeepAVX512(idx *uint16, n int, z0 uint64, tab *uint32, keep, amb *byte, pf1, pf2 *float32)
+func dellaTabKeepAVX512(idx *uint16, n int, z0 uint64, tab *uint32, bound uint32, keep, amb *byte, pf1, pf2 *float32)
 
 // dellaCombine3AVX512 is the three-model combine of dellaKernel, eight elements at a
 // time: tᵢ = xᵢ − b (float32) where the mask bit is set, else +0, then consensus3Go's or

@@ -132,21 +132,31 @@ dploop:
 	VZEROUPPER
 	RET
 
-// func dellaTabKeepAVX512(idx *uint16, n int, z0 uint64, tab *uint32, keep, amb *byte, pf1, pf2 *float32)
+// func dellaTabKeepAVX512(idx *uint16, n int, z0 uint64, tab *uint32, bound uint32, keep, amb *byte, pf1, pf2 *float32)
 //
 // Sixteen entries at a time: H = mix64(z0 + c·γ) >> 48 (two vectors of eight hashes, the
-// high dwords gathered into one and shifted), t = tab[idx[c]] gathered; keep = H < t&0xffff,
-// amb = !keep && H ≤ t>>16. Meanwhile the n float32s at pf1 and at pf2 (the next rows
-// to be read) are prefetched into L2, a cache line of each per step.
-TEXT ·dellaTabKeepAVX512(SB), NOSPLIT, $0-64
+// high dwords gathered into one and shifted; mix64's last step, z ^ z>>31, leaves the top
+// 16 bits as they are and is skipped), t = tab[idx[c]] gathered for the lanes with
+// bound&0xffff ≤ H ≤ bound>>16 only, the others taking t = bound&0xffff · 0x10001;
+// keep = H < t&0xffff, amb = !keep && H ≤ t>>16. Meanwhile the n float32s at pf1 and at
+// pf2 (the next rows to be read) are prefetched into L2, a cache line of each per step.
+TEXT ·dellaTabKeepAVX512(SB), NOSPLIT, $0-72
 	MOVQ idx+0(FP), SI
 	MOVQ n+8(FP), CX
 	MOVQ z0+16(FP), BX
 	MOVQ tab+24(FP), R8
-	MOVQ keep+32(FP), DI
-	MOVQ amb+40(FP), DX
-	MOVQ pf1+48(FP), R9
-	MOVQ pf2+56(FP), R13
+	MOVL bound+32(FP), AX
+	MOVQ keep+40(FP), DI
+	MOVQ amb+48(FP), DX
+	MOVQ pf1+56(FP), R9
+	MOVQ pf2+64(FP), R13
+	MOVL AX, R14
+	ANDL $0xffff, R14
+	VPBROADCASTD R14, Z24 // bound's low half: P0
+	SHRL $16, AX
+	VPBROADCASTD AX, Z26 // its high half: PM
+	VPSLLD $16, Z24, Z27
+	VPORD  Z24, Z27, Z27 // P0 · 0x10001
 	MOVQ $0x9e3779b97f4a7c15, R10
 	VPBROADCASTQ R10, Z11
 	VMOVDQU64 dellaIota<>(SB), Z10
@@ -180,14 +190,12 @@ dtkloop:
 	VPSRLQ  $27, Z2, Z3
 	VPXORQ  Z2, Z3, Z2
 	VPMULLQ Z14, Z2, Z2
-	VPSRLQ  $31, Z0, Z1
-	VPXORQ  Z0, Z1, Z0
-	VPSRLQ  $31, Z2, Z3
-	VPXORQ  Z2, Z3, Z2
 	VPERMT2D Z2, Z23, Z0
 	VPSRLD  $16, Z0, Z0
 	VPMOVZXWD (SI)(R12*1), Z4
-	KXNORW  K0, K0, K1
+	VPCMPUD $5, Z24, Z0, K1     // H ≥ P0
+	VPCMPUD $2, Z26, Z0, K1, K1 // and H ≤ PM
+	VMOVDQA32 Z27, Z5
 	VPGATHERDD (R8)(Z4*4), K1, Z5
 	VPANDD  Z22, Z5, Z6
 	VPSRLD  $16, Z5, Z7

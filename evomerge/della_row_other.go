@@ -12,7 +12,7 @@ func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0, step float
 	panic("no AVX-512")
 }
 
-func dellaTabKeepAVX512(idx *uint16, n int, z0 uint64, tab *uint32, keep, amb *byte, pf1, pf2 *float32) {
+func dellaTabKeepAVX512(idx *uint16, n int, z0 uint64, tab *uint32, bound uint32, keep, amb *byte, pf1, pf2 *float32) {
 	panic("no AVX-512")
 }
 

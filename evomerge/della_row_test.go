@@ -197,8 +197,9 @@ func TestDellaPackedKernelsMatchGo(t *testing.T) {
 		z0 := rng.Uint64()
 		kg, ag := make([]uint64, cols/64), make([]uint64, cols/64)
 		kv, av := make([]uint64, cols/64), make([]uint64, cols/64)
-		dellaTabKeepGo(sg.idx, z0, sg.tab, kg, ag)
-		dellaTabKeepAVX512(&sg.idx[0], cols, z0, &sg.tab[0], u64bytes(kv), u64bytes(av), &x[0], &b[0])
+		bound := dellaBound(p0, step, cols)
+		dellaTabKeepGo(sg.idx, z0, sg.tab, bound, kg, ag)
+		dellaTabKeepAVX512(&sg.idx[0], cols, z0, &sg.tab[0], bound, u64bytes(kv), u64bytes(av), &x[0], &b[0])
 		for w := range kg {
 			if kg[w] != kv[w] || ag[w] != av[w] {
 				t.Fatalf("trial %d: word %d keep %#x amb %#x, Go %#x %#x", trial, w, kv[w], av[w], kg[w], ag[w])
