@@ -52,6 +52,7 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 		keys := s.keys
 		s.dellaRowPacked(x, base, 0, 7, p0, step, words, true, true, x, base)
 		kmin, kmax := dellaKeysAVX512(&x[0], &base[0], &keys[0], cols)
+		p0s, steps := dellaScaled(p0, step)
 		kmin = max(kmin, kmax-min(kmax, dellaSpan<<23)) // as dellaRowPacked
 		shift := uint(max(0, bits.Len32(kmax-kmin)-dellaPackedBits(cols)))
 		nb := (int((kmax-kmin)>>shift) + 16) &^ 15
@@ -63,7 +64,7 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 		b.Run(fmt.Sprintf("hist+prefix/bits=%d", dellaPackedBits(cols)), func(b *testing.B) {
 			cpuRun(b, func() {
 				dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride)
-				dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0, step)
+				dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0s, steps)
 			})
 		})
 		b.Run(fmt.Sprintf("hist/bits=%d", dellaPackedBits(cols)), func(b *testing.B) {
@@ -74,7 +75,7 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("prefix/bits=%d", dellaPackedBits(cols)), func(b *testing.B) {
 			cpuRun(b, func() {
-				dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0, step)
+				dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0s, steps)
 			})
 		})
 		amb := s.amb
@@ -84,7 +85,7 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 			})
 		})
 		dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride)
-		dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0, step)
+		dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0s, steps)
 		dellaTabKeepAVX512(&s.idx[0], cols, 7, &s.tab[0], dellaBound(p0, step, cols), u64bytes(words), u64bytes(amb), &x[0], &base[0])
 		na := 0
 		for _, a := range amb[:cols/64] {
@@ -93,6 +94,28 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 		b.Logf("bits %d: %d ambiguous entries", dellaPackedBits(cols), na)
 	}
 	dellaTuneSub = 2
+	// Rows streamed from memory as dellaMasks reads them: three models' rows in turn over
+	// one base row, the next row prefetched (the L1 also holding the rows read).
+	b.Run("rows-streamed", func(b *testing.B) {
+		in := benchData()
+		rows := benchN / cols
+		s := &dellaScratch{keys: make([]uint32, cols), amb: make([]uint64, cols/64+1)}
+		s.packedInit(cols)
+		r := 0
+		cpuRun(b, func() {
+			lo := r * cols
+			next := (r + 1) % rows * cols
+			for k := range in.Models {
+				pf1, pf2 := in.Base[next:next+cols], in.Models[0][next:next+cols]
+				if k+1 < len(in.Models) {
+					pf1 = in.Models[k+1][lo : lo+cols]
+					pf2 = pf1
+				}
+				s.dellaRowPacked(in.Models[k][lo:lo+cols], in.Base[lo:lo+cols], lo, 7, p0, step, words, true, true, pf1, pf2)
+			}
+			r = (r + 1) % rows
+		})
+	})
 	var lanes [16]float64
 	b.Run("sums", func(b *testing.B) {
 		keys := make([]uint32, cols)

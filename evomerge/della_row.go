@@ -110,7 +110,8 @@ func (s *dellaScratch) dellaRowPacked(x, b []float32, lo int, stream uint64, p0,
 	z0 := stream + uint64(lo)*dareGolden
 	bound := dellaBound(p0, step, cols)
 	if vec {
-		dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0, step)
+		p0s, steps := dellaScaled(p0, step)
+		dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0s, steps)
 		dellaTabKeepAVX512(&idx[0], cols, z0, &s.tab[0], bound, u64bytes(words), u64bytes(amb), &pf1[:cols][0], &pf2[:cols][0])
 	} else {
 		dellaPrefixGo(s.hist, s.hstride, nb, s.tab, p0, step)
@@ -188,6 +189,11 @@ func dellaPrefixGo(hist []uint32, stride, nb int, tab []uint32, p0, step float64
 		}
 		st += ct
 	}
+}
+
+// dellaScaled is p0·2¹⁶ and step·2¹⁶ in float32, dellaPrefixAVX512's arguments.
+func dellaScaled(p0, step float64) (p0s, steps float32) {
+	return float32(p0 * 0x1p16), float32(step * 0x1p16)
 }
 
 // dellaP16 is ⌊p(r)·2¹⁶⌋ (p < 1, so 16 bits).

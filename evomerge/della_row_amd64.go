@@ -15,10 +15,15 @@ var useDellaPacked = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX
 func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint32, stride int)
 
 // dellaPrefixAVX512 is dellaPrefixGo (nb a positive multiple of 16; what it leaves in the
-// tab entries of empty buckets is undefined).
+// tab entries of empty buckets is undefined) with the keep probabilities in float32,
+// p0s = p0·2¹⁶ and steps = step·2¹⁶ (dellaScaled), and each bucket's range widened by
+// one either way: a low half at most dellaPrefixGo's and at least two below it, a high
+// half at least dellaPrefixGo's and at most two above it (the float32 values lie within
+// 2⁻⁶ of the float64 ones). A wider range leaves more entries to their exact rank, never
+// a different decision.
 //
 //go:noescape
-func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0, step float64)
+func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0s, steps float32)
 
 // dellaTabKeepAVX512 is dellaTabKeepGo for n entries (a positive multiple of 16), the
 // bits written 16 at a time.

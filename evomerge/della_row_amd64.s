@@ -58,28 +58,28 @@ dhcount:
 	VZEROUPPER
 	RET
 
-// func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0, step float64)
+// func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0s, steps float32)
 //
 // Sixteen buckets at a time: ct = the two histograms' sum (then cleared), the inclusive
 // scan P of ct within the vector by shifted adds, plus the running total; st = P − ct,
-// e = P − 1; tab = ⌊(p0 + step·st)·2¹⁶⌋ | ⌊(p0 + step·e)·2¹⁶⌋ << 16 (the product
-// rounded, then the sum, as Go's p0 + float64(step*r)); the running total then P's last
-// lane.
-TEXT ·dellaPrefixAVX512(SB), NOSPLIT, $0-48
+// e = P − 1; in float32, f(r) = p0s + steps·r (p0s = p0·2¹⁶, steps = step·2¹⁶, each
+// operation rounded), and tab = max(⌊f(st)⌋ − 1, 0) | min(⌊f(e)⌋ + 1, 0xffff) << 16; the
+// running total then P's last lane.
+TEXT ·dellaPrefixAVX512(SB), NOSPLIT, $0-40
 	MOVQ hist+0(FP), R8
 	MOVQ stride+8(FP), R9
 	MOVQ nb+16(FP), CX
 	MOVQ tab+24(FP), DI
-	VBROADCASTSD p0+32(FP), Z20
-	VBROADCASTSD step+40(FP), Z21
-	MOVQ $0x40f0000000000000, AX // 2¹⁶
-	VPBROADCASTQ AX, Z22
+	VBROADCASTSS p0s+32(FP), Z20
+	VBROADCASTSS steps+36(FP), Z21
 	LEAQ (R8)(R9*4), R11
 	VPXORD Z31, Z31, Z31
 	VPXORD Z7, Z7, Z7
 	MOVL $15, AX
 	VPBROADCASTD AX, Z6
-	VPTERNLOGD $0xff, Z5, Z5, Z5
+	MOVL $0xffff, AX
+	VPBROADCASTD AX, Z30
+	VPTERNLOGD $0xff, Z5, Z5, Z5 // −1
 	XORQ R10, R10
 
 dploop:
@@ -96,33 +96,21 @@ dploop:
 	VALIGND $8, Z31, Z1, Z2
 	VPADDD  Z2, Z1, Z1
 	VPADDD  Z7, Z1, Z1
-	VPSUBD  Z0, Z1, Z2
-	VPADDD  Z5, Z1, Z3
+	VPSUBD  Z0, Z1, Z2 // st
+	VPADDD  Z5, Z1, Z3 // e
 	VPERMD  Z1, Z6, Z7
-	VCVTUDQ2PD Y2, Z8
-	VEXTRACTI64X4 $1, Z2, Y9
-	VCVTUDQ2PD Y9, Z9
-	VCVTUDQ2PD Y3, Z10
-	VEXTRACTI64X4 $1, Z3, Y11
-	VCVTUDQ2PD Y11, Z11
-	VMULPD  Z21, Z8, Z8
-	VMULPD  Z21, Z9, Z9
-	VMULPD  Z21, Z10, Z10
-	VMULPD  Z21, Z11, Z11
-	VADDPD  Z20, Z8, Z8
-	VADDPD  Z20, Z9, Z9
-	VADDPD  Z20, Z10, Z10
-	VADDPD  Z20, Z11, Z11
-	VMULPD  Z22, Z8, Z8
-	VMULPD  Z22, Z9, Z9
-	VMULPD  Z22, Z10, Z10
-	VMULPD  Z22, Z11, Z11
-	VCVTTPD2UDQ Z8, Y8
-	VCVTTPD2UDQ Z9, Y9
-	VCVTTPD2UDQ Z10, Y10
-	VCVTTPD2UDQ Z11, Y11
-	VINSERTI64X4 $1, Y9, Z8, Z8
-	VINSERTI64X4 $1, Y11, Z10, Z10
+	VCVTUDQ2PS Z2, Z8
+	VCVTUDQ2PS Z3, Z10
+	VMULPS  Z21, Z8, Z8
+	VMULPS  Z21, Z10, Z10
+	VADDPS  Z20, Z8, Z8
+	VADDPS  Z20, Z10, Z10
+	VCVTTPS2DQ Z8, Z8
+	VCVTTPS2DQ Z10, Z10
+	VPADDD  Z5, Z8, Z8
+	VPMAXSD Z31, Z8, Z8
+	VPSUBD  Z5, Z10, Z10
+	VPMINSD Z30, Z10, Z10
 	VPSLLD  $16, Z10, Z10
 	VPORD   Z10, Z8, Z8
 	VMOVDQU32 Z8, (DI)(R10*4)

@@ -8,7 +8,7 @@ func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16
 	panic("no AVX-512")
 }
 
-func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0, step float64) {
+func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0s, steps float32) {
 	panic("no AVX-512")
 }
 
