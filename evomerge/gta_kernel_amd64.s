@@ -592,59 +592,68 @@ dkeyloop:
 // func dellaRankAVX512(keys *uint32, n int, key uint32, c int) int
 //
 // The number of entries of keys[:n] below key plus those equal to it before index c (n
-// a positive multiple of 16, 0 ≤ c < n): the entry's rank, from 0, ties by index.
+// a positive multiple of 16, 0 ≤ c < n): the entry's rank, from 0, ties by index. One
+// pass, counted in sixteen dword lanes: keys ≤ key in the groups of 16 before c's, keys
+// < key after it, and within c's group ≤ below c and < above it.
 TEXT ·dellaRankAVX512(SB), NOSPLIT, $0-40
 	MOVQ keys+0(FP), SI
-	MOVQ n+8(FP), CX
+	MOVQ n+8(FP), BX
 	MOVL key+16(FP), AX
 	MOVQ c+24(FP), DX
 	VPBROADCASTD AX, Z9
-	XORQ R10, R10
-	XORQ R11, R11
-	SHLQ $2, CX
-
-drloop:
-	VPCMPUD $6, (SI)(R10*1), Z9, K1
-	KMOVW   K1, AX
-	POPCNTL AX, AX
-	ADDQ    AX, R11
-	ADDQ    $64, R10
-	CMPQ    R10, CX
-	JB      drloop
-	// Equal keys before c: whole groups of 16, then the rest one by one.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPTERNLOGD $0xff, Z5, Z5, Z5 // −1 per lane
+	SHLQ $2, BX
 	MOVQ DX, R12
 	ANDQ $-16, R12
-	SHLQ $2, R12
+	SHLQ $2, R12 // c's group, in bytes
 	XORQ R10, R10
 	CMPQ R10, R12
-	JAE  drtail
+	JAE  drmid
 
-dreqloop:
-	VPCMPEQD (SI)(R10*1), Z9, K1
-	KMOVW   K1, AX
-	POPCNTL AX, AX
-	ADDQ    AX, R11
-	ADDQ    $64, R10
-	CMPQ    R10, R12
-	JB      dreqloop
+drle:
+	VPCMPUD $5, (SI)(R10*1), Z9, K1 // key ≥ keys[j]
+	VPSUBD  Z5, Z0, K1, Z0
+	ADDQ $64, R10
+	CMPQ R10, R12
+	JB   drle
 
-drtail:
-	SHLQ $2, DX
-	MOVL key+16(FP), AX
+drmid:
+	MOVQ DX, CX
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K3                     // the lanes below c
+	VPCMPUD $5, (SI)(R10*1), Z9, K3, K1
+	VPSUBD  Z5, Z0, K1, Z0
+	KNOTW   K3, K3
+	VPCMPUD $6, (SI)(R10*1), Z9, K3, K1 // key > keys[j] (c itself is not)
+	VPSUBD  Z5, Z1, K1, Z1
+	ADDQ $64, R10
+	CMPQ R10, BX
+	JAE  drsum
 
-drtailloop:
-	CMPQ R10, DX
-	JAE  drdone
-	CMPL (SI)(R10*1), AX
-	JNE  drnext
-	INCQ R11
+drlt:
+	VPCMPUD $6, (SI)(R10*1), Z9, K1
+	VPSUBD  Z5, Z1, K1, Z1
+	ADDQ $64, R10
+	CMPQ R10, BX
+	JB   drlt
 
-drnext:
-	ADDQ $4, R10
-	JMP  drtailloop
-
-drdone:
-	MOVQ R11, ret+32(FP)
+drsum:
+	VPADDD Z1, Z0, Z0
+	VEXTRACTI64X4 $1, Z0, Y1
+	VPADDD Y1, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD X1, X0, X0
+	VPSHUFD $0x4e, X0, X1
+	VPADDD X1, X0, X0
+	VPSHUFD $0xb1, X0, X1
+	VPADDD X1, X0, X0
+	VMOVD X0, AX
+	MOVQ AX, ret+32(FP)
 	VZEROUPPER
 	RET
 
