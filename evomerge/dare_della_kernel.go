@@ -96,6 +96,9 @@ type dellaScratch struct {
 	hstride int
 	tab     []uint32
 	idx     []uint16
+	hs      []uint16  // the row's hash tops (dellaHashesGo)
+	keys2   []uint32  // the other row's keys while its sums wait (dellaPend)
+	pend    dellaPend // a row whose sums wait for the next row's keep kernel
 }
 
 // An entry's rank within its bucket: for buckets of at most dellaRowScanMax entries (of
@@ -174,11 +177,17 @@ func dellaMasks(base []float32, dms []*gtaModel, density, eps []float64, cols in
 						pf1 = dms[k+1].x[lo : lo+cols]
 						pf2 = pf1
 					}
-					ra, rk := s.dellaRowPacked(md.x[lo:lo+cols], base[lo:lo+cols], lo, md.stream, p0s[k], steps[k],
-						md.mask[lo>>6:(lo+cols)>>6], rescale, true, pf1, pf2)
-					ss[2*k] += ra
-					ss[2*k+1] += rk
+					ra, rk, tk, ok := s.dellaRowPacked(md.x[lo:lo+cols], base[lo:lo+cols], lo, md.stream, p0s[k], steps[k],
+						md.mask[lo>>6:(lo+cols)>>6], rescale, true, pf1, pf2, k)
+					if ok {
+						ss[2*tk] += ra
+						ss[2*tk+1] += rk
+					}
 				}
+			}
+			if ra, rk, tk, ok := s.dellaFlush(); ok {
+				ss[2*tk] += ra
+				ss[2*tk+1] += rk
 			}
 			for k := range dms {
 				sums[2*(k*tasks+task)], sums[2*(k*tasks+task)+1] = ss[2*k], ss[2*k+1]

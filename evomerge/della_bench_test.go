@@ -44,13 +44,17 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 		dellaTuneSub = sub
 		s := &dellaScratch{keys: make([]uint32, cols), amb: make([]uint64, cols/64+1)}
 		s.packedInit(cols)
+		words2 := make([]uint64, cols/64) // the rows alternate, as another row's sums wait
 		b.Run(fmt.Sprintf("row/bits=%d", dellaPackedBits(cols)), func(b *testing.B) {
 			cpuRun(b, func() {
-				s.dellaRowPacked(x, base, 0, 7, p0, step, words, true, true, x, base)
+				s.dellaRowPacked(x, base, 0, 7, p0, step, words, true, true, x, base, 0)
+				words, words2 = words2, words
 			})
 		})
+		s.dellaFlush()
 		keys := s.keys
-		s.dellaRowPacked(x, base, 0, 7, p0, step, words, true, true, x, base)
+		s.dellaRowPacked(x, base, 0, 7, p0, step, words, true, true, x, base, 0)
+		s.dellaFlush()
 		kmin, kmax := dellaKeysAVX512(&x[0], &base[0], &keys[0], cols)
 		p0s, steps := dellaScaled(p0, step)
 		kmin = max(kmin, kmax-min(kmax, dellaSpan<<23)) // as dellaRowPacked
@@ -63,13 +67,13 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("hist+prefix/bits=%d", dellaPackedBits(cols)), func(b *testing.B) {
 			cpuRun(b, func() {
-				dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride)
+				dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride, 7, &s.hs[0])
 				dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0s, steps)
 			})
 		})
 		b.Run(fmt.Sprintf("hist/bits=%d", dellaPackedBits(cols)), func(b *testing.B) {
 			cpuRun(b, func() {
-				dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride)
+				dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride, 7, &s.hs[0])
 				clear(s.hist)
 			})
 		})
@@ -81,12 +85,12 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 		amb := s.amb
 		b.Run(fmt.Sprintf("keep/bits=%d", dellaPackedBits(cols)), func(b *testing.B) {
 			cpuRun(b, func() {
-				dellaTabKeepAVX512(&s.idx[0], cols, 7, &s.tab[0], dellaBound(p0, step, cols), u64bytes(words), u64bytes(amb), &x[0], &base[0])
+				dellaTabKeepAVX512(&s.idx[0], cols, &s.hs[0], &s.tab[0], dellaBound(p0, step, cols), u64bytes(words), u64bytes(amb), &x[0], &base[0], nil, nil, nil)
 			})
 		})
-		dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride)
+		dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride, 7, &s.hs[0])
 		dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0s, steps)
-		dellaTabKeepAVX512(&s.idx[0], cols, 7, &s.tab[0], dellaBound(p0, step, cols), u64bytes(words), u64bytes(amb), &x[0], &base[0])
+		dellaTabKeepAVX512(&s.idx[0], cols, &s.hs[0], &s.tab[0], dellaBound(p0, step, cols), u64bytes(words), u64bytes(amb), &x[0], &base[0], nil, nil, nil)
 		na := 0
 		for _, a := range amb[:cols/64] {
 			na += bits.OnesCount64(a)
@@ -102,6 +106,7 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 		s := &dellaScratch{keys: make([]uint32, cols), amb: make([]uint64, cols/64+1)}
 		s.packedInit(cols)
 		r := 0
+		words := make([]uint64, 3*benchN/64)
 		cpuRun(b, func() {
 			lo := r * cols
 			next := (r + 1) % rows * cols
@@ -111,7 +116,7 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 					pf1 = in.Models[k+1][lo : lo+cols]
 					pf2 = pf1
 				}
-				s.dellaRowPacked(in.Models[k][lo:lo+cols], in.Base[lo:lo+cols], lo, 7, p0, step, words, true, true, pf1, pf2)
+				s.dellaRowPacked(in.Models[k][lo:lo+cols], in.Base[lo:lo+cols], lo, 7, p0, step, words[(k*rows+r)*cols/64:], true, true, pf1, pf2, k)
 			}
 			r = (r + 1) % rows
 		})

@@ -62,19 +62,38 @@ func (s *dellaScratch) packedInit(cols int) {
 	s.hist = make([]uint32, dellaHists*s.hstride)
 	s.tab = make([]uint32, nbk)
 	s.idx = make([]uint16, cols)
+	s.hs = make([]uint16, cols)
+}
+
+// dellaPend is a row whose sums dellaRowPacked has deferred to its next call.
+type dellaPend struct {
+	keys  []uint32
+	words []uint64
+	tag   int
+	ok    bool
 }
 
 // dellaRowPacked is dellaRow for a row of the packed path (lo a multiple of 64, len(b) a
 // multiple of 64 and at most dellaPackedMaxCols): it writes the row's keep bits to words
-// (the row's own mask words) and returns its Σ|τ| and kept Σ|τ| (when rescale), summed as
-// dellaRow sums them. vec selects the AVX-512 kernels; pf1 and pf2, rows of len(b)
-// entries read next, are prefetched meanwhile (vec only).
+// (the row's own mask words). When rescale, the row's Σ|τ| and kept Σ|τ|, summed as
+// dellaRow sums them, are returned with its tag — by this call on the Go path (vec
+// false), and on the vector path by the next call (or dellaFlush), which adds them up
+// inside its keep kernel, where the sums' chains of dependent adds cost next to nothing;
+// ok reports whether sums are returned. vec selects the AVX-512 kernels; pf1 and pf2,
+// rows of len(b) entries read next, are prefetched meanwhile (vec only).
 func (s *dellaScratch) dellaRowPacked(x, b []float32, lo int, stream uint64, p0, step float64,
-	words []uint64, rescale, vec bool, pf1, pf2 []float32) (all, kept float64) {
+	words []uint64, rescale, vec bool, pf1, pf2 []float32, tag int) (all, kept float64, sumTag int, ok bool) {
 	cols := len(b)
 	x = x[:cols]
+	if len(s.keys2) < cols {
+		s.keys2 = make([]uint32, cols)
+	}
+	if s.pend.ok && &s.pend.keys[0] == &s.keys[0] {
+		s.keys, s.keys2 = s.keys2, s.keys // the pending row's keys stay until its sums
+	}
 	keys := s.keys[:cols]
 	idx := s.idx[:cols]
+	hs := s.hs[:cols]
 	words = words[:cols/64]
 	amb := s.amb[:cols/64]
 	var kmin, kmax uint32
@@ -83,6 +102,7 @@ func (s *dellaScratch) dellaRowPacked(x, b []float32, lo int, stream uint64, p0,
 	} else {
 		kmin, kmax = dellaKeysGo(x, b, keys)
 	}
+	z0 := stream + uint64(lo)*dareGolden
 	// The buckets span at most dellaSpan binades below the largest key, the smaller keys
 	// all in bucket 0: a row's few tiny entries do not stretch the buckets of the bulk.
 	// Should bucket 0 then hold more than dellaLowMax entries (ambiguous entries grow as
@@ -94,9 +114,10 @@ func (s *dellaScratch) dellaRowPacked(x, b []float32, lo int, stream uint64, p0,
 		shift := uint(max(0, bits.Len32(kmax-kmin)-dellaPackedBits(cols)))
 		nb = (int((kmax-kmin)>>shift) + 16) &^ 15 // buckets in use, rounded up to 16
 		if vec {
-			dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &idx[0], &s.hist[0], s.hstride)
+			dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &idx[0], &s.hist[0], s.hstride, z0, &hs[0])
 		} else {
 			dellaHistGo(keys, kmin, shift, idx, s.hist, s.hstride)
+			dellaHashesGo(z0, hs)
 		}
 		if kmin != kmin0 && s.hist[0]+s.hist[s.hstride] > dellaLowMax {
 			for h := 0; h < dellaHists; h++ {
@@ -107,15 +128,21 @@ func (s *dellaScratch) dellaRowPacked(x, b []float32, lo int, stream uint64, p0,
 		}
 		break
 	}
-	z0 := stream + uint64(lo)*dareGolden
 	bound := dellaBound(p0, step, cols)
+	var lanes [16]float64
 	if vec {
 		p0s, steps := dellaScaled(p0, step)
 		dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0s, steps)
-		dellaTabKeepAVX512(&idx[0], cols, z0, &s.tab[0], bound, u64bytes(words), u64bytes(amb), &pf1[:cols][0], &pf2[:cols][0])
+		var sk *uint32
+		var sw *byte
+		if s.pend.ok {
+			sk, sw = &s.pend.keys[:cols][0], u64bytes(s.pend.words[:cols/64])
+		}
+		dellaTabKeepAVX512(&idx[0], cols, &hs[0], &s.tab[0], bound, u64bytes(words), u64bytes(amb), &pf1[:cols][0], &pf2[:cols][0],
+			sk, sw, &lanes)
 	} else {
 		dellaPrefixGo(s.hist, s.hstride, nb, s.tab, p0, step)
-		dellaTabKeepGo(idx, z0, s.tab, bound, words, amb)
+		dellaTabKeepGo(idx, hs, s.tab, bound, words, amb)
 	}
 	for wi, aw := range amb {
 		for aw != 0 {
@@ -132,20 +159,42 @@ func (s *dellaScratch) dellaRowPacked(x, b []float32, lo int, stream uint64, p0,
 			}
 		}
 	}
-	if !rescale {
-		return 0, 0
-	}
-	var lanes [16]float64
 	if vec {
-		dellaSumsAVX512(&keys[0], cols, (*byte)(unsafe.Pointer(&words[0])), &lanes)
-	} else {
-		for c, k := range keys {
-			a := float64(math.Float32frombits(k))
-			keep := words[c>>6] >> (c & 63) & 1
-			lanes[c&7] += a
-			lanes[8+c&7] += math.Float64frombits(math.Float64bits(a) & -keep)
+		if s.pend.ok {
+			all, kept = dellaLaneSums(&lanes)
+			sumTag, ok = s.pend.tag, true
 		}
+		s.pend = dellaPend{keys: keys, words: words, tag: tag, ok: rescale}
+		return all, kept, sumTag, ok
 	}
+	if !rescale {
+		return 0, 0, 0, false
+	}
+	for c, k := range keys {
+		a := float64(math.Float32frombits(k))
+		keep := words[c>>6] >> (c & 63) & 1
+		lanes[c&7] += a
+		lanes[8+c&7] += math.Float64frombits(math.Float64bits(a) & -keep)
+	}
+	all, kept = dellaLaneSums(&lanes)
+	return all, kept, tag, true
+}
+
+// dellaFlush returns the sums dellaRowPacked has deferred, if any (see there).
+func (s *dellaScratch) dellaFlush() (all, kept float64, tag int, ok bool) {
+	if !s.pend.ok {
+		return 0, 0, 0, false
+	}
+	p := s.pend
+	s.pend = dellaPend{}
+	var lanes [16]float64
+	dellaSumsAVX512(&p.keys[0], len(p.keys), u64bytes(p.words), &lanes)
+	all, kept = dellaLaneSums(&lanes)
+	return all, kept, p.tag, true
+}
+
+// dellaLaneSums is the sums of lanes 0–7 and 8–15, each added in order.
+func dellaLaneSums(lanes *[16]float64) (all, kept float64) {
 	for l := 0; l < 8; l++ {
 		all += lanes[l]
 		kept += lanes[8+l]
@@ -205,16 +254,24 @@ func dellaBound(p0, step float64, cols int) uint32 {
 	return dellaP16(p0, step, 0) | dellaP16(p0, step, uint32(cols-1))<<16
 }
 
-// dellaTabKeepGo sets, with H the top 16 bits of entry c's random bits mix64(z0 + c·γ) and
-// lo, hi = tab[idx[c]]'s halves, keep bit c iff H < lo and amb bit c iff lo ≤ H ≤ hi. The
-// entries with H outside bound's halves (dellaBound) are decided without the table: below
-// it kept, above it dropped — the same decisions, as every bucket's halves lie within it.
-func dellaTabKeepGo(idx []uint16, z0 uint64, tab []uint32, bound uint32, keep, amb []uint64) {
+// dellaHashesGo writes h[c] = mix64(z0 + c·γ) >> 48, the top 16 bits of entry c's
+// random bits.
+func dellaHashesGo(z0 uint64, h []uint16) {
+	for c := range h {
+		h[c] = uint16(mix64(z0+uint64(c)*dareGolden) >> 48)
+	}
+}
+
+// dellaTabKeepGo sets, with H = h[c] and lo, hi = tab[idx[c]]'s halves, keep bit c iff
+// H < lo and amb bit c iff lo ≤ H ≤ hi. The entries with H outside bound's halves
+// (dellaBound) are decided without the table: below it kept, above it dropped — the
+// same decisions, as every bucket's halves lie within it.
+func dellaTabKeepGo(idx, h []uint16, tab []uint32, bound uint32, keep, amb []uint64) {
 	for w := range keep[:len(idx)/64] {
 		var kw, aw uint64
 		for j, i := range idx[w*64 : w*64+64] {
-			h := uint32(mix64(z0+uint64(w*64+j)*dareGolden) >> 48)
-			t := bound&0xffff*0x10001
+			h := uint32(h[w*64+j])
+			t := bound & 0xffff * 0x10001
 			if h >= bound&0xffff && h <= bound>>16 {
 				t = tab[i]
 			}

@@ -15,10 +15,14 @@ DATA dellaIota<>+48(SB)/8, $6
 DATA dellaIota<>+56(SB)/8, $7
 GLOBL dellaIota<>(SB), RODATA|NOPTR, $64
 
-// func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint32, stride int)
+// func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint32, stride int, z0 uint64, h *uint16)
 //
-// idx[c] = (max(keys[c], kmin) − kmin) >> shift (16 at a time), then hist[(c%2)·stride + idx[c]]++.
-TEXT ·dellaHistAVX512(SB), NOSPLIT, $0-56
+// idx[c] = (max(keys[c], kmin) − kmin) >> shift (16 at a time), then, sixteen entries a
+// step, hist[(c%2)·stride + idx[c]]++ and h[c] = mix64(z0 + c·γ) >> 48 (two vectors of
+// eight hashes, the high dwords gathered into one and shifted; mix64's last step,
+// z ^ z>>31, leaves the top 16 bits as they are and is skipped). The hashes' vector
+// multiplies run beside the counts' scalar loads and stores.
+TEXT ·dellaHistAVX512(SB), NOSPLIT, $0-72
 	MOVQ keys+0(FP), SI
 	MOVQ n+8(FP), CX
 	MOVL kmin+16(FP), AX
@@ -26,33 +30,72 @@ TEXT ·dellaHistAVX512(SB), NOSPLIT, $0-56
 	MOVQ idx+32(FP), DI
 	MOVQ hist+40(FP), R8
 	MOVQ stride+48(FP), R9
+	MOVQ z0+56(FP), BX
+	MOVQ h+64(FP), R12
 	VPBROADCASTD AX, Z8
-	VMOVQ DX, X9
+	VPBROADCASTD DX, Z9
 	XORQ R10, R10
 
 dhidx:
 	VMOVDQU32 (SI)(R10*4), Z0
 	VPMAXUD Z8, Z0, Z0
 	VPSUBD  Z8, Z0, Z0
-	VPSRLD  X9, Z0, Z0
+	VPSRLVD Z9, Z0, Z0
 	VPMOVDW Z0, (DI)(R10*2)
 	ADDQ $16, R10
 	CMPQ R10, CX
 	JB   dhidx
 
+	MOVQ $0x9e3779b97f4a7c15, R10
+	VPBROADCASTQ R10, Z11
+	VMOVDQU64 dellaIota<>(SB), Z10
+	VPMULLQ Z11, Z10, Z10
+	VPBROADCASTQ BX, Z12
+	VPADDQ  Z12, Z10, Z10
+	VPSLLQ  $3, Z11, Z11
+	VPADDQ  Z11, Z10, Z16
+	VPSLLQ  $1, Z11, Z11
+	MOVQ $0xbf58476d1ce4e5b9, R10
+	VPBROADCASTQ R10, Z13
+	MOVQ $0x94d049bb133111eb, R10
+	VPBROADCASTQ R10, Z14
+	VMOVDQU32 dellaOdd<>(SB), Z23
 	LEAQ (R8)(R9*4), R11
 	XORQ R10, R10
 
-dhcount:
-	MOVWLZX 0(DI)(R10*2), AX
-	MOVWLZX 2(DI)(R10*2), BX
-	MOVWLZX 4(DI)(R10*2), DX
-	MOVWLZX 6(DI)(R10*2), SI
-	INCL (R8)(AX*4)
-	INCL (R11)(BX*4)
-	INCL (R8)(DX*4)
+#define DHCOUNT4(off) \
+	MOVWLZX (off+0)(DI)(R10*2), AX \
+	MOVWLZX (off+2)(DI)(R10*2), BX \
+	MOVWLZX (off+4)(DI)(R10*2), DX \
+	MOVWLZX (off+6)(DI)(R10*2), SI \
+	INCL (R8)(AX*4) \
+	INCL (R11)(BX*4) \
+	INCL (R8)(DX*4) \
 	INCL (R11)(SI*4)
-	ADDQ $4, R10
+
+dhcount:
+	VPSRLQ  $30, Z10, Z0
+	VPXORQ  Z10, Z0, Z0
+	VPMULLQ Z13, Z0, Z0
+	VPSRLQ  $30, Z16, Z2
+	VPXORQ  Z16, Z2, Z2
+	VPMULLQ Z13, Z2, Z2
+	DHCOUNT4(0)
+	DHCOUNT4(8)
+	VPSRLQ  $27, Z0, Z1
+	VPXORQ  Z0, Z1, Z0
+	VPMULLQ Z14, Z0, Z0
+	VPSRLQ  $27, Z2, Z3
+	VPXORQ  Z2, Z3, Z2
+	VPMULLQ Z14, Z2, Z2
+	DHCOUNT4(16)
+	DHCOUNT4(24)
+	VPERMT2D Z2, Z23, Z0
+	VPSRLD  $16, Z0, Z0
+	VPMOVDW Z0, (R12)(R10*2)
+	VPADDQ  Z11, Z10, Z10
+	VPADDQ  Z11, Z16, Z16
+	ADDQ $16, R10
 	CMPQ R10, CX
 	JB   dhcount
 	VZEROUPPER
@@ -120,18 +163,19 @@ dploop:
 	VZEROUPPER
 	RET
 
-// func dellaTabKeepAVX512(idx *uint16, n int, z0 uint64, tab *uint32, bound uint32, keep, amb *byte, pf1, pf2 *float32)
+// func dellaTabKeepAVX512(idx *uint16, n int, h *uint16, tab *uint32, bound uint32, keep, amb *byte, pf1, pf2 *float32, sk *uint32, sw *byte, lanes *[16]float64)
 //
-// Sixteen entries at a time: H = mix64(z0 + c·γ) >> 48 (two vectors of eight hashes, the
-// high dwords gathered into one and shifted; mix64's last step, z ^ z>>31, leaves the top
-// 16 bits as they are and is skipped), t = tab[idx[c]] gathered for the lanes with
+// Sixteen entries at a time: H = h[c], t = tab[idx[c]] gathered for the lanes with
 // bound&0xffff ≤ H ≤ bound>>16 only, the others taking t = bound&0xffff · 0x10001;
 // keep = H < t&0xffff, amb = !keep && H ≤ t>>16. Meanwhile the n float32s at pf1 and at
-// pf2 (the next rows to be read) are prefetched into L2, a cache line of each per step.
-TEXT ·dellaTabKeepAVX512(SB), NOSPLIT, $0-72
+// pf2 (the next rows to be read) are prefetched into L2, a cache line of each per step,
+// and, if sk is not nil, the sums of another row of n entries are added to lanes as
+// dellaSumsAVX512 adds them (keys sk, keep bits sw): their chains of dependent adds
+// run beside this row's work.
+TEXT ·dellaTabKeepAVX512(SB), NOSPLIT, $0-96
 	MOVQ idx+0(FP), SI
 	MOVQ n+8(FP), CX
-	MOVQ z0+16(FP), BX
+	MOVQ h+16(FP), BX
 	MOVQ tab+24(FP), R8
 	MOVL bound+32(FP), AX
 	MOVQ keep+40(FP), DI
@@ -145,59 +189,60 @@ TEXT ·dellaTabKeepAVX512(SB), NOSPLIT, $0-72
 	VPBROADCASTD AX, Z26 // its high half: PM
 	VPSLLD $16, Z24, Z27
 	VPORD  Z24, Z27, Z27 // P0 · 0x10001
-	MOVQ $0x9e3779b97f4a7c15, R10
-	VPBROADCASTQ R10, Z11
-	VMOVDQU64 dellaIota<>(SB), Z10
-	VPMULLQ Z11, Z10, Z10
-	VPBROADCASTQ BX, Z12
-	VPADDQ  Z12, Z10, Z10
-	VPSLLQ  $3, Z11, Z11
-	VPADDQ  Z11, Z10, Z16
-	VPSLLQ  $1, Z11, Z11
-	MOVQ $0xbf58476d1ce4e5b9, R10
-	VPBROADCASTQ R10, Z13
-	MOVQ $0x94d049bb133111eb, R10
-	VPBROADCASTQ R10, Z14
 	MOVL $0xffff, AX
 	VPBROADCASTD AX, Z22
-	VMOVDQU32 dellaOdd<>(SB), Z23
+	MOVQ sk+72(FP), R14
+	MOVQ sw+80(FP), AX
 	SHRQ $4, CX
 	XORQ R11, R11
 	XORQ R12, R12
+	TESTQ R14, R14
+	JZ   dtkloop
+	MOVQ lanes+88(FP), R10
+	VMOVUPD (R10), Z17
+	VMOVUPD 64(R10), Z18
+
+#define DTKSTEP \
+	VPMOVZXWD (BX)(R12*1), Z0 \
+	VPMOVZXWD (SI)(R12*1), Z4 \
+	VPCMPUD $5, Z24, Z0, K1 \
+	VPCMPUD $2, Z26, Z0, K1, K1 \
+	VMOVDQA32 Z27, Z5 \
+	VPGATHERDD (R8)(Z4*4), K1, Z5 \
+	VPANDD  Z22, Z5, Z6 \
+	VPSRLD  $16, Z5, Z7 \
+	VPCMPUD $1, Z6, Z0, K2 \
+	VPCMPUD $2, Z7, Z0, K3 \
+	KANDNW  K3, K2, K4 \
+	KMOVW   K2, (DI)(R11*2) \
+	KMOVW   K4, (DX)(R11*2) \
+	PREFETCHT1 (R9) \
+	PREFETCHT1 (R13) \
+	ADDQ $64, R9 \
+	ADDQ $64, R13
+
+dtksloop:
+	DTKSTEP
+	VCVTPS2PD (R14)(R12*2), Z1
+	KMOVB   (AX)(R11*2), K5
+	VADDPD  Z1, Z17, Z17
+	VADDPD  Z1, Z18, K5, Z18
+	VCVTPS2PD 32(R14)(R12*2), Z2
+	KMOVB   1(AX)(R11*2), K6
+	VADDPD  Z2, Z17, Z17
+	VADDPD  Z2, Z18, K6, Z18
+	INCQ R11
+	ADDQ $32, R12
+	CMPQ R11, CX
+	JB   dtksloop
+	MOVQ lanes+88(FP), R10
+	VMOVUPD Z17, (R10)
+	VMOVUPD Z18, 64(R10)
+	VZEROUPPER
+	RET
 
 dtkloop:
-	VPSRLQ  $30, Z10, Z0
-	VPXORQ  Z10, Z0, Z0
-	VPMULLQ Z13, Z0, Z0
-	VPSRLQ  $30, Z16, Z2
-	VPXORQ  Z16, Z2, Z2
-	VPMULLQ Z13, Z2, Z2
-	VPSRLQ  $27, Z0, Z1
-	VPXORQ  Z0, Z1, Z0
-	VPMULLQ Z14, Z0, Z0
-	VPSRLQ  $27, Z2, Z3
-	VPXORQ  Z2, Z3, Z2
-	VPMULLQ Z14, Z2, Z2
-	VPERMT2D Z2, Z23, Z0
-	VPSRLD  $16, Z0, Z0
-	VPMOVZXWD (SI)(R12*1), Z4
-	VPCMPUD $5, Z24, Z0, K1     // H ≥ P0
-	VPCMPUD $2, Z26, Z0, K1, K1 // and H ≤ PM
-	VMOVDQA32 Z27, Z5
-	VPGATHERDD (R8)(Z4*4), K1, Z5
-	VPANDD  Z22, Z5, Z6
-	VPSRLD  $16, Z5, Z7
-	VPCMPUD $1, Z6, Z0, K2
-	VPCMPUD $2, Z7, Z0, K3
-	KANDNW  K3, K2, K4
-	KMOVW   K2, (DI)(R11*2)
-	KMOVW   K4, (DX)(R11*2)
-	PREFETCHT1 (R9)
-	PREFETCHT1 (R13)
-	ADDQ $64, R9
-	ADDQ $64, R13
-	VPADDQ  Z11, Z10, Z10
-	VPADDQ  Z11, Z16, Z16
+	DTKSTEP
 	INCQ R11
 	ADDQ $32, R12
 	CMPQ R11, CX

@@ -110,7 +110,16 @@ func TestDellaRowPackedMatchesNaive(t *testing.T) {
 				words[i] = rng.Uint64() // written whole
 			}
 			for _, rescale := range []bool{true, false} {
-				all, kept := s.dellaRowPacked(x, b, lo, stream, p0, step, words, rescale, vec, x, b)
+				all, kept, tag, ok := s.dellaRowPacked(x, b, lo, stream, p0, step, words, rescale, vec, x, b, trial)
+				if vec {
+					if ok {
+						t.Fatalf("trial %d: sums of a row before any", trial)
+					}
+					all, kept, tag, ok = s.dellaFlush()
+				}
+				if ok != rescale || ok && tag != trial {
+					t.Fatalf("trial %d (vector %v): sums returned %v (tag %d), rescale %v", trial, vec, ok, tag, rescale)
+				}
 				for c := range want {
 					if got := words[c>>6]>>(c&63)&1 == 1; got != want[c] {
 						t.Fatalf("trial %d (cols %d, kind %d, vector %v): entry %d kept %v, want %v", trial, cols, kind, vec, c, got, want[c])
@@ -154,11 +163,13 @@ func TestDellaPackedKernelsMatchGo(t *testing.T) {
 		sg, sv := &dellaScratch{}, &dellaScratch{}
 		sg.packedInit(cols)
 		sv.packedInit(cols)
+		z0 := rng.Uint64()
 		dellaHistGo(keys, kmin, shift, sg.idx, sg.hist, sg.hstride)
-		dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &sv.idx[0], &sv.hist[0], sv.hstride)
+		dellaHashesGo(z0, sg.hs)
+		dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &sv.idx[0], &sv.hist[0], sv.hstride, z0, &sv.hs[0])
 		for c := range keys {
-			if sg.idx[c] != sv.idx[c] {
-				t.Fatalf("trial %d: idx[%d] %d, Go %d", trial, c, sv.idx[c], sg.idx[c])
+			if sg.idx[c] != sv.idx[c] || sg.hs[c] != sv.hs[c] {
+				t.Fatalf("trial %d: idx[%d] %d hash %#x, Go %d %#x", trial, c, sv.idx[c], sv.hs[c], sg.idx[c], sg.hs[c])
 			}
 		}
 		for bk := 0; bk < sg.hstride; bk++ {
@@ -199,15 +210,37 @@ func TestDellaPackedKernelsMatchGo(t *testing.T) {
 				t.Fatalf("trial %d: histogram %d not cleared", trial, i)
 			}
 		}
-		z0 := rng.Uint64()
 		kg, ag := make([]uint64, cols/64), make([]uint64, cols/64)
 		kv, av := make([]uint64, cols/64), make([]uint64, cols/64)
 		bound := dellaBound(p0, step, cols)
-		dellaTabKeepGo(sg.idx, z0, sg.tab, bound, kg, ag)
-		dellaTabKeepAVX512(&sg.idx[0], cols, z0, &sg.tab[0], bound, u64bytes(kv), u64bytes(av), &x[0], &b[0])
+		dellaTabKeepGo(sg.idx, sg.hs, sg.tab, bound, kg, ag)
+		// With another row's sums beside (random keys and keep bits), against the sums kernel.
+		sk := make([]uint32, cols)
+		sw := make([]uint64, cols/64)
+		for c := range sk {
+			sk[c] = math.Float32bits(float32(rng.ExpFloat64()))
+		}
+		for w := range sw {
+			sw[w] = rng.Uint64()
+		}
+		var lv, lg [16]float64
+		lv[3], lg[3] = 0.5, 0.5 // added to, not overwritten
+		dellaTabKeepAVX512(&sg.idx[0], cols, &sg.hs[0], &sg.tab[0], bound, u64bytes(kv), u64bytes(av), &x[0], &b[0],
+			&sk[0], u64bytes(sw), &lv)
+		dellaSumsAVX512(&sk[0], cols, u64bytes(sw), &lg)
+		if lv != lg {
+			t.Fatalf("trial %d: keep kernel's sums %v, sums kernel %v", trial, lv, lg)
+		}
 		for w := range kg {
 			if kg[w] != kv[w] || ag[w] != av[w] {
 				t.Fatalf("trial %d: word %d keep %#x amb %#x, Go %#x %#x", trial, w, kv[w], av[w], kg[w], ag[w])
+			}
+		}
+		clear(kv)
+		dellaTabKeepAVX512(&sg.idx[0], cols, &sg.hs[0], &sg.tab[0], bound, u64bytes(kv), u64bytes(av), &x[0], &b[0], nil, nil, nil)
+		for w := range kg {
+			if kg[w] != kv[w] || ag[w] != av[w] {
+				t.Fatalf("trial %d (no sums): word %d keep %#x amb %#x, Go %#x %#x", trial, w, kv[w], av[w], kg[w], ag[w])
 			}
 		}
 	}
