@@ -67,13 +67,13 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("hist+prefix/bits=%d", dellaPackedBits(cols)), func(b *testing.B) {
 			cpuRun(b, func() {
-				dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride, 7, &s.hs[0])
+				dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride, 7, &s.hs[0], &x[0])
 				dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0s, steps)
 			})
 		})
 		b.Run(fmt.Sprintf("hist/bits=%d", dellaPackedBits(cols)), func(b *testing.B) {
 			cpuRun(b, func() {
-				dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride, 7, &s.hs[0])
+				dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride, 7, &s.hs[0], &x[0])
 				clear(s.hist)
 			})
 		})
@@ -85,12 +85,12 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 		amb := s.amb
 		b.Run(fmt.Sprintf("keep/bits=%d", dellaPackedBits(cols)), func(b *testing.B) {
 			cpuRun(b, func() {
-				dellaTabKeepAVX512(&s.idx[0], cols, &s.hs[0], &s.tab[0], dellaBound(p0, step, cols), u64bytes(words), u64bytes(amb), &x[0], &base[0], nil, nil, nil)
+				dellaTabKeepAVX512(&s.idx[0], cols, &s.hs[0], &s.tab[0], dellaBound(p0, step, cols), u64bytes(words), u64bytes(amb), &x[0], nil, nil, nil)
 			})
 		})
-		dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride, 7, &s.hs[0])
+		dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &s.idx[0], &s.hist[0], s.hstride, 7, &s.hs[0], &x[0])
 		dellaPrefixAVX512(&s.hist[0], s.hstride, nb, &s.tab[0], p0s, steps)
-		dellaTabKeepAVX512(&s.idx[0], cols, &s.hs[0], &s.tab[0], dellaBound(p0, step, cols), u64bytes(words), u64bytes(amb), &x[0], &base[0], nil, nil, nil)
+		dellaTabKeepAVX512(&s.idx[0], cols, &s.hs[0], &s.tab[0], dellaBound(p0, step, cols), u64bytes(words), u64bytes(amb), &x[0], nil, nil, nil)
 		na := 0
 		for _, a := range amb[:cols/64] {
 			na += bits.OnesCount64(a)

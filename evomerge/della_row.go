@@ -80,7 +80,9 @@ type dellaPend struct {
 // false), and on the vector path by the next call (or dellaFlush), which adds them up
 // inside its keep kernel, where the sums' chains of dependent adds cost next to nothing;
 // ok reports whether sums are returned. vec selects the AVX-512 kernels; pf1 and pf2,
-// rows of len(b) entries read next, are prefetched meanwhile (vec only).
+// rows of len(b) entries read next, are prefetched meanwhile (vec only), the one by the
+// histogram kernel and the other by the keep kernel, so that the requests are spread
+// over the row's work.
 func (s *dellaScratch) dellaRowPacked(x, b []float32, lo int, stream uint64, p0, step float64,
 	words []uint64, rescale, vec bool, pf1, pf2 []float32, tag int) (all, kept float64, sumTag int, ok bool) {
 	cols := len(b)
@@ -114,7 +116,7 @@ func (s *dellaScratch) dellaRowPacked(x, b []float32, lo int, stream uint64, p0,
 		shift := uint(max(0, bits.Len32(kmax-kmin)-dellaPackedBits(cols)))
 		nb = (int((kmax-kmin)>>shift) + 16) &^ 15 // buckets in use, rounded up to 16
 		if vec {
-			dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &idx[0], &s.hist[0], s.hstride, z0, &hs[0])
+			dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &idx[0], &s.hist[0], s.hstride, z0, &hs[0], &pf1[:cols][0])
 		} else {
 			dellaHistGo(keys, kmin, shift, idx, s.hist, s.hstride)
 			dellaHashesGo(z0, hs)
@@ -138,7 +140,7 @@ func (s *dellaScratch) dellaRowPacked(x, b []float32, lo int, stream uint64, p0,
 		if s.pend.ok {
 			sk, sw = &s.pend.keys[:cols][0], u64bytes(s.pend.words[:cols/64])
 		}
-		dellaTabKeepAVX512(&idx[0], cols, &hs[0], &s.tab[0], bound, u64bytes(words), u64bytes(amb), &pf1[:cols][0], &pf2[:cols][0],
+		dellaTabKeepAVX512(&idx[0], cols, &hs[0], &s.tab[0], bound, u64bytes(words), u64bytes(amb), &pf2[:cols][0],
 			sk, sw, &lanes)
 	} else {
 		dellaPrefixGo(s.hist, s.hstride, nb, s.tab, p0, step)

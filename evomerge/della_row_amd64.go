@@ -12,7 +12,7 @@ var useDellaPacked = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX
 // dellaHistAVX512 is dellaHistGo and dellaHashesGo (n a positive multiple of 16).
 //
 //go:noescape
-func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint32, stride int, z0 uint64, h *uint16)
+func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint32, stride int, z0 uint64, h *uint16, pf *float32)
 
 // dellaPrefixAVX512 is dellaPrefixGo (nb a positive multiple of 16; what it leaves in the
 // tab entries of empty buckets is undefined) with the keep probabilities in float32,
@@ -30,7 +30,7 @@ func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0s, steps flo
 // lanes), the sums of another row.
 //
 //go:noescape
-func dellaTabKeepAVX512(idx *uint16, n int, h *uint16, tab *uint32, bound uint32, keep, amb *byte, pf1, pf2 *float32,
+func dellaTabKeepAVX512(idx *uint16, n int, h *uint16, tab *uint32, bound uint32, keep, amb *byte, pf *float32,
 	sk *uint32, sw *byte, lanes *[16]float64)
 
 // dellaCombine3AVX512 is the three-model combine of dellaKernel, eight elements at a

@@ -15,14 +15,15 @@ DATA dellaIota<>+48(SB)/8, $6
 DATA dellaIota<>+56(SB)/8, $7
 GLOBL dellaIota<>(SB), RODATA|NOPTR, $64
 
-// func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint32, stride int, z0 uint64, h *uint16)
+// func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint32, stride int, z0 uint64, h *uint16, pf *float32)
 //
 // idx[c] = (max(keys[c], kmin) − kmin) >> shift (16 at a time), then, sixteen entries a
 // step, hist[(c%2)·stride + idx[c]]++ and h[c] = mix64(z0 + c·γ) >> 48 (two vectors of
 // eight hashes, the high dwords gathered into one and shifted; mix64's last step,
 // z ^ z>>31, leaves the top 16 bits as they are and is skipped). The hashes' vector
-// multiplies run beside the counts' scalar loads and stores.
-TEXT ·dellaHistAVX512(SB), NOSPLIT, $0-72
+// multiplies run beside the counts' scalar loads and stores. Meanwhile the n float32s at
+// pf are prefetched into L2, a cache line per step.
+TEXT ·dellaHistAVX512(SB), NOSPLIT, $0-80
 	MOVQ keys+0(FP), SI
 	MOVQ n+8(FP), CX
 	MOVL kmin+16(FP), AX
@@ -32,6 +33,7 @@ TEXT ·dellaHistAVX512(SB), NOSPLIT, $0-72
 	MOVQ stride+48(FP), R9
 	MOVQ z0+56(FP), BX
 	MOVQ h+64(FP), R12
+	MOVQ pf+72(FP), R13
 	VPBROADCASTD AX, Z8
 	VPBROADCASTD DX, Z9
 	XORQ R10, R10
@@ -93,6 +95,8 @@ dhcount:
 	VPERMT2D Z2, Z23, Z0
 	VPSRLD  $16, Z0, Z0
 	VPMOVDW Z0, (R12)(R10*2)
+	PREFETCHT1 (R13)
+	ADDQ $64, R13
 	VPADDQ  Z11, Z10, Z10
 	VPADDQ  Z11, Z16, Z16
 	ADDQ $16, R10
@@ -163,16 +167,15 @@ dploop:
 	VZEROUPPER
 	RET
 
-// func dellaTabKeepAVX512(idx *uint16, n int, h *uint16, tab *uint32, bound uint32, keep, amb *byte, pf1, pf2 *float32, sk *uint32, sw *byte, lanes *[16]float64)
+// func dellaTabKeepAVX512(idx *uint16, n int, h *uint16, tab *uint32, bound uint32, keep, amb *byte, pf *float32, sk *uint32, sw *byte, lanes *[16]float64)
 //
 // Sixteen entries at a time: H = h[c], t = tab[idx[c]] gathered for the lanes with
 // bound&0xffff ≤ H ≤ bound>>16 only, the others taking t = bound&0xffff · 0x10001;
-// keep = H < t&0xffff, amb = !keep && H ≤ t>>16. Meanwhile the n float32s at pf1 and at
-// pf2 (the next rows to be read) are prefetched into L2, a cache line of each per step,
-// and, if sk is not nil, the sums of another row of n entries are added to lanes as
+// keep = H < t&0xffff, amb = !keep && H ≤ t>>16. Meanwhile the n float32s at pf are
+// prefetched into L2, a cache line per step, and, if sk is not nil, the sums of another row of n entries are added to lanes as
 // dellaSumsAVX512 adds them (keys sk, keep bits sw): their chains of dependent adds
 // run beside this row's work.
-TEXT ·dellaTabKeepAVX512(SB), NOSPLIT, $0-96
+TEXT ·dellaTabKeepAVX512(SB), NOSPLIT, $0-88
 	MOVQ idx+0(FP), SI
 	MOVQ n+8(FP), CX
 	MOVQ h+16(FP), BX
@@ -180,8 +183,7 @@ TEXT ·dellaTabKeepAVX512(SB), NOSPLIT, $0-96
 	MOVL bound+32(FP), AX
 	MOVQ keep+40(FP), DI
 	MOVQ amb+48(FP), DX
-	MOVQ pf1+56(FP), R9
-	MOVQ pf2+64(FP), R13
+	MOVQ pf+56(FP), R9
 	MOVL AX, R14
 	ANDL $0xffff, R14
 	VPBROADCASTD R14, Z24 // bound's low half: P0
@@ -191,14 +193,14 @@ TEXT ·dellaTabKeepAVX512(SB), NOSPLIT, $0-96
 	VPORD  Z24, Z27, Z27 // P0 · 0x10001
 	MOVL $0xffff, AX
 	VPBROADCASTD AX, Z22
-	MOVQ sk+72(FP), R14
-	MOVQ sw+80(FP), AX
+	MOVQ sk+64(FP), R14
+	MOVQ sw+72(FP), AX
 	SHRQ $4, CX
 	XORQ R11, R11
 	XORQ R12, R12
 	TESTQ R14, R14
 	JZ   dtkloop
-	MOVQ lanes+88(FP), R10
+	MOVQ lanes+80(FP), R10
 	VMOVUPD (R10), Z17
 	VMOVUPD 64(R10), Z18
 
@@ -217,9 +219,7 @@ TEXT ·dellaTabKeepAVX512(SB), NOSPLIT, $0-96
 	KMOVW   K2, (DI)(R11*2) \
 	KMOVW   K4, (DX)(R11*2) \
 	PREFETCHT1 (R9) \
-	PREFETCHT1 (R13) \
-	ADDQ $64, R9 \
-	ADDQ $64, R13
+	ADDQ $64, R9
 
 dtksloop:
 	DTKSTEP
@@ -235,7 +235,7 @@ dtksloop:
 	ADDQ $32, R12
 	CMPQ R11, CX
 	JB   dtksloop
-	MOVQ lanes+88(FP), R10
+	MOVQ lanes+80(FP), R10
 	VMOVUPD Z17, (R10)
 	VMOVUPD Z18, 64(R10)
 	VZEROUPPER

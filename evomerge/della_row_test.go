@@ -166,7 +166,7 @@ func TestDellaPackedKernelsMatchGo(t *testing.T) {
 		z0 := rng.Uint64()
 		dellaHistGo(keys, kmin, shift, sg.idx, sg.hist, sg.hstride)
 		dellaHashesGo(z0, sg.hs)
-		dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &sv.idx[0], &sv.hist[0], sv.hstride, z0, &sv.hs[0])
+		dellaHistAVX512(&keys[0], cols, kmin, uint64(shift), &sv.idx[0], &sv.hist[0], sv.hstride, z0, &sv.hs[0], &x[0])
 		for c := range keys {
 			if sg.idx[c] != sv.idx[c] || sg.hs[c] != sv.hs[c] {
 				t.Fatalf("trial %d: idx[%d] %d hash %#x, Go %d %#x", trial, c, sv.idx[c], sv.hs[c], sg.idx[c], sg.hs[c])
@@ -225,7 +225,7 @@ func TestDellaPackedKernelsMatchGo(t *testing.T) {
 		}
 		var lv, lg [16]float64
 		lv[3], lg[3] = 0.5, 0.5 // added to, not overwritten
-		dellaTabKeepAVX512(&sg.idx[0], cols, &sg.hs[0], &sg.tab[0], bound, u64bytes(kv), u64bytes(av), &x[0], &b[0],
+		dellaTabKeepAVX512(&sg.idx[0], cols, &sg.hs[0], &sg.tab[0], bound, u64bytes(kv), u64bytes(av), &x[0],
 			&sk[0], u64bytes(sw), &lv)
 		dellaSumsAVX512(&sk[0], cols, u64bytes(sw), &lg)
 		if lv != lg {
@@ -237,7 +237,7 @@ func TestDellaPackedKernelsMatchGo(t *testing.T) {
 			}
 		}
 		clear(kv)
-		dellaTabKeepAVX512(&sg.idx[0], cols, &sg.hs[0], &sg.tab[0], bound, u64bytes(kv), u64bytes(av), &x[0], &b[0], nil, nil, nil)
+		dellaTabKeepAVX512(&sg.idx[0], cols, &sg.hs[0], &sg.tab[0], bound, u64bytes(kv), u64bytes(av), &x[0], nil, nil, nil)
 		for w := range kg {
 			if kg[w] != kv[w] || ag[w] != av[w] {
 				t.Fatalf("trial %d (no sums): word %d keep %#x amb %#x, Go %#x %#x", trial, w, kv[w], av[w], kg[w], ag[w])
