@@ -92,7 +92,7 @@ type dellaScratch struct {
 	ordered         bool   // order holds the row's columns grouped by bucket
 	// The packed-rank path (della_row.go): two bucket histograms of hstride counters
 	// each, the packed rank ranges per bucket, and the row's bucket indices.
-	hist    []uint32
+	hist    []uint16
 	hstride int
 	tab     []uint32
 	idx     []uint16

@@ -59,7 +59,7 @@ func dellaP(p0, step float64, r uint32) float64 { return p0 + float64(step*float
 func (s *dellaScratch) packedInit(cols int) {
 	nbk := 1 << dellaPackedBits(cols)
 	s.hstride = nbk + 16
-	s.hist = make([]uint32, dellaHists*s.hstride)
+	s.hist = make([]uint16, dellaHists*s.hstride)
 	s.tab = make([]uint32, nbk)
 	s.idx = make([]uint16, cols)
 	s.hs = make([]uint16, cols)
@@ -121,7 +121,7 @@ func (s *dellaScratch) dellaRowPacked(x, b []float32, lo int, stream uint64, p0,
 			dellaHistGo(keys, kmin, shift, idx, s.hist, s.hstride)
 			dellaHashesGo(z0, hs)
 		}
-		if kmin != kmin0 && s.hist[0]+s.hist[s.hstride] > dellaLowMax {
+		if kmin != kmin0 && int(s.hist[0])+int(s.hist[s.hstride]) > dellaLowMax {
 			for h := 0; h < dellaHists; h++ {
 				clear(s.hist[h*s.hstride : h*s.hstride+nb])
 			}
@@ -218,7 +218,7 @@ func dellaKeysGo(x, b []float32, keys []uint32) (kmin, kmax uint32) {
 
 // dellaHistGo writes idx[c] = (max(keys[c], kmin) − kmin) >> shift and counts entry c in histogram
 // c mod 2 (hist[(c%2)·stride+idx[c]]).
-func dellaHistGo(keys []uint32, kmin uint32, shift uint, idx []uint16, hist []uint32, stride int) {
+func dellaHistGo(keys []uint32, kmin uint32, shift uint, idx []uint16, hist []uint16, stride int) {
 	idx = idx[:len(keys)]
 	for c, k := range keys {
 		i := uint16((max(k, kmin) - kmin) >> shift)
@@ -230,10 +230,10 @@ func dellaHistGo(keys []uint32, kmin uint32, shift uint, idx []uint16, hist []ui
 // dellaPrefixGo sums the two histograms over buckets 0..nb−1, clears them, and writes
 // tab[bk] = ⌊p(st)·2¹⁶⌋ | ⌊p(e)·2¹⁶⌋ << 16 for the buckets holding entries, st the
 // bucket's first rank (the entries in lower buckets) and e = st + count − 1 its last.
-func dellaPrefixGo(hist []uint32, stride, nb int, tab []uint32, p0, step float64) {
+func dellaPrefixGo(hist []uint16, stride, nb int, tab []uint32, p0, step float64) {
 	var st uint32
 	for bk := 0; bk < nb; bk++ {
-		ct := hist[bk] + hist[stride+bk]
+		ct := uint32(hist[bk]) + uint32(hist[stride+bk])
 		hist[bk], hist[stride+bk] = 0, 0
 		if ct > 0 {
 			tab[bk] = dellaP16(p0, step, st) | dellaP16(p0, step, st+ct-1)<<16

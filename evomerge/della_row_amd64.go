@@ -12,7 +12,7 @@ var useDellaPacked = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX
 // dellaHistAVX512 is dellaHistGo and dellaHashesGo (n a positive multiple of 16).
 //
 //go:noescape
-func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint32, stride int, z0 uint64, h *uint16, pf *float32)
+func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint16, stride int, z0 uint64, h *uint16, pf *float32)
 
 // dellaPrefixAVX512 is dellaPrefixGo (nb a positive multiple of 16; what it leaves in the
 // tab entries of empty buckets is undefined) with the keep probabilities in float32,
@@ -23,7 +23,7 @@ func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16
 // a different decision.
 //
 //go:noescape
-func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0s, steps float32)
+func dellaPrefixAVX512(hist *uint16, stride, nb int, tab *uint32, p0s, steps float32)
 
 // dellaTabKeepAVX512 is dellaTabKeepGo for n entries (a positive multiple of 16), the
 // bits written 16 at a time; if sk is not nil it also does dellaSumsAVX512(sk, n, sw,

@@ -15,10 +15,11 @@ DATA dellaIota<>+48(SB)/8, $6
 DATA dellaIota<>+56(SB)/8, $7
 GLOBL dellaIota<>(SB), RODATA|NOPTR, $64
 
-// func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint32, stride int, z0 uint64, h *uint16, pf *float32)
+// func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint16, stride int, z0 uint64, h *uint16, pf *float32)
 //
 // idx[c] = (max(keys[c], kmin) − kmin) >> shift (16 at a time), then, sixteen entries a
-// step, hist[(c%2)·stride + idx[c]]++ and h[c] = mix64(z0 + c·γ) >> 48 (two vectors of
+// step, hist[(c%2)·stride + idx[c]]++ (16-bit counters, so that the tables take less of
+// the L1) and h[c] = mix64(z0 + c·γ) >> 48 (two vectors of
 // eight hashes, the high dwords gathered into one and shifted; mix64's last step,
 // z ^ z>>31, leaves the top 16 bits as they are and is skipped). The hashes' vector
 // multiplies run beside the counts' scalar loads and stores. Meanwhile the n float32s at
@@ -62,7 +63,7 @@ dhidx:
 	MOVQ $0x94d049bb133111eb, R10
 	VPBROADCASTQ R10, Z14
 	VMOVDQU32 dellaOdd<>(SB), Z23
-	LEAQ (R8)(R9*4), R11
+	LEAQ (R8)(R9*2), R11
 	XORQ R10, R10
 
 #define DHCOUNT4(off) \
@@ -70,10 +71,10 @@ dhidx:
 	MOVWLZX (off+2)(DI)(R10*2), BX \
 	MOVWLZX (off+4)(DI)(R10*2), DX \
 	MOVWLZX (off+6)(DI)(R10*2), SI \
-	INCL (R8)(AX*4) \
-	INCL (R11)(BX*4) \
-	INCL (R8)(DX*4) \
-	INCL (R11)(SI*4)
+	INCW (R8)(AX*2) \
+	INCW (R11)(BX*2) \
+	INCW (R8)(DX*2) \
+	INCW (R11)(SI*2)
 
 dhcount:
 	VPSRLQ  $30, Z10, Z0
@@ -105,7 +106,7 @@ dhcount:
 	VZEROUPPER
 	RET
 
-// func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0s, steps float32)
+// func dellaPrefixAVX512(hist *uint16, stride, nb int, tab *uint32, p0s, steps float32)
 //
 // Sixteen buckets at a time: ct = the two histograms' sum (then cleared), the inclusive
 // scan P of ct within the vector by shifted adds, plus the running total; st = P − ct,
@@ -119,7 +120,7 @@ TEXT ·dellaPrefixAVX512(SB), NOSPLIT, $0-40
 	MOVQ tab+24(FP), DI
 	VBROADCASTSS p0s+32(FP), Z20
 	VBROADCASTSS steps+36(FP), Z21
-	LEAQ (R8)(R9*4), R11
+	LEAQ (R8)(R9*2), R11
 	VPXORD Z31, Z31, Z31
 	VPXORD Z7, Z7, Z7
 	MOVL $15, AX
@@ -130,10 +131,11 @@ TEXT ·dellaPrefixAVX512(SB), NOSPLIT, $0-40
 	XORQ R10, R10
 
 dploop:
-	VMOVDQU32 (R8)(R10*4), Z0
-	VPADDD (R11)(R10*4), Z0, Z0
-	VMOVDQU32 Z31, (R8)(R10*4)
-	VMOVDQU32 Z31, (R11)(R10*4)
+	VPMOVZXWD (R8)(R10*2), Z0
+	VPMOVZXWD (R11)(R10*2), Z1
+	VPADDD  Z1, Z0, Z0
+	VMOVDQU32 Y31, (R8)(R10*2)
+	VMOVDQU32 Y31, (R11)(R10*2)
 	VALIGND $15, Z31, Z0, Z1
 	VPADDD  Z1, Z0, Z1
 	VALIGND $14, Z31, Z1, Z2

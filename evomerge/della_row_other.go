@@ -4,11 +4,11 @@ package evomerge
 
 var useDellaPacked = false
 
-func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint32, stride int, z0 uint64, h *uint16, pf *float32) {
+func dellaHistAVX512(keys *uint32, n int, kmin uint32, shift uint64, idx *uint16, hist *uint16, stride int, z0 uint64, h *uint16, pf *float32) {
 	panic("no AVX-512")
 }
 
-func dellaPrefixAVX512(hist *uint32, stride, nb int, tab *uint32, p0s, steps float32) {
+func dellaPrefixAVX512(hist *uint16, stride, nb int, tab *uint32, p0s, steps float32) {
 	panic("no AVX-512")
 }
 

@@ -175,8 +175,8 @@ func TestDellaPackedKernelsMatchGo(t *testing.T) {
 		for bk := 0; bk < sg.hstride; bk++ {
 			var g, v uint32
 			for h := 0; h < dellaHists; h++ {
-				g += sg.hist[h*sg.hstride+bk]
-				v += sv.hist[h*sv.hstride+bk]
+				g += uint32(sg.hist[h*sg.hstride+bk])
+				v += uint32(sv.hist[h*sv.hstride+bk])
 			}
 			if g != v {
 				t.Fatalf("trial %d: bucket %d count %d, Go %d", trial, bk, v, g)
