@@ -4,11 +4,13 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The method benchmarks: 4096×4096 float32, three models plus a base, bytes = inputs read
 // plus the output written. BenchmarkBaselineReadWrite is the reference: it only reads the
-// same four inputs and writes one output, over GOMAXPROCS goroutines. Every benchmark's
+// same four inputs and writes one output, over GOMAXPROCS goroutines; each method's
+// x-baseline metric is that reference's time over the method's, interleaved. Every benchmark's
 // output is touched before the timer (benchOut), so that none of them times the page
 // faults of fresh memory: otherwise the first benchmark of a process (the baseline) pays
 // them and later ones, reusing freed memory, do not.
@@ -40,23 +42,29 @@ func BenchmarkBaselineReadWrite(b *testing.B) {
 	in := benchData()
 	out := benchOut()
 	b.SetBytes(5 * benchN * 4)
-	x0, x1, x2, base := in.Models[0], in.Models[1], in.Models[2], in.Base
-	w := runtime.GOMAXPROCS(0)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		var wg sync.WaitGroup
-		for k := 0; k < w; k++ {
-			lo, hi := k*benchN/w, (k+1)*benchN/w
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for j := lo; j < hi; j++ {
-					out[j] = x0[j] + x1[j] + x2[j] + base[j]
-				}
-			}()
-		}
-		wg.Wait()
+		baselineOnce(in, out)
 	}
+}
+
+// baselineOnce reads the three models and the base and writes one output, over
+// GOMAXPROCS goroutines.
+func baselineOnce(in MergeInput, out []float32) {
+	x0, x1, x2, base := in.Models[0], in.Models[1], in.Models[2], in.Base
+	w := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for k := 0; k < w; k++ {
+		lo, hi := k*benchN/w, (k+1)*benchN/w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := lo; j < hi; j++ {
+				out[j] = x0[j] + x1[j] + x2[j] + base[j]
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func benchMethod(b *testing.B, name string, params map[string]float64) {
@@ -78,12 +86,25 @@ func benchMethod(b *testing.B, name string, params map[string]float64) {
 	}
 	out := benchOut()
 	b.SetBytes(int64((reads + 1) * benchN * 4))
+	// Each merge is followed by one baseline pass, timed apart (the timer stopped): the
+	// x-baseline metric, the baseline's time over the method's, compares the two on the
+	// same machine within milliseconds of each other, which a shared host's swings of
+	// 20–40 % over seconds would otherwise blur.
+	var tm, tb time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
 		if err := m.Merge(in, out); err != nil {
 			b.Fatal(err)
 		}
+		tm += time.Since(t0)
+		b.StopTimer()
+		t0 = time.Now()
+		baselineOnce(benchData(), out)
+		tb += time.Since(t0)
+		b.StartTimer()
 	}
+	b.ReportMetric(float64(tb)/float64(tm), "x-baseline")
 }
 
 func BenchmarkMethods(b *testing.B) {
