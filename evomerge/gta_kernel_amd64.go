@@ -91,6 +91,12 @@ func trimAVX2(x, b, t *float32, n int, thr uint32, eq int) int
 //go:noescape
 func windowAVX2(x, b *float32, n int, lo, hi uint32, cand *uint32) (above, ncand int)
 
+// windowAVX512 is windowAVX2 sixteen keys at a time, without branches (n a positive
+// multiple of 16).
+//
+//go:noescape
+func windowAVX512(x, b *float32, n int, lo, hi uint32, cand *uint32) (above, ncand int)
+
 //go:noescape
 func maskAVX2(x, b, t *float32, n int, mask *byte)
 
@@ -165,15 +171,28 @@ func trimChunk(x, b, t []float32, thr uint32, eq int) int {
 
 // windowPass is windowPassGo, eight elements at a time with AVX2.
 func windowPass(x, b []float32, lo, hi uint32, cand *[]uint32) int {
+	return windowPassVec(x, b, lo, hi, cand, useAVX512)
+}
+
+// windowPassVec is windowPass with the AVX-512 kernel (avx512) or the AVX2 one.
+func windowPassVec(x, b []float32, lo, hi uint32, cand *[]uint32, avx512 bool) int {
 	n := len(b)
 	v := n &^ 7
+	if avx512 {
+		v = n &^ 15
+	}
 	if !useAVX2 || v == 0 {
 		return windowPassGo(x, b, lo, hi, cand)
 	}
 	x = x[:n]
 	c := slices.Grow(*cand, v)
 	l := len(c)
-	above, k := windowAVX2(&x[0], &b[0], v, lo, hi, unsafe.SliceData(c[l:l+v]))
+	var above, k int
+	if avx512 {
+		above, k = windowAVX512(&x[0], &b[0], v, lo, hi, unsafe.SliceData(c[l:l+v]))
+	} else {
+		above, k = windowAVX2(&x[0], &b[0], v, lo, hi, unsafe.SliceData(c[l:l+v]))
+	}
 	*cand = c[:l+k]
 	if v < n {
 		above += windowPassGo(x[v:], b[v:], lo, hi, cand)

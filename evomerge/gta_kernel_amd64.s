@@ -229,6 +229,61 @@ winbits:
 	JNZ  winbits
 	JMP  winnext
 
+// func windowAVX512(x, b *float32, n int, lo, hi uint32, cand *uint32) (above, ncand int)
+//
+// windowAVX2 sixteen keys at a time and without branches: above counted in vector lanes,
+// the keys inside [lo, hi] (k − lo ≤ hi − lo, unsigned) compressed into a vector that is
+// stored whole at the candidates' end, which then moves by their count (n a positive
+// multiple of 16; the room for n candidates holds the last store's spill).
+TEXT ·windowAVX512(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ n+16(FP), CX
+	MOVL lo+24(FP), R8
+	MOVL hi+28(FP), R9
+	MOVQ cand+32(FP), DI
+	VPBROADCASTD R8, Z13
+	VPBROADCASTD R9, Z15
+	SUBL R8, R9
+	VPBROADCASTD R9, Z16 // hi − lo
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z14
+	VPXORD Z12, Z12, Z12
+	VPTERNLOGD $0xff, Z11, Z11, Z11 // −1
+	XORQ R10, R10
+	XORQ R11, R11
+	SHLQ $2, CX
+
+win5loop:
+	VMOVUPS (SI)(R10*1), Z0
+	VSUBPS  (DX)(R10*1), Z0, Z0
+	VPANDD  Z14, Z0, Z0
+	VPCMPUD $6, Z15, Z0, K1 // k > hi
+	VPSUBD  Z11, Z12, K1, Z12
+	VPSUBD  Z13, Z0, Z1
+	VPCMPUD $2, Z16, Z1, K2 // k − lo ≤ hi − lo
+	VPCOMPRESSD Z0, K2, Z2
+	VMOVDQU32 Z2, (DI)(R11*4)
+	KMOVW   K2, AX
+	POPCNTL AX, AX
+	ADDQ    AX, R11
+	ADDQ $64, R10
+	CMPQ R10, CX
+	JB   win5loop
+	VEXTRACTI64X4 $1, Z12, Y1
+	VPADDD Y1, Y12, Y12
+	VEXTRACTI128 $1, Y12, X1
+	VPADDD X1, X12, X12
+	VPSHUFD $0x4e, X12, X1
+	VPADDD X1, X12, X12
+	VPSHUFD $0xb1, X12, X1
+	VPADDD X1, X12, X12
+	VMOVD  X12, AX
+	MOVQ   AX, above+40(FP)
+	MOVQ   R11, ncand+48(FP)
+	VZEROUPPER
+	RET
+
 DATA bitsel<>+0(SB)/4, $1
 DATA bitsel<>+4(SB)/4, $2
 DATA bitsel<>+8(SB)/4, $4

@@ -147,10 +147,12 @@ func TestFillKernelsMatchScalar(t *testing.T) {
 		if trial%10 == 0 {
 			lo, hi = 0, 0x7fffffff
 		}
-		gc, wc := []uint32{1, 2}, []uint32{1, 2}
-		ga, wa := windowPass(x, b, lo, hi, &gc), windowPassGo(x, b, lo, hi, &wc)
-		if ga != wa || !slices.Equal(gc, wc) {
-			t.Fatalf("window trial %d: above %d, candidates %d; scalar %d, %d", trial, ga, len(gc), wa, len(wc))
+		for _, avx512 := range []bool{false, useAVX512} {
+			gc, wc := []uint32{1, 2}, []uint32{1, 2}
+			ga, wa := windowPassVec(x, b, lo, hi, &gc, avx512), windowPassGo(x, b, lo, hi, &wc)
+			if ga != wa || !slices.Equal(gc, wc) {
+				t.Fatalf("window trial %d (AVX-512 %v): above %d, candidates %d; scalar %d, %d", trial, avx512, ga, len(gc), wa, len(wc))
+			}
 		}
 		off := 64 * rng.IntN(3)
 		mask := make([]uint64, (off+n+63)/64+1)
