@@ -2,6 +2,15 @@
 
 #include "textflag.h"
 
+// HSUM8D adds the eight dwords of y into the low dword of x (its lower half), tx scratch.
+#define HSUM8D(y, x, tx) \
+	VEXTRACTI128 $1, y, tx \
+	VPADDD tx, x, x \
+	VPSHUFD $0x4e, x, tx \
+	VPADDD tx, x, x \
+	VPSHUFD $0xb1, x, tx \
+	VPADDD tx, x, x
+
 // func consensus3AVX2(a *cons3Args)
 //
 // The three-model consensus combine, four elements per step in float64 lanes:
@@ -204,12 +213,7 @@ winnext:
 	ADDQ $32, R10
 	CMPQ R10, CX
 	JB   winloop
-	VEXTRACTI128 $1, Y12, X1
-	VPADDD X1, X12, X12
-	VPSHUFD $0x4e, X12, X1
-	VPADDD X1, X12, X12
-	VPSHUFD $0xb1, X12, X1
-	VPADDD X1, X12, X12
+	HSUM8D(Y12, X12, X1)
 	VMOVD  X12, AX
 	MOVQ   AX, above+40(FP)
 	MOVQ   R11, ncand+48(FP)
@@ -272,12 +276,7 @@ win5loop:
 	JB   win5loop
 	VEXTRACTI64X4 $1, Z12, Y1
 	VPADDD Y1, Y12, Y12
-	VEXTRACTI128 $1, Y12, X1
-	VPADDD X1, X12, X12
-	VPSHUFD $0x4e, X12, X1
-	VPADDD X1, X12, X12
-	VPSHUFD $0xb1, X12, X1
-	VPADDD X1, X12, X12
+	HSUM8D(Y12, X12, X1)
 	VMOVD  X12, AX
 	MOVQ   AX, above+40(FP)
 	MOVQ   R11, ncand+48(FP)
@@ -701,12 +700,7 @@ drsum:
 	VPADDD Z1, Z0, Z0
 	VEXTRACTI64X4 $1, Z0, Y1
 	VPADDD Y1, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPADDD X1, X0, X0
-	VPSHUFD $0x4e, X0, X1
-	VPADDD X1, X0, X0
-	VPSHUFD $0xb1, X0, X1
-	VPADDD X1, X0, X0
+	HSUM8D(Y0, X0, X1)
 	VMOVD X0, AX
 	MOVQ AX, ret+32(FP)
 	VZEROUPPER
