@@ -13,6 +13,10 @@ import (
 	"github.com/evomerge/evomerge/store"
 )
 
+// ErrNoModelPassed is the failure type of a run that ended with no model through its
+// gates. Same config, same seed, same result: running it again ends the same way.
+const ErrNoModelPassed = "NoModelPassed"
+
 // Stages of a run, as EvoStage shows them.
 const (
 	StageIngest = "ingest"
@@ -484,7 +488,7 @@ func (r *run) report(ctx workflow.Context) (RunResult, error) {
 		if len(r.state.Rejected) > 0 {
 			why = fmt.Sprintf("no model passed the final gates (%d rejected)", len(r.state.Rejected))
 		}
-		return out, temporal.NewNonRetryableApplicationError(why+"; see "+out.Report.MDPath, "NoModelPassed", nil)
+		return out, temporal.NewNonRetryableApplicationError(why+"; see "+out.Report.MDPath, ErrNoModelPassed, nil)
 	}
 	return out, nil
 }

@@ -57,6 +57,22 @@ func resumeEnded(ctx context.Context, c client.Client, namespace, id, runID stri
 	return strings.TrimPrefix(gen, id+"/"), true, nil
 }
 
+// endFailure is the failure type and message the close event of an ended run records
+// (empty if it did not fail).
+func endFailure(ctx context.Context, c client.Client, id, runID string) (typ, msg string, err error) {
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return "", "", fmt.Errorf("run %s: reading how it ended: %w", id, err)
+		}
+		if a := ev.GetWorkflowExecutionFailedEventAttributes(); a != nil {
+			return a.GetFailure().GetApplicationFailureInfo().GetType(), a.GetFailure().GetMessage(), nil
+		}
+	}
+	return "", "", nil
+}
+
 // reportResume says on stderr what resumeEnded did.
 func reportResume(id string, status enumspb.WorkflowExecutionStatus, gen string) {
 	ended := map[enumspb.WorkflowExecutionStatus]string{

@@ -200,7 +200,17 @@ func executeRun(ctx context.Context, c client.Client, f *runFlags, cfg *evomerge
 	if p := info.GetMemo().GetFields()[memoConfig]; p != nil {
 		_ = converter.GetDefaultDataConverter().FromPayload(p, &recorded)
 	}
-	// A run of this config that failed (or was terminated) is taken up at its generation.
+	// A run of this config that failed (or was terminated) is taken up at its generation —
+	// unless it failed because no model passed its gates, which it would again.
+	if err == nil && info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_FAILED && recorded == configDigest {
+		typ, msg, err := endFailure(ctx, c, id, info.GetExecution().GetRunId())
+		if err != nil {
+			return workflows.RunResult{}, err
+		}
+		if typ == workflows.ErrNoModelPassed {
+			return workflows.RunResult{}, fmt.Errorf("run %s already ended: %s. With the same config and seed it would end the same way, so it is not resumed: change the config (gates, compression targets, budget) or pass --id NAME and --out DIR for a separate run", id, msg)
+		}
+	}
 	if err == nil && resumable(info.GetStatus()) && recorded == configDigest {
 		gen, ok, err := resumeEnded(ctx, c, f.namespace, id, info.GetExecution().GetRunId())
 		if err != nil {

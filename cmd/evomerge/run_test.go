@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/client"
 )
 
 // `run` against a server: a second `run` of the same config attaches to the run in
@@ -64,5 +66,53 @@ func TestRunResumesOnlyTheSameConfig(t *testing.T) {
 	}
 	if code, out := run(write("2")); code != 2 || !strings.Contains(out, "in progress with a different config") {
 		t.Errorf("changed config: exit %d, want 2\n%s", code, out)
+	}
+}
+
+// A run that failed because no model passed its gates is not reset and run again by the
+// same command: it would end the same way. The command says so, and the run keeps its
+// execution (a reset would start a new one).
+func TestRunWithNoModelPassedIsNotResumed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Temporal server")
+	}
+	srv := testServer(t)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	c, _, _ := storeWorker(t, srv, filepath.Join(state, "store"), client.Options{})
+
+	base := smallModel(t, dir, 16)
+	cfg := filepath.Join(dir, "nopass.yaml")
+	// BitNet cannot make this MLP 100× smaller, so the final gates reject the whole front.
+	body := "name: nopass\nseed: 3\noutput_dir: " + filepath.Join(dir, "out") + "\nmodels:\n  - {name: base, path: " + base + "}\n  - {name: a, path: " + base + "}\n" +
+		"evolution: {generations: 1, population: 2, children: 2, methods: [linear]}\nevaluator: {limit: 100, latency_runs: 3}\n" +
+		"compression: {enabled: true, algorithm: bitnet, apply_at: [final], target_ratio: 100}\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func() (int, string) {
+		code, _, stderr := runCLI(t, "run", "-c", cfg, "--address", srv.Address(), "--state-dir", state)
+		return code, stderr
+	}
+	code, stderr := run()
+	if code != 1 || !strings.Contains(stderr, "no model passed the final gates") {
+		t.Fatalf("first run: exit %d, want 1 and the gates' verdict\n%s", code, stderr)
+	}
+	ctx := context.Background()
+	d, err := c.DescribeWorkflowExecution(ctx, "nopass", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+
+	code, stderr = run()
+	if code != 1 || !strings.Contains(stderr, "would end the same way") || strings.Contains(stderr, "resuming") {
+		t.Fatalf("same command again: exit %d, want 1 and no resume\n%s", code, stderr)
+	}
+	if d, err = c.DescribeWorkflowExecution(ctx, "nopass", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.GetWorkflowExecutionInfo().GetExecution().GetRunId(); got != first {
+		t.Errorf("the failed run was reset: execution %s, was %s", got, first)
 	}
 }
