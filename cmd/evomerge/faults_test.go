@@ -483,6 +483,9 @@ func TestFailedRunResumesAtItsGeneration(t *testing.T) {
 	c.Close()
 	p = startRun(t, f.bin, config, state, port, uiPort)
 	r := p.report(t)
+	if strings.Contains(p.stderr.String(), "another evomerge build") {
+		t.Errorf("resuming with the build that started the run warned of another build:\n%s", p.stderr.String())
+	}
 	if !strings.Contains(p.stderr.String(), "run faults failed; resuming it at gen-3") {
 		t.Errorf("the second command did not resume at generation 3:\n%s", p.stderr.String())
 	}

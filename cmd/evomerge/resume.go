@@ -73,6 +73,17 @@ func endFailure(ctx context.Context, c client.Client, id, runID string) (typ, ms
 	return "", "", nil
 }
 
+// buildChanged is the warning `run` prints before resetting run id when the evomerge that
+// started it (build ID started, from its memo) is not this one (current); empty when they
+// are the same or either is unknown.
+func buildChanged(id, started, current string) string {
+	if started == "" || current == "" || started == current {
+		return ""
+	}
+	return fmt.Sprintf("warning: run %s was started by another evomerge build; resuming replays its history with this build's workflow code, "+
+		"which fails with a non-determinism error if that code changed: then pass --id NAME for a new run (finished steps are found in the store)", id)
+}
+
 // reportResume says on stderr what resumeEnded did.
 func reportResume(id string, status enumspb.WorkflowExecutionStatus, gen string) {
 	ended := map[enumspb.WorkflowExecutionStatus]string{

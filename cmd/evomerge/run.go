@@ -212,6 +212,13 @@ func executeRun(ctx context.Context, c client.Client, f *runFlags, cfg *evomerge
 		}
 	}
 	if err == nil && resumable(info.GetStatus()) && recorded == configDigest {
+		var started string
+		if p := info.GetMemo().GetFields()[memoBuild]; p != nil {
+			_ = converter.GetDefaultDataConverter().FromPayload(p, &started)
+		}
+		if w := buildChanged(id, started, buildID()); w != "" {
+			fmt.Fprintln(os.Stderr, w)
+		}
 		gen, ok, err := resumeEnded(ctx, c, f.namespace, id, info.GetExecution().GetRunId())
 		if err != nil {
 			return workflows.RunResult{}, err
@@ -238,7 +245,7 @@ func executeRun(ctx context.Context, c client.Client, f *runFlags, cfg *evomerge
 		TaskQueue:                f.taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.SARun.ValueSet(cfg.Name)),
-		Memo:                     map[string]interface{}{memoConfig: configDigest},
+		Memo:                     map[string]interface{}{memoConfig: configDigest, memoBuild: buildID()},
 		StaticSummary:            workflows.RunSummary(*cfg),
 	}, workflows.EvolutionWorkflow, workflows.RunInput{Config: *cfg})
 	if err != nil {

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 )
 
 // `run` against a server: a second `run` of the same config attaches to the run in
@@ -104,6 +106,12 @@ func TestRunWithNoModelPassedIsNotResumed(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+	var build string
+	if p := d.GetWorkflowExecutionInfo().GetMemo().GetFields()[memoBuild]; p == nil {
+		t.Errorf("the run's memo has no %s", memoBuild)
+	} else if _ = converter.GetDefaultDataConverter().FromPayload(p, &build); build != buildID() {
+		t.Errorf("memo %s = %q, this build is %q", memoBuild, build, buildID())
+	}
 
 	code, stderr = run()
 	if code != 1 || !strings.Contains(stderr, "would end the same way") || strings.Contains(stderr, "resuming") {
@@ -114,5 +122,31 @@ func TestRunWithNoModelPassedIsNotResumed(t *testing.T) {
 	}
 	if got := d.GetWorkflowExecutionInfo().GetExecution().GetRunId(); got != first {
 		t.Errorf("the failed run was reset: execution %s, was %s", got, first)
+	}
+}
+
+// buildID is the Go build ID `go tool buildid` reads from the same executable, and the
+// resume warning appears only for a different, known build.
+func TestBuildIDMatchesGoToolBuildid(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("go", "tool", "buildid", exe).Output()
+	if err != nil {
+		t.Fatalf("go tool buildid: %v", err)
+	}
+	want := strings.TrimSpace(string(out))
+	if got := buildID(); got != want || got == "" {
+		t.Fatalf("buildID() = %q, go tool buildid says %q", got, want)
+	}
+	if w := buildChanged("r", want, want); w != "" {
+		t.Errorf("same build warned: %s", w)
+	}
+	if w := buildChanged("r", "", want); w != "" {
+		t.Errorf("unknown build warned: %s", w)
+	}
+	if w := buildChanged("r", "other", want); !strings.Contains(w, "another evomerge build") {
+		t.Errorf("different build: %q", w)
 	}
 }
