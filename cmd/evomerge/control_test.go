@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"go.temporal.io/sdk/client"
 )
 
 // pause, status, resume and stop from the CLI against a run on a real server.
@@ -17,17 +15,7 @@ func TestControlCommands(t *testing.T) {
 		t.Skip("starts a Temporal server")
 	}
 	srv := testServer(t)
-	dir := t.TempDir()
-	state := filepath.Join(dir, "state")
-	c, _, _ := storeWorker(t, srv, filepath.Join(state, "store"), client.Options{})
-
-	base := smallModel(t, dir, 16)
-	cfg := filepath.Join(dir, "ctl.yaml")
-	body := "name: ctl\nseed: 3\noutput_dir: " + filepath.Join(dir, "out") + "\nmodels:\n  - {name: base, path: " + base + "}\n  - {name: a, path: " + base + "}\n" +
-		"evolution: {generations: 4, population: 2, children: 2, methods: [linear]}\nevaluator: {limit: 100, latency_runs: 3}\n"
-	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	c, dir, cfg, state := smallRun(t, srv, "ctl", "generations: 4, population: 2, children: 2", "")
 	addr := []string{"--address", srv.Address()}
 	cli := func(args ...string) (int, string, string) { return runCLI(t, append(args, addr...)...) }
 	if code, _, stderr := cli("run", "-c", cfg, "--detach", "--state-dir", state); code != 0 {

@@ -164,3 +164,23 @@ func storeWorker(t *testing.T, srv *devserver.Server, storeDir string, opts clie
 	t.Cleanup(w.Stop)
 	return c, w, queue
 }
+
+// smallRun is a run of the demo's machinery at toy size: a store worker on srv, and in a
+// new folder dir a config named name over an untrained 16-unit MLP (a base and one copy,
+// linear merges, 100 evaluation images, its report in dir/out), with the evolution
+// settings evo and the lines extra. It returns the worker's client, the folder, the
+// config's path and the state folder.
+func smallRun(t *testing.T, srv *devserver.Server, name, evo, extra string) (c client.Client, dir, cfg, state string) {
+	t.Helper()
+	dir = t.TempDir()
+	state = filepath.Join(dir, "state")
+	c, _, _ = storeWorker(t, srv, filepath.Join(state, "store"), client.Options{})
+	base := smallModel(t, dir, 16)
+	cfg = filepath.Join(dir, name+".yaml")
+	body := "name: " + name + "\nseed: 3\noutput_dir: " + filepath.Join(dir, "out") + "\nmodels:\n  - {name: base, path: " + base + "}\n  - {name: a, path: " + base + "}\n" +
+		"evolution: {" + evo + ", methods: [linear]}\nevaluator: {limit: 100, latency_runs: 3}\n" + extra
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return c, dir, cfg, state
+}

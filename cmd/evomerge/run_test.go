@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 )
 
@@ -79,19 +78,9 @@ func TestRunWithNoModelPassedIsNotResumed(t *testing.T) {
 		t.Skip("starts a Temporal server")
 	}
 	srv := testServer(t)
-	dir := t.TempDir()
-	state := filepath.Join(dir, "state")
-	c, _, _ := storeWorker(t, srv, filepath.Join(state, "store"), client.Options{})
-
-	base := smallModel(t, dir, 16)
-	cfg := filepath.Join(dir, "nopass.yaml")
 	// BitNet cannot make this MLP 100× smaller, so the final gates reject the whole front.
-	body := "name: nopass\nseed: 3\noutput_dir: " + filepath.Join(dir, "out") + "\nmodels:\n  - {name: base, path: " + base + "}\n  - {name: a, path: " + base + "}\n" +
-		"evolution: {generations: 1, population: 2, children: 2, methods: [linear]}\nevaluator: {limit: 100, latency_runs: 3}\n" +
-		"compression: {enabled: true, algorithm: bitnet, apply_at: [final], target_ratio: 100}\n"
-	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	c, _, cfg, state := smallRun(t, srv, "nopass", "generations: 1, population: 2, children: 2",
+		"compression: {enabled: true, algorithm: bitnet, apply_at: [final], target_ratio: 100}\n")
 	run := func() (int, string) {
 		code, _, stderr := runCLI(t, "run", "-c", cfg, "--address", srv.Address(), "--state-dir", state)
 		return code, stderr
