@@ -2,6 +2,34 @@
 
 #include "textflag.h"
 
+// DCLOAD loads eight elements: the base b into Y20 and tᵢ = xᵢ − b, zeroed where mask
+// bit i is clear, as float64 into Z0, Z1, Z2.
+#define DCLOAD \
+	VMOVUPS (SI)(R11*1), Y20 \
+	KMOVB   (R12)(AX*1), K1 \
+	KMOVB   (R13)(AX*1), K2 \
+	KMOVB   (BX)(AX*1), K3 \
+	VMOVUPS (R8)(R11*1), Y0 \
+	VSUBPS.Z Y20, Y0, K1, Y0 \
+	VMOVUPS (R9)(R11*1), Y1 \
+	VSUBPS.Z Y20, Y1, K2, Y1 \
+	VMOVUPS (R10)(R11*1), Y2 \
+	VSUBPS.Z Y20, Y2, K3, Y2 \
+	VCVTPS2PD Y0, Z0 \
+	VCVTPS2PD Y1, Z1 \
+	VCVTPS2PD Y2, Z2
+
+// DCSTORE stores o = float32(b + λ·Z0) and steps to the next eight (flags: more to do).
+#define DCSTORE \
+	VMULPD  Z9, Z0, Z0 \
+	VCVTPS2PD Y20, Z1 \
+	VADDPD  Z0, Z1, Z0 \
+	VCVTPD2PS Z0, Y0 \
+	VMOVUPS Y0, (DI)(R11*1) \
+	INCQ AX \
+	ADDQ $32, R11 \
+	CMPQ R11, CX
+
 // func dellaCombine3AVX512(a *dellaCombArgs)
 //
 // Eight elements per step in float64 lanes. tᵢ = xᵢ − b in float32, zeroed where mask
@@ -41,19 +69,7 @@ TEXT ·dellaCombine3AVX512(SB), NOSPLIT, $0-8
 	JZ    linloop
 
 consloop:
-	VMOVUPS (SI)(R11*1), Y20
-	KMOVB   (R12)(AX*1), K1
-	KMOVB   (R13)(AX*1), K2
-	KMOVB   (BX)(AX*1), K3
-	VMOVUPS (R8)(R11*1), Y0
-	VSUBPS.Z Y20, Y0, K1, Y0
-	VMOVUPS (R9)(R11*1), Y1
-	VSUBPS.Z Y20, Y1, K2, Y1
-	VMOVUPS (R10)(R11*1), Y2
-	VSUBPS.Z Y20, Y2, K3, Y2
-	VCVTPS2PD Y0, Z0
-	VCVTPS2PD Y1, Z1
-	VCVTPS2PD Y2, Z2
+	DCLOAD
 	VMULPD  Z10, Z0, Z0
 	VMULPD  Z11, Z1, Z1
 	VMULPD  Z12, Z2, Z2
@@ -84,46 +100,20 @@ consloop:
 	VDIVPD  Z4, Z0, Z0
 
 consnonorm:
-	VMULPD  Z9, Z0, Z0
-	VCVTPS2PD Y20, Z1
-	VADDPD  Z0, Z1, Z0
-	VCVTPD2PS Z0, Y0
-	VMOVUPS Y0, (DI)(R11*1)
-	INCQ AX
-	ADDQ $32, R11
-	CMPQ R11, CX
+	DCSTORE
 	JB   consloop
 	VZEROUPPER
 	RET
 
 linloop:
-	VMOVUPS (SI)(R11*1), Y20
-	KMOVB   (R12)(AX*1), K1
-	KMOVB   (R13)(AX*1), K2
-	KMOVB   (BX)(AX*1), K3
-	VMOVUPS (R8)(R11*1), Y0
-	VSUBPS.Z Y20, Y0, K1, Y0
-	VMOVUPS (R9)(R11*1), Y1
-	VSUBPS.Z Y20, Y1, K2, Y1
-	VMOVUPS (R10)(R11*1), Y2
-	VSUBPS.Z Y20, Y2, K3, Y2
-	VCVTPS2PD Y0, Z0
-	VCVTPS2PD Y1, Z1
-	VCVTPS2PD Y2, Z2
+	DCLOAD
 	VMULPD  Z10, Z0, Z0
 	VADDPD  Z0, Z6, Z0
 	VMULPD  Z11, Z1, Z1
 	VADDPD  Z1, Z0, Z0
 	VMULPD  Z12, Z2, Z2
 	VADDPD  Z2, Z0, Z0
-	VMULPD  Z9, Z0, Z0
-	VCVTPS2PD Y20, Z1
-	VADDPD  Z0, Z1, Z0
-	VCVTPD2PS Z0, Y0
-	VMOVUPS Y0, (DI)(R11*1)
-	INCQ AX
-	ADDQ $32, R11
-	CMPQ R11, CX
+	DCSTORE
 	JB   linloop
 	VZEROUPPER
 	RET
