@@ -172,11 +172,7 @@ func dellaMasks(base []float32, dms []*gtaModel, density, eps []float64, cols in
 				lo := r * cols
 				next := min(r+1, rows-1) * cols // the next row, prefetched with the last model's
 				for k, md := range dms {
-					pf1, pf2 := base[next:next+cols], dms[0].x[next:next+cols]
-					if k+1 < len(dms) {
-						pf1 = dms[k+1].x[lo : lo+cols]
-						pf2 = pf1
-					}
+					pf1, pf2 := dellaNextRows(base, dms[0].x, dms[min(k+1, len(dms)-1)].x, k+1 < len(dms), lo, next, cols)
 					ra, rk, tk, ok := s.dellaRowPacked(md.x[lo:lo+cols], base[lo:lo+cols], lo, md.stream, p0s[k], steps[k],
 						md.mask[lo>>6:(lo+cols)>>6], rescale, true, pf1, pf2, k)
 					if ok {
@@ -212,6 +208,16 @@ func dellaMasks(base []float32, dms []*gtaModel, density, eps []float64, cols in
 			md.l1Kept += sums[2*(k*tasks+t)+1]
 		}
 	}
+}
+
+// dellaNextRows is what the packed path prefetches while it processes a model's row at
+// element lo: the next model's row at lo (nextModel holds it) when there is one (more),
+// else the base's and the first model's (first) rows at next, the row after.
+func dellaNextRows(base, first, nextModel []float32, more bool, lo, next, cols int) (pf1, pf2 []float32) {
+	if more {
+		return nextModel[lo : lo+cols], nextModel[lo : lo+cols]
+	}
+	return base[next : next+cols], first[next : next+cols]
 }
 
 // dellaRow draws the keep bits of one row (elements lo.., task vector x − b) into mask

@@ -111,11 +111,7 @@ func BenchmarkDellaRowPacked(b *testing.B) {
 			lo := r * cols
 			next := (r + 1) % rows * cols
 			for k := range in.Models {
-				pf1, pf2 := in.Base[next:next+cols], in.Models[0][next:next+cols]
-				if k+1 < len(in.Models) {
-					pf1 = in.Models[k+1][lo : lo+cols]
-					pf2 = pf1
-				}
+				pf1, pf2 := dellaNextRows(in.Base, in.Models[0], in.Models[min(k+1, len(in.Models)-1)], k+1 < len(in.Models), lo, next, cols)
 				s.dellaRowPacked(in.Models[k][lo:lo+cols], in.Base[lo:lo+cols], lo, 7, p0, step, words[(k*rows+r)*cols/64:], true, true, pf1, pf2, k)
 			}
 			r = (r + 1) % rows

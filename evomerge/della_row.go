@@ -90,8 +90,8 @@ func (s *dellaScratch) dellaRowPacked(x, b []float32, lo int, stream uint64, p0,
 	if len(s.keys2) < cols {
 		s.keys2 = make([]uint32, cols)
 	}
-	if s.pend.ok && &s.pend.keys[0] == &s.keys[0] {
-		s.keys, s.keys2 = s.keys2, s.keys // the pending row's keys stay until its sums
+	if s.pend.ok {
+		s.keys, s.keys2 = s.keys2, s.keys // the pending row's keys (s.keys) stay until its sums
 	}
 	keys := s.keys[:cols]
 	idx := s.idx[:cols]

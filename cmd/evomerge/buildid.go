@@ -13,12 +13,10 @@ import (
 // replay with a non-determinism error.
 const memoBuild = "evomerge_build"
 
-var buildIDOnce = sync.OnceValue(func() string { return readBuildID() })
-
 // buildID is this executable's Go build ID (what `go tool buildid` prints): the same for
 // the same source and flags, whether built by go build or go run. Empty where it cannot be
 // read (not an ELF executable).
-func buildID() string { return buildIDOnce() }
+var buildID = sync.OnceValue(readBuildID)
 
 // readBuildID reads the Go build ID from the executable's .note.go.buildid ELF note:
 // name size, description size and type (4 bytes each), the name "Go\0\0", then the ID.

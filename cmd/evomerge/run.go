@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/converter"
@@ -186,6 +187,15 @@ func withSession(ctx context.Context, g *globals, f *runFlags, st store.Store, e
 	return fn(ctx, c)
 }
 
+// memoString is the string a run's memo holds under key ("" if none).
+func memoString(info *workflowpb.WorkflowExecutionInfo, key string) string {
+	var v string
+	if p := info.GetMemo().GetFields()[key]; p != nil {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &v)
+	}
+	return v
+}
+
 // executeRun starts (or resumes) the run of cfg as workflow id (default: the config's
 // name) on a connected client and waits for its result, printing progress when watch is set.
 func executeRun(ctx context.Context, c client.Client, f *runFlags, cfg *evomerge.Config, id string, watch bool) (workflows.RunResult, error) {
@@ -196,10 +206,7 @@ func executeRun(ctx context.Context, c client.Client, f *runFlags, cfg *evomerge
 	configDigest := store.Key(cfg)
 	d, err := c.DescribeWorkflowExecution(ctx, id, "")
 	info := d.GetWorkflowExecutionInfo()
-	var recorded string
-	if p := info.GetMemo().GetFields()[memoConfig]; p != nil {
-		_ = converter.GetDefaultDataConverter().FromPayload(p, &recorded)
-	}
+	recorded := memoString(info, memoConfig)
 	// A run of this config that failed (or was terminated) is taken up at its generation —
 	// unless it failed because no model passed its gates, which it would again.
 	if err == nil && info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_FAILED && recorded == configDigest {
@@ -212,11 +219,7 @@ func executeRun(ctx context.Context, c client.Client, f *runFlags, cfg *evomerge
 		}
 	}
 	if err == nil && resumable(info.GetStatus()) && recorded == configDigest {
-		var started string
-		if p := info.GetMemo().GetFields()[memoBuild]; p != nil {
-			_ = converter.GetDefaultDataConverter().FromPayload(p, &started)
-		}
-		if w := buildChanged(id, started, buildID()); w != "" {
+		if w := buildChanged(id, memoString(info, memoBuild), buildID()); w != "" {
 			fmt.Fprintln(os.Stderr, w)
 		}
 		gen, ok, err := resumeEnded(ctx, c, f.namespace, id, info.GetExecution().GetRunId())

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"go.temporal.io/sdk/converter"
 )
 
 // `run` against a server: a second `run` of the same config attaches to the run in
@@ -98,7 +96,7 @@ func TestRunWithNoModelPassedIsNotResumed(t *testing.T) {
 	var build string
 	if p := d.GetWorkflowExecutionInfo().GetMemo().GetFields()[memoBuild]; p == nil {
 		t.Errorf("the run's memo has no %s", memoBuild)
-	} else if _ = converter.GetDefaultDataConverter().FromPayload(p, &build); build != buildID() {
+	} else if build = memoString(d.GetWorkflowExecutionInfo(), memoBuild); build != buildID() {
 		t.Errorf("memo %s = %q, this build is %q", memoBuild, build, buildID())
 	}
 
