@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "mix64_amd64.h"
 
 // DELLA's packed-rank row kernels (della_row.go). Each is the Go function of the same
 // name without the AVX512 suffix (dellaHistGo, dellaPrefixGo, dellaTabKeepGo).
@@ -49,19 +50,9 @@ dhidx:
 	CMPQ R10, CX
 	JB   dhidx
 
-	MOVQ $0x9e3779b97f4a7c15, R10
-	VPBROADCASTQ R10, Z11
-	VMOVDQU64 dellaIota<>(SB), Z10
-	VPMULLQ Z11, Z10, Z10
-	VPBROADCASTQ BX, Z12
-	VPADDQ  Z12, Z10, Z10
-	VPSLLQ  $3, Z11, Z11
-	VPADDQ  Z11, Z10, Z16
-	VPSLLQ  $1, Z11, Z11
-	MOVQ $0xbf58476d1ce4e5b9, R10
-	VPBROADCASTQ R10, Z13
-	MOVQ $0x94d049bb133111eb, R10
-	VPBROADCASTQ R10, Z14
+	MIX64_INIT(BX, R10, dellaIota<>(SB))
+	VPADDQ  Z11, Z10, Z16 // the second eight
+	VPSLLQ  $1, Z11, Z11  // 16γ
 	VMOVDQU32 dellaOdd<>(SB), Z23
 	LEAQ (R8)(R9*2), R11
 	XORQ R10, R10
