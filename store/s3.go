@@ -360,26 +360,23 @@ func (s *S3) SweepTemp(olderThan time.Duration) (files int, bytes int64, err err
 // bucket already holds the same bytes, records it under key (key "" records nothing) and
 // returns its Ref.
 func (s *S3) PutFile(key, path string) (Ref, error) {
-	if key != "" {
-		if err := checkKey(key); err != nil {
-			return Ref{}, err
-		}
-	}
-	ref, err := s.cache.PutFile("", path)
-	if err != nil {
-		return Ref{}, err
-	}
-	return ref, s.finishPut(key, ref)
+	return s.put(key, func() (Ref, error) { return s.cache.PutFile("", path) })
 }
 
 // PutBytes stores b (cache, then bucket) under key.
 func (s *S3) PutBytes(key string, b []byte) (Ref, error) {
+	return s.put(key, func() (Ref, error) { return s.cache.PutBytes("", b) })
+}
+
+// put checks key (unless ""), stores the blob in the cache by cache, then uploads and
+// records it (finishPut).
+func (s *S3) put(key string, cache func() (Ref, error)) (Ref, error) {
 	if key != "" {
 		if err := checkKey(key); err != nil {
 			return Ref{}, err
 		}
 	}
-	ref, err := s.cache.PutBytes("", b)
+	ref, err := cache()
 	if err != nil {
 		return Ref{}, err
 	}
